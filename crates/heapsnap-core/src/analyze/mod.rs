@@ -1,0 +1,1 @@
+//! Heap snapshot analyzer: parser, graph, dominators, diff, leaks, retainers.

@@ -1,0 +1,8 @@
+//! The half of heapsnap that needs no V8: where snapshot bytes go (`sink`), what the
+//! files are called (`naming`) and how snapshots are read back and explained (`analyze`).
+//!
+//! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
+
+pub mod analyze;
+pub mod naming;
+pub mod sink;
