@@ -1,0 +1,113 @@
+//! One heap dump, start to finish: the part that must run on the JS thread (GC, take,
+//! serialize into the sink) and the part that need not (finish the file).
+//!
+//! Splitting the two is what lets `writeSnapshotAsync` resolve from the libuv pool while the
+//! JS thread pauses only for V8's own work, and what a signal-triggered dump reuses.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use heapsnap_core::naming::WritePlan;
+use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
+
+use crate::error::DumpError;
+use crate::v8::{Isolate, SnapshotOptions};
+
+/// Everything a dump needs once the file name is decided.
+#[derive(Debug, Clone)]
+pub struct DumpRequest {
+    pub plan: WritePlan,
+    /// Run a full GC first, so the snapshot shows only what is really retained.
+    pub gc: bool,
+    pub snapshot: SnapshotOptions,
+}
+
+/// A snapshot fully handed to the sink; the file still has to be finished and renamed.
+pub struct CapturedDump {
+    sink: SnapshotSink,
+    started: Instant,
+    pause: Duration,
+}
+
+/// What a finished dump reports to JS.
+#[derive(Debug, Clone)]
+pub struct DumpOutcome {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub raw_bytes: u64,
+    pub compression: Compression,
+    pub duration: Duration,
+    pub pause: Duration,
+}
+
+thread_local! {
+    /// One dump at a time per isolate (each isolate has its own thread): an interrupt must
+    /// never start a dump inside another one.
+    static DUMPING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Resets the busy flag however `capture` leaves.
+struct BusyGuard;
+
+impl BusyGuard {
+    fn acquire() -> Result<BusyGuard, DumpError> {
+        if DUMPING.with(|busy| busy.replace(true)) {
+            return Err(DumpError::Busy);
+        }
+        Ok(BusyGuard)
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        DUMPING.with(|busy| busy.set(false));
+    }
+}
+
+/// Runs the JS-thread half of a dump: opens the file first (so a bad path fails before V8
+/// spends seconds on a snapshot), then GC, take and serialize. The writer thread compresses
+/// and writes while V8 serializes.
+pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump, DumpError> {
+    let _busy = BusyGuard::acquire()?;
+    let started = Instant::now();
+    let mut sink = SnapshotSink::create(
+        &request.plan.target,
+        SinkOptions { compression: request.plan.compression, level: request.plan.level, ..SinkOptions::default() },
+    )?;
+    if request.gc {
+        isolate.full_gc();
+    }
+    let snapshot = isolate.take_snapshot(request.snapshot).ok_or(DumpError::SnapshotFailed)?;
+    let mut sink_error = None;
+    let complete = snapshot.serialize(&mut |chunk| match sink.write(chunk) {
+        Ok(()) => true,
+        Err(err) => {
+            sink_error = Some(err);
+            false
+        }
+    });
+    // Free V8's copy before the file is finished: it can be as large as the heap.
+    drop(snapshot);
+    let pause = started.elapsed();
+    if let Some(err) = sink_error {
+        return Err(err.into());
+    }
+    if !complete {
+        return Err(DumpError::SerializeFailed(request.plan.target.display().to_string()));
+    }
+    Ok(CapturedDump { sink, started, pause })
+}
+
+impl CapturedDump {
+    /// Waits for the writer, then fsyncs and renames the file into place. May run on any thread.
+    pub fn finish(self) -> Result<DumpOutcome, DumpError> {
+        let SinkStats { path, bytes, raw_bytes, compression } = self.sink.finish()?;
+        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration: self.started.elapsed(), pause: self.pause })
+    }
+}
+
+/// Both halves on the calling thread: the synchronous, heapdump-compatible path.
+pub fn write_now(isolate: &Isolate, request: &DumpRequest) -> Result<DumpOutcome, DumpError> {
+    capture(isolate, request)?.finish()
+}

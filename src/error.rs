@@ -1,0 +1,40 @@
+//! Errors of the addon and their mapping to JS: every failure becomes an `Error` whose
+//! `code` is stable (an OS code such as `ENOENT`, or `ERR_HEAPSNAP_*`).
+
+use heapsnap_core::sink::SinkError;
+
+/// What a dump can fail with, beyond the sink's own errors.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("heapsnap must be called from a thread running JavaScript")]
+    NoIsolate,
+    #[error("a heap snapshot is already being written on this thread")]
+    Busy,
+    #[error("V8 could not take a heap snapshot")]
+    SnapshotFailed,
+    #[error("V8 stopped serializing the heap snapshot for '{0}'")]
+    SerializeFailed(String),
+}
+
+impl DumpError {
+    pub fn code(&self) -> String {
+        match self {
+            DumpError::Sink(err) => err.code().to_string(),
+            DumpError::NoIsolate => "ERR_HEAPSNAP_NO_ISOLATE".into(),
+            DumpError::Busy => "ERR_HEAPSNAP_BUSY".into(),
+            DumpError::SnapshotFailed => "ERR_HEAPSNAP_SNAPSHOT_FAILED".into(),
+            DumpError::SerializeFailed(_) => "ERR_HEAPSNAP_SERIALIZE_FAILED".into(),
+        }
+    }
+}
+
+/// napi-rs turns the status string of an `Error<String>` into the JS error's `code`.
+pub type JsResult<T> = napi::Result<T, String>;
+
+impl From<DumpError> for napi::Error<String> {
+    fn from(err: DumpError) -> Self {
+        napi::Error::new(err.code(), err.to_string())
+    }
+}

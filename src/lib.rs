@@ -1,0 +1,91 @@
+//! heapsnap's native addon: the JS surface only. The work is in plain modules: `dump` (one
+//! heap dump), `v8` (the C++ boundary), `options` (JS options to a dump request), and the
+//! V8-free crate `heapsnap-core` (sink, naming, analyzer).
+
+mod dump;
+mod error;
+mod options;
+mod v8;
+
+use napi::bindgen_prelude::AsyncTask;
+use napi::{Env, Task};
+use napi_derive::napi;
+
+use crate::dump::CapturedDump;
+use crate::error::{DumpError, JsResult};
+use crate::options::{NativeWriteOptions, SnapshotInfo};
+
+fn current_isolate() -> Result<v8::Isolate, DumpError> {
+    v8::Isolate::current().ok_or(DumpError::NoIsolate)
+}
+
+/// Writes a heap snapshot synchronously and returns where it went.
+#[napi]
+pub fn write_snapshot_sync(options: NativeWriteOptions) -> JsResult<SnapshotInfo> {
+    let request = options.into_request()?;
+    Ok(dump::write_now(&current_isolate()?, &request)?.into())
+}
+
+/// Takes and serializes the snapshot now (the JS thread must), then finishes the file on the
+/// libuv pool; the promise resolves once it is complete and renamed into place.
+#[napi(ts_return_type = "Promise<SnapshotInfo>")]
+pub fn write_snapshot_async(options: NativeWriteOptions) -> JsResult<AsyncTask<FinishDump>> {
+    let request = options.into_request()?;
+    let captured = dump::capture(&current_isolate()?, &request)?;
+    Ok(AsyncTask::new(FinishDump { captured: Some(captured), failure: None }))
+}
+
+pub struct FinishDump {
+    captured: Option<CapturedDump>,
+    /// napi-rs's task errors carry a `Status`, not our code: keep the real error for `reject`.
+    failure: Option<DumpError>,
+}
+
+impl Task for FinishDump {
+    type Output = SnapshotInfo;
+    type JsValue = SnapshotInfo;
+
+    fn compute(&mut self) -> napi::Result<SnapshotInfo> {
+        let Some(captured) = self.captured.take() else {
+            return Err(napi::Error::from_reason("heapsnap: dump already finished"));
+        };
+        captured.finish().map(SnapshotInfo::from).map_err(|err| {
+            let reason = err.to_string();
+            self.failure = Some(err);
+            napi::Error::from_reason(reason)
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: SnapshotInfo) -> napi::Result<SnapshotInfo> {
+        Ok(output)
+    }
+
+    fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<SnapshotInfo> {
+        match self.failure.take() {
+            Some(failure) => {
+                let coded = napi::JsError::from(napi::Error::<String>::from(failure)).into_unknown(env);
+                Err(napi::Error::from(coded))
+            }
+            None => Err(err),
+        }
+    }
+}
+
+/// A full garbage collection, with or without `--expose-gc`.
+#[napi]
+pub fn gc() -> JsResult<()> {
+    current_isolate()?.full_gc();
+    Ok(())
+}
+
+/// What the shim was built against, so index.js can refuse a build for another Node major.
+#[napi(object)]
+pub struct NativeBuildInfo {
+    pub node_module_version: i32,
+    pub v8_major: i32,
+}
+
+#[napi]
+pub fn native_build_info() -> NativeBuildInfo {
+    NativeBuildInfo { node_module_version: v8::built_for_module_version(), v8_major: v8::built_for_v8_major() }
+}
