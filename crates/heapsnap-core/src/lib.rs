@@ -4,5 +4,6 @@
 //! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
 
 pub mod analyze;
+pub mod error;
 pub mod naming;
 pub mod sink;

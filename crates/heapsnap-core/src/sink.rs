@@ -1,1 +1,849 @@
-//! Snapshot sink.
+//! Where the bytes V8 serializes go.
+//!
+//! V8 calls `WriteAsciiChunk` on the JS thread, so [`SnapshotSink::write`] only copies into
+//! a buffer; full buffers go over a bounded channel to a writer thread that compresses and
+//! writes them. The channel's bound is the memory bound: at most `queue_depth + 2` buffers
+//! exist whatever the heap size, and a slow disk slows V8 down instead of growing memory.
+//!
+//! The snapshot is written to a hidden temp file beside the target and renamed over it only
+//! once complete and fsynced, so the target never holds a partial snapshot, and a crash or
+//! error leaves either the old file or the new one.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+pub use crate::error::Error;
+
+/// The sink's error type; the same type as [`crate::naming`]'s so callers map one type.
+pub type SinkError = Error;
+
+/// How the snapshot is encoded on disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The name used in options and in `info.compression`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The suffix a generated name gets, so the name says what is inside.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
+        }
+    }
+
+    /// What a file name ending in `.gz` or `.zst` promises; `None` for any other name
+    /// (which is not the same as promising `Compression::None`).
+    pub fn from_path(path: &Path) -> Option<Compression> {
+        let ext = path.extension()?;
+        if ext.eq_ignore_ascii_case("gz") {
+            Some(Compression::Gzip)
+        } else if ext.eq_ignore_ascii_case("zst") {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+
+    /// Levels we accept. zstd stops at 19: the "ultra" levels 20-22 need windows of
+    /// 32 MiB and more, which would break the sink's memory bound.
+    pub fn level_range(self) -> Option<std::ops::RangeInclusive<i32>> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some(0..=9),
+            Compression::Zstd => Some(1..=19),
+        }
+    }
+
+    /// Levels chosen so the writer thread keeps up with V8's serializer (~150 MB/s) on
+    /// one core: gzip 1 and zstd 3 do; gzip 6 would make the JS thread wait on zlib.
+    pub fn default_level(self) -> Option<i32> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some(1),
+            Compression::Zstd => Some(3),
+        }
+    }
+
+    /// `level` if it is valid for this compression, else the default. A level with no
+    /// compression is an error rather than ignored: the caller asked for something we
+    /// would silently not do.
+    pub fn resolve_level(self, level: Option<i32>) -> Result<Option<i32>, Error> {
+        let Some(level) = level else { return Ok(self.default_level()) };
+        match self.level_range() {
+            None => Err(Error::invalid(format!(
+                "level {level} given without compression; set compress to 'gzip' or 'zstd'"
+            ))),
+            Some(range) if !range.contains(&level) => Err(Error::invalid(format!(
+                "level {level} is out of range for {} ({}-{})",
+                self.as_str(),
+                range.start(),
+                range.end()
+            ))),
+            Some(_) => Ok(Some(level)),
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Compression {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Compression, Error> {
+        match s {
+            "none" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            _ => Err(Error::invalid(format!(
+                "unknown compression '{s}'; expected 'gzip', 'zstd' or 'none'"
+            ))),
+        }
+    }
+}
+
+/// How a [`SnapshotSink`] encodes and buffers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkOptions {
+    pub compression: Compression,
+    /// `None` means [`Compression::default_level`].
+    pub level: Option<i32>,
+    /// Bytes per buffer handed to the writer thread. Large enough that channel traffic
+    /// is negligible, small enough that `queue_depth + 2` of them stay well under 32 MiB.
+    pub chunk_size: usize,
+    /// Full buffers that may wait for the writer before `write` blocks.
+    pub queue_depth: usize,
+}
+
+impl Default for SinkOptions {
+    fn default() -> SinkOptions {
+        SinkOptions {
+            compression: Compression::None,
+            level: None,
+            chunk_size: 1 << 20,
+            queue_depth: 8,
+        }
+    }
+}
+
+/// What a finished snapshot amounts to, for `info` in JS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkStats {
+    pub path: PathBuf,
+    /// Size on disk, after compression.
+    pub bytes: u64,
+    /// Bytes V8 produced, before compression.
+    pub raw_bytes: u64,
+    pub compression: Compression,
+}
+
+/// Makes temp names unique within the process; the pid makes them unique across.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A snapshot being written. See the module docs for the design.
+///
+/// Dropping it without [`finish`](SnapshotSink::finish) abandons the snapshot: the temp
+/// file is removed and the target is left untouched.
+pub struct SnapshotSink {
+    target: PathBuf,
+    temp: PathBuf,
+    compression: Compression,
+    chunk_size: usize,
+    /// The buffer `write` fills; empty with no capacity until first needed.
+    buf: Vec<u8>,
+    raw_bytes: u64,
+    /// `None` once the writer is told to stop (finish, failure or abandon).
+    tx: Option<SyncSender<Vec<u8>>>,
+    /// Buffers the writer is done with, so steady state allocates nothing.
+    free: Receiver<Vec<u8>>,
+    writer: Option<JoinHandle<Result<Disk, (&'static str, io::Error)>>>,
+    /// Tells the writer to drop queued work on abandon instead of compressing it.
+    cancel: Arc<AtomicBool>,
+    /// The writer's first error, repeated by every later call.
+    failed: Option<Error>,
+    /// Set once the temp file is renamed or removed, so Drop has nothing left to do.
+    done: bool,
+}
+
+impl SnapshotSink {
+    /// Creates the temp file now, so a bad path fails before V8 spends seconds building a
+    /// snapshot, and starts the writer thread.
+    pub fn create(target: &Path, opts: SinkOptions) -> Result<SnapshotSink, Error> {
+        SnapshotSink::create_inner(target, opts, None)
+    }
+
+    /// `fail_at` makes the file refuse writes past that many bytes with ENOSPC, which a
+    /// temp-then-rename design cannot get from `/dev/full`; only tests pass it.
+    fn create_inner(
+        target: &Path,
+        opts: SinkOptions,
+        fail_at: Option<u64>,
+    ) -> Result<SnapshotSink, Error> {
+        let level = opts.compression.resolve_level(opts.level)?;
+        if opts.chunk_size == 0 {
+            return Err(Error::invalid("chunk_size must be at least 1 byte"));
+        }
+        let temp = temp_path(target)
+            .ok_or_else(|| Error::io("open", target, errno(nix::errno::Errno::EISDIR)))?;
+        // Renaming a file over a directory fails only at the end; say so up front.
+        if fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::io("open", target, errno(nix::errno::Errno::EISDIR)));
+        }
+        // std opens with O_CLOEXEC, so a child spawned meanwhile does not inherit it.
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(|e| Error::io("open", target, e))?;
+        let disk = Disk { file, written: 0, fail_at };
+        let encoder = match Encoder::new(disk, opts.compression, level) {
+            Ok(encoder) => encoder,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(Error::io("open", target, e));
+            }
+        };
+
+        let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
+        let (free_tx, free) = mpsc::channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let cancel = Arc::clone(&cancel);
+            thread::Builder::new()
+                .name("heapsnap-writer".into())
+                .spawn(move || run_writer(encoder, rx, free_tx, &cancel))
+        };
+        let writer = match writer {
+            Ok(handle) => handle,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(Error::io("open", target, e));
+            }
+        };
+        Ok(SnapshotSink {
+            target: target.to_path_buf(),
+            temp,
+            compression: opts.compression,
+            chunk_size: opts.chunk_size,
+            buf: Vec::new(),
+            raw_bytes: 0,
+            tx: Some(tx),
+            free,
+            writer: Some(writer),
+            cancel,
+            failed: None,
+            done: false,
+        })
+    }
+
+    /// The final path, as given to `create`.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Copies `bytes` for the writer; blocks only when the writer is `queue_depth`
+    /// buffers behind. Once the writer has failed (e.g. ENOSPC) every call returns that
+    /// error, so the caller can stop V8's serializer early.
+    pub fn write(&mut self, mut bytes: &[u8]) -> Result<(), Error> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        self.raw_bytes += bytes.len() as u64;
+        while !bytes.is_empty() {
+            if self.buf.capacity() == 0 {
+                self.buf = self.free.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.chunk_size));
+            }
+            let room = self.chunk_size - self.buf.len();
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.buf.extend_from_slice(now);
+            bytes = rest;
+            if self.buf.len() == self.chunk_size {
+                self.send()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the current buffer to the writer. A closed channel means the writer has
+    /// stopped, which it only does on error before `finish`.
+    fn send(&mut self) -> Result<(), Error> {
+        let buf = std::mem::take(&mut self.buf);
+        let sent = match &self.tx {
+            Some(tx) => tx.send(buf).is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        self.tx = None;
+        let err = match self.join_writer() {
+            Err(err) => err,
+            // Cannot happen: the writer only returns Ok after the channel closed, and
+            // only we close it. Reported rather than trusted.
+            Ok(_) => Error::io("write", &self.target, io::Error::other("heapsnap writer stopped early")),
+        };
+        self.failed = Some(err.clone());
+        Err(err)
+    }
+
+    fn join_writer(&mut self) -> Result<Disk, Error> {
+        let Some(handle) = self.writer.take() else {
+            return Err(self.failed.clone().unwrap_or_else(|| {
+                Error::io("write", &self.target, io::Error::other("heapsnap writer already joined"))
+            }));
+        };
+        match handle.join() {
+            Ok(Ok(disk)) => Ok(disk),
+            Ok(Err((op, e))) => Err(Error::io(op, &self.target, e)),
+            Err(_) => Err(Error::io("write", &self.target, io::Error::other("heapsnap writer thread panicked"))),
+        }
+    }
+
+    /// Completes the file (encoder trailer, fsync), renames it over the target and
+    /// fsyncs the directory so the rename survives a crash. On error the temp file is
+    /// removed and the target is left as it was.
+    pub fn finish(mut self) -> Result<SinkStats, Error> {
+        let result = self.finish_inner();
+        if result.is_err() {
+            self.remove_temp();
+        }
+        self.done = true;
+        result
+    }
+
+    fn finish_inner(&mut self) -> Result<SinkStats, Error> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        self.tx = None;
+        let disk = self.join_writer()?;
+        let bytes = disk.written;
+        drop(disk);
+        fs::rename(&self.temp, &self.target).map_err(|e| Error::io("rename", &self.target, e))?;
+        sync_dir(parent_dir(&self.target)).map_err(|e| Error::io("fsync", &self.target, e))?;
+        Ok(SinkStats {
+            path: self.target.clone(),
+            bytes,
+            raw_bytes: self.raw_bytes,
+            compression: self.compression,
+        })
+    }
+
+    /// Abandons the snapshot: stops the writer and removes the temp file. Same as drop;
+    /// spelled out for call sites where abandoning is the point.
+    pub fn abort(self) {}
+
+    fn remove_temp(&mut self) {
+        let _ = fs::remove_file(&self.temp);
+    }
+}
+
+impl Drop for SnapshotSink {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.cancel.store(true, Ordering::Relaxed);
+        self.tx = None;
+        // Joined so the file is closed before we return: nothing of ours outlives the sink.
+        if let Some(handle) = self.writer.take() {
+            let _ = handle.join();
+        }
+        self.remove_temp();
+    }
+}
+
+/// The writer thread: everything that can fail comes back as a value with the syscall
+/// name, and on failure it returns at once, which closes the channel and so unblocks
+/// (and informs) a producer waiting in `send`.
+fn run_writer(
+    mut encoder: Encoder,
+    rx: Receiver<Vec<u8>>,
+    free: Sender<Vec<u8>>,
+    cancel: &AtomicBool,
+) -> Result<Disk, (&'static str, io::Error)> {
+    for mut buf in rx {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(("write", io::Error::other("cancelled")));
+        }
+        encoder.write_all(&buf).map_err(|e| ("write", e))?;
+        buf.clear();
+        // The producer may be gone (finished or dropped); then the buffer just drops.
+        let _ = free.send(buf);
+    }
+    let disk = encoder.finish().map_err(|e| ("write", e))?;
+    disk.file.sync_all().map_err(|e| ("fsync", e))?;
+    Ok(disk)
+}
+
+enum Encoder {
+    None(Disk),
+    Gzip(flate2::write::GzEncoder<Disk>),
+    Zstd(zstd::stream::write::Encoder<'static, Disk>),
+}
+
+impl Encoder {
+    fn new(disk: Disk, compression: Compression, level: Option<i32>) -> io::Result<Encoder> {
+        let level = level.or(compression.default_level());
+        Ok(match compression {
+            Compression::None => Encoder::None(disk),
+            Compression::Gzip => {
+                let level = flate2::Compression::new(level.unwrap_or(1) as u32);
+                Encoder::Gzip(flate2::write::GzEncoder::new(disk, level))
+            }
+            Compression::Zstd => {
+                let mut enc = zstd::stream::write::Encoder::new(disk, level.unwrap_or(3))?;
+                // Truncation or bit rot then fails loudly at decompression time.
+                enc.include_checksum(true)?;
+                Encoder::Zstd(enc)
+            }
+        })
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Encoder::None(w) => w.write_all(buf),
+            Encoder::Gzip(w) => w.write_all(buf),
+            Encoder::Zstd(w) => w.write_all(buf),
+        }
+    }
+
+    fn finish(self) -> io::Result<Disk> {
+        match self {
+            Encoder::None(w) => Ok(w),
+            Encoder::Gzip(w) => w.finish(),
+            Encoder::Zstd(w) => w.finish(),
+        }
+    }
+}
+
+/// The temp file, counting what reaches it (the on-disk size without a stat).
+struct Disk {
+    file: File,
+    written: u64,
+    fail_at: Option<u64>,
+}
+
+impl Write for Disk {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.fail_at.is_some_and(|limit| self.written + buf.len() as u64 > limit) {
+            return Err(errno(nix::errno::Errno::ENOSPC));
+        }
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+fn errno(e: nix::errno::Errno) -> io::Error {
+    io::Error::from_raw_os_error(e as i32)
+}
+
+/// `.{name}.{pid}.{n}.heapsnap-tmp` beside `target`: hidden, in the same directory (so
+/// the rename is atomic), and unique. `None` when `target` names no file (`/`, `..`,
+/// `dir/`), which the caller reports as EISDIR like `open(2)` would.
+fn temp_path(target: &Path) -> Option<PathBuf> {
+    if target.as_os_str().as_bytes().ends_with(b"/") {
+        return None;
+    }
+    let name = target.file_name()?.as_bytes();
+    // Leave room for our decorations within NAME_MAX (255).
+    let name = &name[..name.len().min(200)];
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut temp = b".".to_vec();
+    temp.extend_from_slice(name);
+    temp.extend_from_slice(format!(".{}.{n}.heapsnap-tmp", std::process::id()).as_bytes());
+    Some(parent_dir(target).join(OsString::from_vec(temp)))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    match File::open(dir)?.sync_all() {
+        // Some filesystems cannot fsync a directory; the rename itself has succeeded.
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINVAL as i32) => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn opts(compression: Compression) -> SinkOptions {
+        SinkOptions { compression, ..SinkOptions::default() }
+    }
+
+    /// Snapshot-like bytes: compressible but not trivially so.
+    fn payload(len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 16);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        while out.len() < len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.extend_from_slice(format!("{},{},", x % 7, x % 100_000).as_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn decode(path: &Path, compression: Compression) -> Vec<u8> {
+        let file = File::open(path).unwrap();
+        let mut reader: Box<dyn Read> = match compression {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file).unwrap()),
+        };
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        out
+    }
+
+    /// Everything in `dir` except `keep`: leftovers would be leaked temp files.
+    fn others(dir: &Path, keep: &[&str]) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| !keep.contains(&n.as_str()))
+            .collect()
+    }
+
+    fn round_trip(compression: Compression) {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot");
+        let data = payload(5 << 20);
+        let small = SinkOptions { chunk_size: 64 << 10, queue_depth: 2, ..opts(compression) };
+        let mut sink = SnapshotSink::create(&target, small).unwrap();
+        // Many small writes that straddle buffer boundaries, then one larger than a buffer.
+        let (head, tail) = data.split_at(1 << 20);
+        for piece in head.chunks(4093) {
+            sink.write(piece).unwrap();
+        }
+        sink.write(tail).unwrap();
+        let stats = sink.finish().unwrap();
+
+        assert_eq!(stats.path, target);
+        assert_eq!(stats.raw_bytes, data.len() as u64);
+        assert_eq!(stats.compression, compression);
+        let meta = fs::metadata(&target).unwrap();
+        assert_eq!(stats.bytes, meta.len());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        if compression != Compression::None {
+            assert!(stats.bytes < stats.raw_bytes / 2, "{stats:?}");
+        }
+        assert!(decode(&target, compression) == data, "{compression} round trip differs");
+        assert_eq!(others(dir.path(), &["a.heapsnapshot"]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn round_trip_none() {
+        round_trip(Compression::None);
+    }
+
+    #[test]
+    fn round_trip_gzip() {
+        round_trip(Compression::Gzip);
+    }
+
+    #[test]
+    fn round_trip_zstd() {
+        round_trip(Compression::Zstd);
+    }
+
+    #[test]
+    fn explicit_levels_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        for (c, level) in [(Compression::Gzip, 0), (Compression::Gzip, 9), (Compression::Zstd, 1), (Compression::Zstd, 19)] {
+            let target = dir.path().join(format!("l{level}{}", c.extension()));
+            let mut sink = SnapshotSink::create(&target, SinkOptions { level: Some(level), ..opts(c) }).unwrap();
+            sink.write(b"{\"snapshot\":{}}").unwrap();
+            sink.finish().unwrap();
+            assert_eq!(decode(&target, c), b"{\"snapshot\":{}}");
+        }
+    }
+
+    #[test]
+    fn empty_snapshot_is_still_a_valid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let target = dir.path().join(format!("empty{}", c.extension()));
+            let stats = SnapshotSink::create(&target, opts(c)).unwrap().finish().unwrap();
+            assert_eq!(stats.raw_bytes, 0);
+            assert!(decode(&target, c).is_empty());
+        }
+    }
+
+    #[test]
+    fn replaces_existing_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot");
+        fs::write(&target, b"old contents, longer than the new").unwrap();
+        let mut sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
+        sink.write(b"new").unwrap();
+        // Until finish, the old file is untouched.
+        assert_eq!(fs::read(&target).unwrap(), b"old contents, longer than the new");
+        sink.finish().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn relative_target_is_fine() {
+        // No parent component: the temp goes in "." and the directory fsync uses ".".
+        let name = format!("heapsnap-sink-test-{}.heapsnapshot", std::process::id());
+        let mut sink = SnapshotSink::create(Path::new(&name), opts(Compression::None)).unwrap();
+        sink.write(b"x").unwrap();
+        let result = sink.finish();
+        let contents = fs::read(&name);
+        let _ = fs::remove_file(&name);
+        result.unwrap();
+        assert_eq!(contents.unwrap(), b"x");
+    }
+
+    #[test]
+    fn temp_file_exists_during_write_and_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot");
+        let sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
+        let temps = others(dir.path(), &[]);
+        assert_eq!(temps.len(), 1, "{temps:?}");
+        assert!(temps[0].starts_with(".a.heapsnapshot.") && temps[0].ends_with(".heapsnap-tmp"), "{temps:?}");
+        let mode = fs::metadata(dir.path().join(&temps[0])).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!target.exists());
+        sink.abort();
+    }
+
+    #[test]
+    fn abort_and_drop_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot.gz");
+        let data = payload(3 << 20);
+
+        let mut sink = SnapshotSink::create(&target, opts(Compression::Gzip)).unwrap();
+        sink.write(&data).unwrap();
+        sink.abort();
+        assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
+
+        let mut sink = SnapshotSink::create(&target, opts(Compression::Gzip)).unwrap();
+        sink.write(&data).unwrap();
+        drop(sink);
+        assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn missing_directory_is_enoent_before_any_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("nope/a.heapsnapshot");
+        let err = SnapshotSink::create(&target, opts(Compression::None)).err().unwrap();
+        assert_eq!(err.code(), "ENOENT");
+        assert_eq!(err.path(), Some(target.as_path()));
+        assert_eq!(err.to_string(), format!("ENOENT: no such file or directory, open '{}'", target.display()));
+        assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn directory_target_is_eisdir() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        for target in [sub.clone(), dir.path().join("file/"), PathBuf::from("/")] {
+            let err = SnapshotSink::create(&target, opts(Compression::None)).err().unwrap();
+            assert_eq!(err.code(), "EISDIR", "{target:?}");
+        }
+        assert_eq!(others(dir.path(), &["sub"]), Vec::<String>::new());
+        assert_eq!(others(&sub, &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn file_as_directory_is_enotdir() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        fs::write(&file, b"").unwrap();
+        let err = SnapshotSink::create(&file.join("a.heapsnapshot"), opts(Compression::None)).err().unwrap();
+        assert_eq!(err.code(), "ENOTDIR");
+    }
+
+    #[test]
+    fn unwritable_directory_fails_with_os_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let ro = dir.path().join("ro");
+        fs::create_dir(&ro).unwrap();
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).unwrap();
+        let target = ro.join("a.heapsnapshot");
+        match SnapshotSink::create(&target, opts(Compression::None)) {
+            Err(err) => {
+                assert_eq!(err.code(), "EACCES");
+                assert_eq!(others(&ro, &[]), Vec::<String>::new());
+            }
+            // Root (CAP_DAC_OVERRIDE) writes anyway; /proc below still covers refusal.
+            Ok(sink) => {
+                eprintln!("skipping EACCES check: running with permission override (root)");
+                sink.abort();
+            }
+        }
+        // /proc refuses new files even to root; assert whatever errno it gives is passed through.
+        let err = SnapshotSink::create(Path::new("/proc/heapsnap.heapsnapshot"), opts(Compression::None))
+            .err()
+            .unwrap();
+        assert!(err.code().starts_with('E') && !err.code().starts_with("ERR_"), "{err}");
+        assert!(!Path::new("/proc/heapsnap.heapsnapshot").exists());
+    }
+
+    #[test]
+    fn invalid_options_fail_before_touching_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a");
+        for bad in [
+            SinkOptions { level: Some(10), ..opts(Compression::Gzip) },
+            SinkOptions { level: Some(0), ..opts(Compression::Zstd) },
+            SinkOptions { level: Some(22), ..opts(Compression::Zstd) },
+            SinkOptions { level: Some(1), ..opts(Compression::None) },
+            SinkOptions { chunk_size: 0, ..opts(Compression::None) },
+        ] {
+            let err = SnapshotSink::create(&target, bad.clone()).err().unwrap();
+            assert_eq!(err.code(), crate::error::INVALID_OPTION, "{bad:?}");
+        }
+        assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
+    }
+
+    /// A disk that fills up mid-snapshot: write() must start failing (so V8 can stop),
+    /// finish() must report ENOSPC, and neither target nor temp may remain.
+    #[test]
+    fn writer_failure_surfaces_and_cleans_up() {
+        for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("a.heapsnapshot");
+            // A tiny queue: a producer blocked on a dead writer would hang this test.
+            let o = SinkOptions { chunk_size: 4096, queue_depth: 1, ..opts(compression) };
+            let mut sink = SnapshotSink::create_inner(&target, o, Some(10_000)).unwrap();
+            let data = payload(64 << 10);
+            let mut first_err = None;
+            for _ in 0..1000 {
+                if let Err(e) = sink.write(&data) {
+                    first_err = Some(e);
+                    break;
+                }
+            }
+            let err = first_err.expect("write never reported the writer's failure");
+            assert_eq!(err.code(), "ENOSPC", "{compression}");
+            assert_eq!(err.to_string(), format!("ENOSPC: no space left on device, write '{}'", target.display()));
+            // Every later call repeats it.
+            assert_eq!(sink.write(b"more").unwrap_err().code(), "ENOSPC");
+            assert_eq!(sink.finish().unwrap_err().code(), "ENOSPC");
+            assert_eq!(others(dir.path(), &[]), Vec::<String>::new(), "{compression}");
+        }
+    }
+
+    #[test]
+    fn failure_found_only_at_finish_cleans_up() {
+        // Everything fits in the one buffer, so the writer fails only while finishing.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot.zst");
+        let mut sink = SnapshotSink::create_inner(&target, opts(Compression::Zstd), Some(0)).unwrap();
+        sink.write(b"small").unwrap();
+        assert_eq!(sink.finish().unwrap_err().code(), "ENOSPC");
+        assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn rename_failure_cleans_up() {
+        // The target turns into a directory while the snapshot is written.
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot");
+        let mut sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
+        sink.write(b"x").unwrap();
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("keep"), b"").unwrap();
+        let err = sink.finish().unwrap_err();
+        assert!(err.code() == "EISDIR" || err.code() == "ENOTEMPTY", "{err}");
+        assert_eq!(others(dir.path(), &["a.heapsnapshot"]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn sink_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<SnapshotSink>();
+        assert_send::<SinkError>();
+    }
+
+    #[test]
+    fn finish_on_another_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot");
+        let mut sink = SnapshotSink::create(&target, opts(Compression::Zstd)).unwrap();
+        sink.write(b"hello").unwrap();
+        let stats = thread::spawn(move || sink.finish()).join().unwrap().unwrap();
+        assert_eq!(stats.raw_bytes, 5);
+        assert_eq!(decode(&target, Compression::Zstd), b"hello");
+    }
+
+    #[test]
+    fn temp_names_are_unique_and_bounded() {
+        let a = temp_path(Path::new("d/x.heapsnapshot")).unwrap();
+        let b = temp_path(Path::new("d/x.heapsnapshot")).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.parent(), Some(Path::new("d")));
+        let long = "n".repeat(255);
+        assert!(temp_path(Path::new(&long)).unwrap().as_os_str().len() <= 255);
+        assert_eq!(temp_path(Path::new("x.heapsnapshot")).unwrap().parent(), Some(Path::new(".")));
+        assert_eq!(temp_path(Path::new("..")), None);
+    }
+
+    #[test]
+    fn compression_names_and_extensions() {
+        for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            assert_eq!(c.as_str().parse::<Compression>().unwrap(), c);
+            assert_eq!(c.to_string(), c.as_str());
+        }
+        assert_eq!("brotli".parse::<Compression>().unwrap_err().code(), crate::error::INVALID_OPTION);
+        assert_eq!(Compression::from_path(Path::new("a.heapsnapshot.gz")), Some(Compression::Gzip));
+        assert_eq!(Compression::from_path(Path::new("a.heapsnapshot.zst")), Some(Compression::Zstd));
+        assert_eq!(Compression::from_path(Path::new("a.heapsnapshot")), None);
+        assert_eq!(Compression::Gzip.extension(), ".gz");
+        assert_eq!(Compression::Zstd.extension(), ".zst");
+        assert_eq!(Compression::None.extension(), "");
+    }
+}

@@ -1,0 +1,225 @@
+//! The in-memory heap graph: columnar `u32`/`u8` arrays indexed by node *ordinal*
+//! (position in the snapshot's node list) and edge ordinal.
+//!
+//! Why columns instead of DevTools' interleaved `nodes` array: each pass (dominators,
+//! aggregation, BFS) touches one or two fields, so separate arrays keep the caches busy with
+//! useful bytes, and fields nobody uses (`trace_node_id`) are never stored. Everything the
+//! analysis derives (dominators, retained sizes, retainers, id index) is computed lazily, once,
+//! behind `OnceLock`, so a graph that is only diffed never pays for a dominator tree.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use super::classes::Classes;
+use super::dominators::Analysis;
+use super::retainers::RetainerIndex;
+
+/// Sentinel for "this snapshot's meta does not define that type".
+pub(crate) const NO_TYPE: u8 = u8::MAX;
+
+/// All strings of the snapshot in one buffer (one allocation instead of one per string).
+#[derive(Default, Debug)]
+pub struct StringTable {
+    data: String,
+    ends: Vec<usize>,
+}
+
+impl StringTable {
+    pub(crate) fn push(&mut self, s: &str) {
+        self.data.push_str(s);
+        self.ends.push(self.data.len());
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    /// The string at `index`, or `""` when out of range (indices are validated at load time).
+    pub fn get(&self, index: u32) -> &str {
+        let i = index as usize;
+        if i >= self.ends.len() {
+            return "";
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.data[start..self.ends[i]]
+    }
+}
+
+/// Indices of the node types the analysis treats specially (`NO_TYPE` when absent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NodeTypes {
+    pub hidden: u8,
+    pub array: u8,
+    pub string: u8,
+    pub object: u8,
+    pub code: u8,
+    pub closure: u8,
+    pub regexp: u8,
+    pub native: u8,
+    pub synthetic: u8,
+    pub cons_string: u8,
+    pub object_shape: u8,
+}
+
+/// Indices of the edge types the analysis treats specially (`NO_TYPE` when absent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EdgeTypes {
+    pub element: u8,
+    pub property: u8,
+    pub internal: u8,
+    pub hidden: u8,
+    pub shortcut: u8,
+    pub weak: u8,
+}
+
+/// Source location of an object's constructor (from the snapshot's `locations` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    pub script_id: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A parsed heap snapshot. Build one with [`super::read_snapshot`].
+pub struct HeapGraph {
+    pub(crate) node_type_names: Vec<String>,
+    pub(crate) edge_type_names: Vec<String>,
+    pub(crate) nt: NodeTypes,
+    pub(crate) et: EdgeTypes,
+    // Per node (ordinal).
+    pub(crate) node_type: Vec<u8>,
+    pub(crate) node_name: Vec<u32>,
+    pub(crate) node_id: Vec<u32>,
+    pub(crate) node_self: Vec<u32>,
+    /// `first_edge[n]..first_edge[n + 1]` are node n's outgoing edge ordinals (len = nodes + 1).
+    pub(crate) first_edge: Vec<u32>,
+    /// DOM link state per node, empty when the snapshot has no `detachedness` field.
+    pub(crate) detachedness: Vec<u8>,
+    // Per edge (ordinal).
+    pub(crate) edge_type: Vec<u8>,
+    /// String index for named edge types, the numeric index for `element`/`hidden`.
+    pub(crate) edge_name: Vec<u32>,
+    /// Target node *ordinal* (the file stores ordinal * node field count).
+    pub(crate) edge_to: Vec<u32>,
+    pub(crate) strings: StringTable,
+    /// (node ordinal, location), sorted by ordinal.
+    pub(crate) locations: Vec<(u32, Location)>,
+    pub(crate) root: u32,
+    pub(crate) extra_native_bytes: u64,
+    pub(crate) analysis: OnceLock<Analysis>,
+    pub(crate) classes: OnceLock<Classes>,
+    pub(crate) retainer_index: OnceLock<RetainerIndex>,
+    /// Node ordinals sorted by id, for id lookups and diffs.
+    pub(crate) by_id: OnceLock<Vec<u32>>,
+}
+
+impl std::fmt::Debug for HeapGraph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeapGraph")
+            .field("nodes", &self.node_count())
+            .field("edges", &self.edge_count())
+            .field("strings", &self.strings.len())
+            .finish()
+    }
+}
+
+impl HeapGraph {
+    pub fn node_count(&self) -> usize {
+        self.node_type.len()
+    }
+    pub fn edge_count(&self) -> usize {
+        self.edge_type.len()
+    }
+    /// Ordinal of the root node (`snapshot.root_index`, normally 0).
+    pub fn root(&self) -> u32 {
+        self.root
+    }
+    pub fn strings(&self) -> &StringTable {
+        &self.strings
+    }
+    pub fn node_id(&self, ord: u32) -> u64 {
+        self.node_id[ord as usize] as u64
+    }
+    /// The raw `name` of a node (for a closure the function name, for a string its value).
+    pub fn node_name(&self, ord: u32) -> &str {
+        self.strings.get(self.node_name[ord as usize])
+    }
+    pub fn node_type_name(&self, ord: u32) -> &str {
+        self.node_type_names
+            .get(self.node_type[ord as usize] as usize)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+    /// Self size as recorded in the file (before DevTools' owner re-attribution).
+    pub fn raw_self_size(&self, ord: u32) -> u64 {
+        self.node_self[ord as usize] as u64
+    }
+    pub(crate) fn edges(&self, ord: u32) -> Range<usize> {
+        self.first_edge[ord as usize] as usize..self.first_edge[ord as usize + 1] as usize
+    }
+    pub fn edge_type_name(&self, e: usize) -> &str {
+        self.edge_type_names.get(self.edge_type[e] as usize).map(String::as_str).unwrap_or("")
+    }
+    /// Edge name as text: property names for named edges, the index for `element`/`hidden`.
+    pub fn edge_name(&self, e: usize) -> String {
+        if self.edge_has_string_name(e) {
+            self.strings.get(self.edge_name[e]).to_string()
+        } else {
+            self.edge_name[e].to_string()
+        }
+    }
+    pub(crate) fn edge_has_string_name(&self, e: usize) -> bool {
+        let t = self.edge_type[e];
+        t != self.et.element && t != self.et.hidden
+    }
+    pub(crate) fn location(&self, ord: u32) -> Option<Location> {
+        self.locations
+            .binary_search_by_key(&ord, |&(o, _)| o)
+            .ok()
+            .map(|i| self.locations[i].1)
+    }
+    fn by_id(&self) -> &[u32] {
+        self.by_id.get_or_init(|| {
+            let mut v: Vec<u32> = (0..self.node_count() as u32).collect();
+            v.sort_unstable_by_key(|&o| self.node_id[o as usize]);
+            v
+        })
+    }
+    /// Node ordinal for a snapshot object id (`@123` in DevTools), if present.
+    pub fn find_node(&self, id: u64) -> Option<u32> {
+        let id = u32::try_from(id).ok()?;
+        let v = self.by_id();
+        v.binary_search_by_key(&id, |&o| self.node_id[o as usize]).ok().map(|i| v[i])
+    }
+    /// Ordinals sorted by id (ties, which V8 never produces, in ordinal order).
+    pub(crate) fn ordinals_by_id(&self) -> &[u32] {
+        self.by_id()
+    }
+    pub(crate) fn analysis(&self) -> &Analysis {
+        self.analysis.get_or_init(|| Analysis::compute(self))
+    }
+    pub(crate) fn classes(&self) -> &Classes {
+        self.classes.get_or_init(|| Classes::compute(self, None))
+    }
+    pub(crate) fn retainer_index(&self) -> &RetainerIndex {
+        self.retainer_index.get_or_init(|| RetainerIndex::build(self))
+    }
+    /// Retained size of a node with DevTools' semantics (see [`super::dominators`]).
+    pub fn retained_size(&self, ord: u32) -> u64 {
+        self.analysis().retained[ord as usize]
+    }
+    /// Self size after DevTools' re-attribution of owned arrays/hidden objects to their owner.
+    pub fn self_size(&self, ord: u32) -> u64 {
+        self.analysis().shallow[ord as usize] as u64
+    }
+    /// DevTools' class name of a node (what the Summary view groups by).
+    pub fn class_name(&self, ord: u32) -> &str {
+        let c = self.classes();
+        c.name(c.class_of[ord as usize])
+    }
+    /// Total size as DevTools reports it: the root's retained size plus `extra_native_bytes`.
+    pub fn total_size(&self) -> u64 {
+        self.retained_size(self.root) + self.extra_native_bytes
+    }
+}

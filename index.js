@@ -1,0 +1,54 @@
+'use strict';
+// heapsnap: heap snapshots for Node.js, written natively. This file only shapes arguments,
+// keeps heapdump's calling conventions, and turns native results into JS values.
+
+const native = require('./lib/native');
+const { checkOptions, toNative } = require('./lib/options');
+const { invalidOption } = require('./lib/errors');
+
+/**
+ * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
+ * returns true on success and false on failure; the callback (called before returning, as
+ * heapdump does) gets `(err, filename)`.
+ */
+function writeSnapshot(filename, options, callback) {
+  if (typeof filename === 'function') [filename, options, callback] = [undefined, undefined, filename];
+  else if (typeof options === 'function') [options, callback] = [undefined, options];
+  if (filename !== null && typeof filename === 'object') [filename, options] = [undefined, filename];
+  if (callback !== undefined && typeof callback !== 'function') {
+    throw invalidOption(`writeSnapshot: callback must be a function, got ${typeof callback}`);
+  }
+  if (filename !== undefined && filename !== null && typeof filename !== 'string') {
+    throw invalidOption(`writeSnapshot: filename must be a string, got ${typeof filename}`);
+  }
+  const checked = checkOptions('writeSnapshot', options);
+  if (typeof filename === 'string') checked.path = filename;
+
+  let info;
+  try {
+    info = native.writeSnapshotSync(toNative(checked, { heapdumpDefault: checked.path === undefined }));
+  } catch (err) {
+    // heapdump's message prefix, which existing code matches on.
+    err.message = `heapdump write error ${err.code}: ${err.message}`;
+    if (callback) callback(err);
+    else process.emitWarning(err.message, { code: err.code });
+    return false;
+  }
+  if (callback) callback(null, info.path);
+  return true;
+}
+
+/**
+ * Writes a snapshot; the JS thread pauses only while V8 builds and serializes it, the file
+ * is finished off-thread. Resolves to `{ path, bytes, rawBytes, compression, durationMs, pauseMs }`.
+ */
+async function writeSnapshotAsync(options) {
+  return native.writeSnapshotAsync(toNative(checkOptions('writeSnapshotAsync', options)));
+}
+
+/** A full garbage collection, with or without --expose-gc. */
+function gc() {
+  native.gc();
+}
+
+module.exports = { writeSnapshot, writeSnapshotAsync, gc };
