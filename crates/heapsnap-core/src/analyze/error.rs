@@ -30,16 +30,16 @@ impl AnalyzeError {
         AnalyzeError::Corrupt { message: message.into(), offset, path: None }
     }
 
-    /// Classifies an I/O error: decoder failures (bad gzip/zstd data, truncated streams)
-    /// are about the content, so they become `Corrupt`; everything else keeps its errno.
+    /// Classifies an I/O error: one the OS reported (it carries an errno) keeps its errno
+    /// name; anything else comes from a decoder (bad gzip/zstd data, truncated stream) and is
+    /// about the content, so it becomes `Corrupt`.
     pub(crate) fn from_io(source: io::Error, offset: Option<u64>) -> Self {
-        match source.kind() {
-            io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput
-                if source.raw_os_error().is_none() =>
-            {
-                AnalyzeError::corrupt(format!("cannot decode input: {source}"), offset)
-            }
-            _ => AnalyzeError::Io { code: errno_name(&source), path: None, source },
+        if source.raw_os_error().is_some() || source.kind() == io::ErrorKind::NotFound
+            || source.kind() == io::ErrorKind::PermissionDenied
+        {
+            AnalyzeError::Io { code: errno_name(&source), path: None, source }
+        } else {
+            AnalyzeError::corrupt(format!("cannot decode input: {source}"), offset)
         }
     }
 

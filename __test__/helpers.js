@@ -1,0 +1,66 @@
+'use strict';
+// Shared test helpers: temp folders, reading back written snapshots, child processes.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const zlib = require('zlib');
+const { spawnSync } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+
+function tmpDir(t, prefix = 'heapsnap-test-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (t) t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Raw JSON text of a snapshot file, whatever its compression (told by magic bytes). */
+function snapshotText(file) {
+  const bytes = fs.readFileSync(file);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return zlib.gunzipSync(bytes).toString('utf8');
+  if (bytes.readUInt32LE(0) === 0xfd2fb528) {
+    const { decompress } = require('fzstd');
+    return Buffer.from(decompress(bytes)).toString('utf8');
+  }
+  return bytes.toString('utf8');
+}
+
+/** Parses a snapshot and indexes what tests ask about: node names and types. */
+function readSnapshot(file) {
+  const snapshot = JSON.parse(snapshotText(file));
+  const meta = snapshot.snapshot.meta;
+  const fieldCount = meta.node_fields.length;
+  const nameOffset = meta.node_fields.indexOf('name');
+  const typeOffset = meta.node_fields.indexOf('type');
+  const types = meta.node_types[typeOffset];
+  const nodes = [];
+  for (let i = 0; i < snapshot.nodes.length; i += fieldCount) {
+    nodes.push({ type: types[snapshot.nodes[i + typeOffset]], name: snapshot.strings[snapshot.nodes[i + nameOffset]] });
+  }
+  return { snapshot, nodes, countObjects: (name) => nodes.filter((n) => n.type === 'object' && n.name === name).length };
+}
+
+/** Loads a snapshot with memlab's independent parser (the one its leak detector uses). */
+async function loadWithMemlab(file) {
+  const { config, utils } = require('@memlab/core');
+  config.muteConsole = true;
+  return utils.getSnapshotFromFile(file, { buildNodeIdIndex: true, verbose: false });
+}
+
+/** Runs `code` in a fresh node with heapsnap on its require path. */
+function runNode(code, { args = [], env = {}, cwd = ROOT, timeout = 60_000, ...rest } = {}) {
+  return spawnSync(process.execPath, [...args, '-e', code], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout,
+    ...rest,
+  });
+}
+
+function listDir(dir) {
+  return fs.readdirSync(dir).sort();
+}
+
+module.exports = { ROOT, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir };
