@@ -69,13 +69,17 @@ test('unwritable directory: EACCES', (t) => {
 });
 
 test('disk full: ENOSPC, and no partial file or temp file is left', (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir();
   const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0777', 'tmpfs', dir], { encoding: 'utf8' });
   if (mount.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
     t.skip(`cannot mount a tiny tmpfs here (${(mount.stderr || String(mount.error)).trim()})`);
     return;
   }
-  t.after(() => spawnSync('umount', [dir]));
+  t.after(() => {
+    spawnSync('umount', [dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   const err = writeError(path.join(dir, 'full.heapsnapshot'));
   assert.strictEqual(err.code, 'ENOSPC');
   assert.match(err.message, /^heapdump write error ENOSPC/);

@@ -1,13 +1,13 @@
 //! Errors of the addon and their mapping to JS: every failure becomes an `Error` whose
 //! `code` is stable (an OS code such as `ENOENT`, or `ERR_HEAPSNAP_*`).
 
-use heapsnap_core::sink::SinkError;
+use heapsnap_core::error::Error as CoreError;
 
 /// What a dump can fail with, beyond the sink's own errors.
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
     #[error(transparent)]
-    Sink(#[from] SinkError),
+    Core(#[from] CoreError),
     #[error("heapsnap must be called from a thread running JavaScript")]
     NoIsolate,
     #[error("a heap snapshot is already being written on this thread")]
@@ -21,7 +21,7 @@ pub enum DumpError {
 impl DumpError {
     pub fn code(&self) -> String {
         match self {
-            DumpError::Sink(err) => err.code().to_string(),
+            DumpError::Core(err) => err.code().to_string(),
             DumpError::NoIsolate => "ERR_HEAPSNAP_NO_ISOLATE".into(),
             DumpError::Busy => "ERR_HEAPSNAP_BUSY".into(),
             DumpError::SnapshotFailed => "ERR_HEAPSNAP_SNAPSHOT_FAILED".into(),
@@ -30,9 +30,8 @@ impl DumpError {
     }
 }
 
-/// napi-rs turns the status string of an `Error<String>` into the JS error's `code`.
-pub type JsResult<T> = napi::Result<T, String>;
 
+/// napi-rs turns the status string of an `Error<String>` into the JS error's `code`.
 impl From<DumpError> for napi::Error<String> {
     fn from(err: DumpError) -> Self {
         napi::Error::new(err.code(), err.to_string())

@@ -12,7 +12,7 @@ use napi::{Env, Task};
 use napi_derive::napi;
 
 use crate::dump::CapturedDump;
-use crate::error::{DumpError, JsResult};
+use crate::error::DumpError;
 use crate::options::{NativeWriteOptions, SnapshotInfo};
 
 fn current_isolate() -> Result<v8::Isolate, DumpError> {
@@ -21,7 +21,7 @@ fn current_isolate() -> Result<v8::Isolate, DumpError> {
 
 /// Writes a heap snapshot synchronously and returns where it went.
 #[napi]
-pub fn write_snapshot_sync(options: NativeWriteOptions) -> JsResult<SnapshotInfo> {
+pub fn write_snapshot_sync(options: NativeWriteOptions) -> napi::Result<SnapshotInfo, String> {
     let request = options.into_request()?;
     Ok(dump::write_now(&current_isolate()?, &request)?.into())
 }
@@ -29,7 +29,7 @@ pub fn write_snapshot_sync(options: NativeWriteOptions) -> JsResult<SnapshotInfo
 /// Takes and serializes the snapshot now (the JS thread must), then finishes the file on the
 /// libuv pool; the promise resolves once it is complete and renamed into place.
 #[napi(ts_return_type = "Promise<SnapshotInfo>")]
-pub fn write_snapshot_async(options: NativeWriteOptions) -> JsResult<AsyncTask<FinishDump>> {
+pub fn write_snapshot_async(options: NativeWriteOptions) -> napi::Result<AsyncTask<FinishDump>, String> {
     let request = options.into_request()?;
     let captured = dump::capture(&current_isolate()?, &request)?;
     Ok(AsyncTask::new(FinishDump { captured: Some(captured), failure: None }))
@@ -73,7 +73,7 @@ impl Task for FinishDump {
 
 /// A full garbage collection, with or without `--expose-gc`.
 #[napi]
-pub fn gc() -> JsResult<()> {
+pub fn gc() -> napi::Result<(), String> {
     current_isolate()?.full_gc();
     Ok(())
 }

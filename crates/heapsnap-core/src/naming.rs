@@ -286,7 +286,7 @@ mod tests {
         assert_eq!(c("a.heapsnapshot.gz", Some("gzip")).unwrap().compression, Compression::Gzip);
         // No extension: the option decides and the name is kept exactly.
         let p = c("a.heapsnapshot", Some("gzip")).unwrap();
-        assert_eq!((p.target.as_path(), p.compression, p.level), (Path::new("a.heapsnapshot"), Compression::Gzip, Some(1)));
+        assert_eq!((p.target.as_path(), p.compression, p.level), (Path::new("a.heapsnapshot"), Compression::Gzip, Some(3)));
         assert_eq!(c("a.heapsnapshot", Some("none")).unwrap().compression, Compression::None);
         // Disagreement is an error either way round.
         assert!(invalid(c("a.heapsnapshot.gz", Some("zstd"))).contains("contradicts"));
@@ -302,7 +302,7 @@ mod tests {
 
         let p = plan(&req(None, Some("/var/dumps"), Some("zstd")), &ctx()).unwrap();
         assert_eq!(p.target, Path::new("/var/dumps/heapsnap-20261125-123308-4242-7.heapsnapshot.zst"));
-        assert_eq!((p.compression, p.level), (Compression::Zstd, Some(3)));
+        assert_eq!((p.compression, p.level), (Compression::Zstd, Some(1)));
 
         let heapdump = WriteRequest { heapdump_default: true, ..WriteRequest::default() };
         let p = plan(&heapdump, &ctx()).unwrap();

@@ -548,13 +548,7 @@ fn parse_json<R: Read>(reader: R) -> Result<HeapGraph, AnalyzeError> {
     if let Err(e) = res {
         let at = Some(pos.get());
         return Err(if e.is_io() {
-            let msg = e.to_string();
-            match std::error::Error::source(&e).and(Option::<()>::None) {
-                _ => match io::Error::from(e) {
-                    io if io.raw_os_error().is_some() => AnalyzeError::from_io(io, at),
-                    _ => AnalyzeError::corrupt(msg, at),
-                },
-            }
+            AnalyzeError::from_io(io::Error::from(e), at)
         } else if e.is_eof() {
             AnalyzeError::corrupt(format!("truncated: {e}"), at)
         } else {

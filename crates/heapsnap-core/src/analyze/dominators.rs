@@ -1,0 +1,426 @@
+//! Dominator tree and retained sizes, with Chrome DevTools' semantics so numbers match its
+//! Summary view (`HeapSnapshot.ts` in chrome-devtools-frontend: `calculateShallowSizes`,
+//! `markPageOwnedNodes`, `computeIsEssentialEdge`, `calculateDominatorsAndRetainedSizes`,
+//! `buildDominatedNodes`). Written from scratch in Rust, same rules:
+//!
+//! * **Shallow sizes.** When the root has user roots (a non-synthetic child such as the
+//!   `global` object), each `hidden`/`array`/`system / ExternalStringData` node reachable
+//!   from exactly one "owner" (any other node) through such nodes gives its self size to that
+//!   owner (not to synthetic nodes or the root). Arrays backing an object are then counted in
+//!   the object, as DevTools shows them.
+//! * **Essential edges** (the only ones that retain): not `weak`; not self loops; `shortcut`
+//!   only from the root; not from a non-page-owned node to a page-owned one (page-owned =
+//!   reachable over non-weak edges from the root's shortcut targets, i.e. the global object,
+//!   or from `(Document DOM trees)`), so objects also held by e.g. the debugger are attributed
+//!   to the page; and for a WeakMap value, the edge from the table is dropped in favour of
+//!   the edge from the key (ephemeron edge names are parsed like DevTools' regex).
+//! * **Dominators** by Lengauer–Tarjan (iterative DFS from the root, in edge order). Nodes
+//!   with no essential retainer are treated as children of the root; nodes still unreached
+//!   (cycles held only by each other) are hung under the root too, exactly as DevTools does.
+//! * **Retained size** = own shallow size + retained sizes of dominated nodes.
+
+use super::graph::HeapGraph;
+
+/// Results of the DevTools-style analysis, indexed by node ordinal.
+pub(crate) struct Analysis {
+    /// Self sizes after owner re-attribution (see module docs).
+    pub shallow: Vec<u32>,
+    /// Immediate dominator ordinal (the root dominates itself).
+    pub dominator: Vec<u32>,
+    pub retained: Vec<u64>,
+    /// Children in the dominator tree: `dom_children[dom_first[n]..dom_first[n + 1]]`.
+    pub dom_first: Vec<u32>,
+    pub dom_children: Vec<u32>,
+}
+
+/// A compact bit set (one bit per node or edge).
+pub(crate) struct BitSet(Vec<u64>);
+
+impl BitSet {
+    pub fn new(n: usize) -> Self {
+        BitSet(vec![0; n.div_ceil(64)])
+    }
+    #[inline]
+    pub fn get(&self, i: usize) -> bool {
+        self.0[i >> 6] & (1 << (i & 63)) != 0
+    }
+    #[inline]
+    pub fn set(&mut self, i: usize) {
+        self.0[i >> 6] |= 1 << (i & 63);
+    }
+}
+
+impl Analysis {
+    pub(crate) fn compute(g: &HeapGraph) -> Analysis {
+        let page = page_owned(g);
+        let essential = essential_edges(g, &page);
+        drop(page);
+        let shallow = shallow_sizes(g);
+        let (dominator, order) = lengauer_tarjan(g, &essential);
+        drop(essential);
+        let n = g.node_count();
+        let mut retained: Vec<u64> = shallow.iter().map(|&s| s as u64).collect();
+        // Post-order accumulation: reverse DFS preorder visits children before dominators.
+        for &v in order.iter().skip(1).rev() {
+            let d = dominator[v as usize] as usize;
+            retained[d] += retained[v as usize];
+        }
+        let (dom_first, dom_children) = dominated_nodes(&dominator, g.root, n);
+        Analysis { shallow, dominator, retained, dom_first, dom_children }
+    }
+}
+
+/// Whether the root has a user root (DevTools' `#hasUserRoots`: a non-synthetic child, or
+/// the `(Document DOM trees)` root). Snapshots taken with "expose internals" have none.
+pub(crate) fn is_user_root(g: &HeapGraph, ord: u32) -> bool {
+    let t = g.node_type[ord as usize];
+    t != g.nt.synthetic || g.node_name(ord) == "(Document DOM trees)"
+}
+
+fn has_user_roots(g: &HeapGraph) -> bool {
+    g.edges(g.root).any(|e| is_user_root(g, g.edge_to[e]))
+}
+
+/// DevTools' `markPageOwnedNodes`.
+fn page_owned(g: &HeapGraph) -> BitSet {
+    let mut flags = BitSet::new(g.node_count());
+    let mut stack: Vec<u32> = Vec::new();
+    for e in g.edges(g.root) {
+        let to = g.edge_to[e];
+        let t = g.edge_type[e];
+        let entry = if t == g.et.element {
+            g.node_type[to as usize] == g.nt.synthetic && g.node_name(to) == "(Document DOM trees)"
+        } else {
+            t == g.et.shortcut
+        };
+        if entry && !flags.get(to as usize) {
+            flags.set(to as usize);
+            stack.push(to);
+        }
+    }
+    while let Some(n) = stack.pop() {
+        for e in g.edges(n) {
+            let to = g.edge_to[e] as usize;
+            if flags.get(to) || g.edge_type[e] == g.et.weak {
+                continue;
+            }
+            flags.set(to);
+            stack.push(to as u32);
+        }
+    }
+    flags
+}
+
+/// Parses a V8 ephemeron edge name
+/// `<n> / part of key (<K> @<id>) -> value (<V> @<id>) pair in WeakMap (table @<table id>)`
+/// and returns the table id (DevTools' `tryParseWeakMapEdgeName`).
+pub(crate) fn weakmap_table_id(name: &str) -> Option<u64> {
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || !name[digits..].starts_with(" / part of key (") {
+        return None;
+    }
+    let rest = name.strip_suffix("))")?;
+    let at = rest.rfind(" pair in WeakMap (table @")?;
+    let id = &rest[at + " pair in WeakMap (table @".len()..];
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !rest[..at].contains(") -> value (") || !rest[..at].ends_with(')') {
+        return None;
+    }
+    id.parse().ok()
+}
+
+/// DevTools' `initEssentialEdges`: one bit per edge ordinal.
+fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
+    const UNKNOWN: u64 = u64::MAX;
+    const NOT_WEAKMAP: u64 = u64::MAX - 1;
+    let mut weakmap_cache: Vec<u64> = Vec::new();
+    let mut bits = BitSet::new(g.edge_count());
+    for n in 0..g.node_count() as u32 {
+        let node_page = page.get(n as usize);
+        for e in g.edges(n) {
+            let t = g.edge_type[e];
+            if t == g.et.weak {
+                continue;
+            }
+            if t == g.et.internal {
+                if weakmap_cache.is_empty() {
+                    weakmap_cache = vec![UNKNOWN; g.strings.len()];
+                }
+                let s = g.edge_name[e] as usize;
+                if weakmap_cache[s] == UNKNOWN {
+                    weakmap_cache[s] = weakmap_table_id(g.strings.get(s as u32)).unwrap_or(NOT_WEAKMAP);
+                }
+                if weakmap_cache[s] == g.node_id[n as usize] as u64 {
+                    continue;
+                }
+            }
+            let to = g.edge_to[e];
+            if to == n {
+                continue;
+            }
+            if n != g.root {
+                if t == g.et.shortcut {
+                    continue;
+                }
+                if page.get(to as usize) && !node_page {
+                    continue;
+                }
+            }
+            bits.set(e);
+        }
+    }
+    bits
+}
+
+/// DevTools' `calculateShallowSizes` (see module docs).
+fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
+    let mut sizes = g.node_self.clone();
+    if !has_user_roots(g) {
+        return sizes;
+    }
+    const UNVISITED: u32 = u32::MAX;
+    const MULTIPLE: u32 = u32::MAX - 1;
+    let n = g.node_count();
+    let mut owners = vec![0u32; n];
+    let mut worklist: Vec<u32> = Vec::new();
+    for i in 0..n as u32 {
+        let t = g.node_type[i as usize];
+        let owned = t == g.nt.hidden
+            || t == g.nt.array
+            || (t == g.nt.native && g.node_name(i) == "system / ExternalStringData");
+        if owned {
+            owners[i as usize] = UNVISITED;
+        } else {
+            owners[i as usize] = i;
+            worklist.push(i);
+        }
+    }
+    while let Some(id) = worklist.pop() {
+        let owner = owners[id as usize];
+        for e in g.edges(id) {
+            if g.edge_type[e] == g.et.weak {
+                continue;
+            }
+            let target = g.edge_to[e];
+            let cur = owners[target as usize];
+            if cur == UNVISITED {
+                owners[target as usize] = owner;
+                worklist.push(target);
+            } else if cur == target || cur == owner || cur == MULTIPLE {
+                // Owned by itself, by the same owner, or already shared: nothing changes.
+            } else {
+                owners[target as usize] = MULTIPLE;
+                worklist.push(target);
+            }
+        }
+    }
+    for i in 0..n {
+        let o = owners[i];
+        if o == UNVISITED || o == MULTIPLE || o as usize == i {
+            continue;
+        }
+        if g.node_type[o as usize] == g.nt.synthetic || o == g.root {
+            continue;
+        }
+        let s = sizes[i];
+        sizes[i] = 0;
+        sizes[o as usize] = sizes[o as usize].saturating_add(s);
+    }
+    sizes
+}
+
+/// Lengauer–Tarjan ("simple" eval/link with iterative path compression), following
+/// DevTools' traversal order so ties and unreachable nodes resolve identically.
+/// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
+fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
+    let count = g.node_count();
+    // Predecessors over essential edges only (all LT needs), as a CSR index.
+    let mut pred_first = vec![0u32; count + 1];
+    for (e, &to) in g.edge_to.iter().enumerate() {
+        if essential.get(e) {
+            pred_first[to as usize + 1] += 1;
+        }
+    }
+    for i in 0..count {
+        pred_first[i + 1] += pred_first[i];
+    }
+    let mut fill = pred_first.clone();
+    let mut preds = vec![0u32; pred_first[count] as usize];
+    for n in 0..count as u32 {
+        for e in g.edges(n) {
+            if essential.get(e) {
+                let to = g.edge_to[e] as usize;
+                preds[fill[to] as usize] = n + 1; // vertex numbers are ordinal + 1
+                fill[to] += 1;
+            }
+        }
+    }
+    drop(fill);
+
+    // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
+    let len = count + 1;
+    let mut parent = vec![0u32; len];
+    let mut ancestor = vec![0u32; len];
+    let mut vertex = vec![0u32; len];
+    let mut label = vec![0u32; len];
+    let mut semi = vec![0u32; len];
+    let mut next_edge = vec![0u32; len];
+    let mut n: u32 = 0;
+
+    let mut dfs = |root: u32,
+                   parent: &mut [u32],
+                   semi: &mut [u32],
+                   vertex: &mut [u32],
+                   label: &mut [u32],
+                   n: &mut u32| {
+        next_edge[root as usize] = g.first_edge[root as usize - 1];
+        let mut v = root;
+        while v != 0 {
+            if semi[v as usize] == 0 {
+                *n += 1;
+                semi[v as usize] = *n;
+                vertex[*n as usize] = v;
+                label[v as usize] = v;
+            }
+            let mut v_next = parent[v as usize];
+            let end = g.first_edge[v as usize];
+            while next_edge[v as usize] < end {
+                let e = next_edge[v as usize] as usize;
+                if essential.get(e) {
+                    let w = g.edge_to[e] + 1;
+                    if semi[w as usize] == 0 {
+                        parent[w as usize] = v;
+                        next_edge[w as usize] = g.first_edge[w as usize - 1];
+                        v_next = w;
+                        break;
+                    }
+                }
+                next_edge[v as usize] += 1;
+            }
+            v = v_next;
+        }
+    };
+
+    let r = g.root + 1;
+    dfs(r, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
+    if (n as usize) < count {
+        // Nodes whose only retainers are non-essential (e.g. weak): hang them off the root.
+        for v in 1..=count as u32 {
+            let has_pred = pred_first[v as usize - 1] != pred_first[v as usize];
+            if semi[v as usize] == 0 && !has_pred {
+                parent[v as usize] = r;
+                dfs(v, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
+            }
+        }
+    }
+    if (n as usize) < count {
+        // Still unreached (cycles retained only by each other): visit individually.
+        for v in 1..=count as u32 {
+            if semi[v as usize] == 0 {
+                parent[v as usize] = r;
+                n += 1;
+                semi[v as usize] = n;
+                vertex[n as usize] = v;
+                label[v as usize] = v;
+            }
+        }
+    }
+    drop(next_edge);
+
+    let mut stack: Vec<u32> = Vec::new();
+    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
+        if ancestor[v as usize] == 0 {
+            return v;
+        }
+        // compress(v), iteratively.
+        let mut x = v;
+        while ancestor[ancestor[x as usize] as usize] != 0 {
+            stack.push(x);
+            x = ancestor[x as usize];
+        }
+        while let Some(w) = stack.pop() {
+            let a = ancestor[w as usize] as usize;
+            if semi[label[a] as usize] < semi[label[w as usize] as usize] {
+                label[w as usize] = label[a];
+            }
+            ancestor[w as usize] = ancestor[a];
+        }
+        label[v as usize]
+    };
+
+    let mut dom = vec![0u32; len];
+    // Buckets as singly linked lists: each vertex is put in exactly one bucket, once.
+    let mut bucket_head = vec![0u32; len];
+    let mut bucket_next = vec![0u32; len];
+    for i in (2..=n).rev() {
+        let w = vertex[i as usize];
+        let wo = w as usize - 1;
+        let (ps, pe) = (pred_first[wo] as usize, pred_first[wo + 1] as usize);
+        if ps == pe {
+            semi[w as usize] = semi[r as usize];
+        }
+        for &v in &preds[ps..pe] {
+            let u = eval(v, &mut ancestor, &mut label, &semi);
+            if semi[u as usize] < semi[w as usize] {
+                semi[w as usize] = semi[u as usize];
+            }
+        }
+        let b = vertex[semi[w as usize] as usize] as usize;
+        bucket_next[w as usize] = bucket_head[b];
+        bucket_head[b] = w;
+        let p = parent[w as usize];
+        ancestor[w as usize] = p; // link(parent[w], w)
+        let mut v = std::mem::replace(&mut bucket_head[p as usize], 0);
+        while v != 0 {
+            let u = eval(v, &mut ancestor, &mut label, &semi);
+            dom[v as usize] = if semi[u as usize] < semi[v as usize] { u } else { p };
+            v = bucket_next[v as usize];
+        }
+    }
+    dom[0] = r;
+    dom[r as usize] = r;
+    for i in 2..=n {
+        let w = vertex[i as usize] as usize;
+        if dom[w] != vertex[semi[w] as usize] {
+            dom[w] = dom[dom[w] as usize];
+        }
+    }
+    let dominator: Vec<u32> = (0..count).map(|o| dom[o + 1].wrapping_sub(1).min(count as u32 - 1)).collect();
+    let order: Vec<u32> = vertex[1..=n as usize].iter().map(|v| v - 1).collect();
+    (dominator, order)
+}
+
+/// Children lists of the dominator tree (DevTools' `buildDominatedNodes`), CSR layout.
+fn dominated_nodes(dominator: &[u32], root: u32, n: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut first = vec![0u32; n + 1];
+    for (o, &d) in dominator.iter().enumerate() {
+        if o as u32 != root {
+            first[d as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        first[i + 1] += first[i];
+    }
+    let mut fill = first.clone();
+    let mut children = vec![0u32; n.saturating_sub(1)];
+    for (o, &d) in dominator.iter().enumerate() {
+        if o as u32 != root {
+            children[fill[d as usize] as usize] = o as u32;
+            fill[d as usize] += 1;
+        }
+    }
+    (first, children)
+}
+
+impl HeapGraph {
+    /// Immediate dominator of a node, by id (`None` for the root or an unknown id).
+    pub fn immediate_dominator(&self, id: u64) -> Option<u64> {
+        let o = self.find_node(id)?;
+        if o == self.root {
+            return None;
+        }
+        Some(self.node_id(self.analysis().dominator[o as usize]))
+    }
+}
