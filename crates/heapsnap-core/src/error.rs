@@ -41,7 +41,12 @@ impl Error {
     /// Wraps an OS error from `op` on the user-visible `path`.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         let code = errno_name(&source).unwrap_or_else(|| IO.to_string());
-        Error::Io { code, op, path: path.into(), source: Arc::new(source) }
+        Error::Io {
+            code,
+            op,
+            path: path.into(),
+            source: Arc::new(source),
+        }
     }
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Error {
@@ -109,14 +114,20 @@ mod tests {
         assert_eq!(e.code(), "ENOENT");
         assert_eq!(e.path(), Some(Path::new("/does/not/exist")));
         assert_eq!(e.raw_os_error(), Some(2));
-        assert_eq!(e.to_string(), "ENOENT: no such file or directory, open '/does/not/exist'");
+        assert_eq!(
+            e.to_string(),
+            "ENOENT: no such file or directory, open '/does/not/exist'"
+        );
     }
 
     #[test]
     fn io_error_without_errno_falls_back() {
         let e = Error::io("write", "a.zst", io::Error::other("zstd: bad parameter"));
         assert_eq!(e.code(), IO);
-        assert_eq!(e.to_string(), "ERR_HEAPSNAP_IO: zstd: bad parameter, write 'a.zst'");
+        assert_eq!(
+            e.to_string(),
+            "ERR_HEAPSNAP_IO: zstd: bad parameter, write 'a.zst'"
+        );
     }
 
     #[test]

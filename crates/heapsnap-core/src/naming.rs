@@ -78,14 +78,23 @@ pub fn expand_template(template: &str, ctx: &NameContext) -> Result<String, Erro
             "date" => out.push_str(&ctx.now.format("%Y%m%d").to_string()),
             "time" => out.push_str(&ctx.now.format("%H%M%S").to_string()),
             // Basic format (no colons), so the name is valid on every filesystem.
-            "iso" => out.push_str(&ctx.now.with_timezone(&Utc).format("%Y%m%dT%H%M%S%.3fZ").to_string()),
+            "iso" => out.push_str(
+                &ctx.now
+                    .with_timezone(&Utc)
+                    .format("%Y%m%dT%H%M%S%.3fZ")
+                    .to_string(),
+            ),
             // A hostname never holds these, but a name must not gain a directory or a NUL.
-            "hostname" => out.extend(ctx.hostname.chars().map(|c| if c == '/' || c == '\0' { '_' } else { c })),
-            _ => {
-                return Err(Error::invalid(format!(
-                    "unknown token '{{{token}}}' in path template '{template}'; known tokens: {TOKENS}"
-                )))
+            "hostname" => {
+                out.extend(
+                    ctx.hostname
+                        .chars()
+                        .map(|c| if c == '/' || c == '\0' { '_' } else { c }),
+                )
             }
+            _ => return Err(Error::invalid(format!(
+                "unknown token '{{{token}}}' in path template '{template}'; known tokens: {TOKENS}"
+            ))),
         }
         rest = &tail[end + 1..];
     }
@@ -96,7 +105,11 @@ pub fn expand_template(template: &str, ctx: &NameContext) -> Result<String, Erro
 /// heapdump's default name shape, `heapdump-<ms>.<seq>.heapsnapshot`, relative to the
 /// cwd: heapdump users' scripts and tests glob `heapdump-*.heapsnapshot`.
 pub fn heapdump_default_name(ctx: &NameContext) -> String {
-    format!("heapdump-{}.{}.heapsnapshot", ctx.now.timestamp_millis(), ctx.seq)
+    format!(
+        "heapdump-{}.{}.heapsnapshot",
+        ctx.now.timestamp_millis(),
+        ctx.seq
+    )
 }
 
 /// A write as the JS options describe it, before anything is checked.
@@ -129,7 +142,11 @@ pub struct WritePlan {
 /// an ending is used as is, whatever the compression: we never rename what was asked for.
 /// Generated names get the compression's extension.
 pub fn plan(req: &WriteRequest, ctx: &NameContext) -> Result<WritePlan, Error> {
-    let explicit = req.compress.as_deref().map(str::parse::<Compression>).transpose()?;
+    let explicit = req
+        .compress
+        .as_deref()
+        .map(str::parse::<Compression>)
+        .transpose()?;
     let dir = match req.dir.as_deref() {
         Some(dir) => Some(checked("dir", dir)?),
         None => None,
@@ -141,12 +158,10 @@ pub fn plan(req: &WriteRequest, ctx: &NameContext) -> Result<WritePlan, Error> {
                 (None, inferred) => inferred.unwrap_or_default(),
                 (Some(c), None) => c,
                 (Some(c), Some(inferred)) if c == inferred => c,
-                (Some(c), Some(inferred)) => {
-                    return Err(Error::invalid(format!(
-                        "compress '{c}' contradicts path '{name}', whose extension means {inferred}; \
+                (Some(c), Some(inferred)) => return Err(Error::invalid(format!(
+                    "compress '{c}' contradicts path '{name}', whose extension means {inferred}; \
                          drop the option or change the extension"
-                    )))
-                }
+                ))),
             };
             (name, compression)
         }
@@ -165,7 +180,11 @@ pub fn plan(req: &WriteRequest, ctx: &NameContext) -> Result<WritePlan, Error> {
         Some(dir) if Path::new(&name).is_relative() => Path::new(dir).join(name),
         _ => PathBuf::from(name),
     };
-    Ok(WritePlan { target, compression, level })
+    Ok(WritePlan {
+        target,
+        compression,
+        level,
+    })
 }
 
 /// Rejects what no filesystem accepts, with the option's name in the message.
@@ -174,7 +193,9 @@ fn checked<'a>(option: &str, value: &'a str) -> Result<&'a str, Error> {
         return Err(Error::invalid(format!("{option} must not be empty")));
     }
     if value.contains('\0') {
-        return Err(Error::invalid(format!("{option} must not contain NUL bytes: {value:?}")));
+        return Err(Error::invalid(format!(
+            "{option} must not contain NUL bytes: {value:?}"
+        )));
     }
     Ok(value)
 }
@@ -187,8 +208,18 @@ mod tests {
 
     /// 2026-11-25 12:33:08.123 local time.
     fn ctx() -> NameContext {
-        let now = Local.with_ymd_and_hms(2026, 11, 25, 12, 33, 8).unwrap().with_nanosecond(123_000_000).unwrap();
-        NameContext { pid: 4242, tid: 3, seq: 7, now, hostname: "box-1".into() }
+        let now = Local
+            .with_ymd_and_hms(2026, 11, 25, 12, 33, 8)
+            .unwrap()
+            .with_nanosecond(123_000_000)
+            .unwrap();
+        NameContext {
+            pid: 4242,
+            tid: 3,
+            seq: 7,
+            now,
+            hostname: "box-1".into(),
+        }
     }
 
     fn expand(t: &str) -> String {
@@ -218,7 +249,10 @@ mod tests {
         assert_eq!(expand("{date}"), "20261125");
         assert_eq!(expand("{time}"), "123308");
         assert_eq!(expand("{hostname}"), "box-1");
-        assert_eq!(expand("/d/{pid}-{tid}.{seq}.heapsnapshot"), "/d/4242-3.7.heapsnapshot");
+        assert_eq!(
+            expand("/d/{pid}-{tid}.{seq}.heapsnapshot"),
+            "/d/4242-3.7.heapsnapshot"
+        );
         assert_eq!(expand("no tokens"), "no tokens");
         assert_eq!(expand("{{pid}} }}"), "{pid} }");
     }
@@ -226,20 +260,34 @@ mod tests {
     #[test]
     fn iso_is_utc_basic_format() {
         let mut c = ctx();
-        c.now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 33, 8).unwrap().with_nanosecond(123_000_000).unwrap().into();
-        assert_eq!(expand_template("{iso}", &c).unwrap(), "20261125T123308.123Z");
+        c.now = Utc
+            .with_ymd_and_hms(2026, 11, 25, 12, 33, 8)
+            .unwrap()
+            .with_nanosecond(123_000_000)
+            .unwrap()
+            .into();
+        assert_eq!(
+            expand_template("{iso}", &c).unwrap(),
+            "20261125T123308.123Z"
+        );
     }
 
     #[test]
     fn hostname_cannot_escape_the_directory() {
-        let c = NameContext { hostname: "a/b\0c".into(), ..ctx() };
+        let c = NameContext {
+            hostname: "a/b\0c".into(),
+            ..ctx()
+        };
         assert_eq!(expand_template("{hostname}", &c).unwrap(), "a_b_c");
     }
 
     #[test]
     fn bad_templates_are_invalid_options() {
         let msg = invalid(expand_template("a-{nope}.heapsnapshot", &ctx()));
-        assert!(msg.contains("{nope}") && msg.contains("{hostname}"), "{msg}");
+        assert!(
+            msg.contains("{nope}") && msg.contains("{hostname}"),
+            "{msg}"
+        );
         assert!(invalid(expand_template("a-{pid", &ctx())).contains("unbalanced '{'"));
         assert!(invalid(expand_template("a-pid}", &ctx())).contains("unbalanced '}'"));
         assert!(invalid(expand_template("a-{p{id}", &ctx())).contains("unbalanced '{'"));
@@ -260,16 +308,34 @@ mod tests {
     fn heapdump_name_matches_its_glob() {
         let c = ctx();
         let name = heapdump_default_name(&c);
-        assert_eq!(name, format!("heapdump-{}.7.heapsnapshot", c.now.timestamp_millis()));
+        assert_eq!(
+            name,
+            format!("heapdump-{}.7.heapsnapshot", c.now.timestamp_millis())
+        );
         assert!(name.starts_with("heapdump-") && name.ends_with(".heapsnapshot"));
     }
 
     #[test]
     fn plan_explicit_paths() {
-        let p = plan(&req(Some("/tmp/a-{pid}.heapsnapshot"), Some("/ignored"), None), &ctx()).unwrap();
-        assert_eq!(p, WritePlan { target: "/tmp/a-4242.heapsnapshot".into(), compression: Compression::None, level: None });
+        let p = plan(
+            &req(Some("/tmp/a-{pid}.heapsnapshot"), Some("/ignored"), None),
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            WritePlan {
+                target: "/tmp/a-4242.heapsnapshot".into(),
+                compression: Compression::None,
+                level: None
+            }
+        );
 
-        let p = plan(&req(Some("a.heapsnapshot"), Some("/var/dumps"), None), &ctx()).unwrap();
+        let p = plan(
+            &req(Some("a.heapsnapshot"), Some("/var/dumps"), None),
+            &ctx(),
+        )
+        .unwrap();
         assert_eq!(p.target, Path::new("/var/dumps/a.heapsnapshot"));
 
         let p = plan(&req(Some("a.heapsnapshot"), None, None), &ctx()).unwrap();
@@ -280,14 +346,29 @@ mod tests {
     fn plan_compression_from_name_and_option() {
         let c = |path: &str, compress: Option<&str>| plan(&req(Some(path), None, compress), &ctx());
         // The extension decides when no option is given.
-        assert_eq!(c("a.heapsnapshot.gz", None).unwrap().compression, Compression::Gzip);
-        assert_eq!(c("a.heapsnapshot.zst", None).unwrap().compression, Compression::Zstd);
+        assert_eq!(
+            c("a.heapsnapshot.gz", None).unwrap().compression,
+            Compression::Gzip
+        );
+        assert_eq!(
+            c("a.heapsnapshot.zst", None).unwrap().compression,
+            Compression::Zstd
+        );
         // An agreeing option is fine.
-        assert_eq!(c("a.heapsnapshot.gz", Some("gzip")).unwrap().compression, Compression::Gzip);
+        assert_eq!(
+            c("a.heapsnapshot.gz", Some("gzip")).unwrap().compression,
+            Compression::Gzip
+        );
         // No extension: the option decides and the name is kept exactly.
         let p = c("a.heapsnapshot", Some("gzip")).unwrap();
-        assert_eq!((p.target.as_path(), p.compression, p.level), (Path::new("a.heapsnapshot"), Compression::Gzip, Some(3)));
-        assert_eq!(c("a.heapsnapshot", Some("none")).unwrap().compression, Compression::None);
+        assert_eq!(
+            (p.target.as_path(), p.compression, p.level),
+            (Path::new("a.heapsnapshot"), Compression::Gzip, Some(3))
+        );
+        assert_eq!(
+            c("a.heapsnapshot", Some("none")).unwrap().compression,
+            Compression::None
+        );
         // Disagreement is an error either way round.
         assert!(invalid(c("a.heapsnapshot.gz", Some("zstd"))).contains("contradicts"));
         invalid(c("a.heapsnapshot.zst", Some("gzip")));
@@ -298,26 +379,48 @@ mod tests {
     #[test]
     fn plan_default_names() {
         let p = plan(&req(None, None, None), &ctx()).unwrap();
-        assert_eq!(p.target, Path::new("heapsnap-20261125-123308-4242-7.heapsnapshot"));
+        assert_eq!(
+            p.target,
+            Path::new("heapsnap-20261125-123308-4242-7.heapsnapshot")
+        );
 
         let p = plan(&req(None, Some("/var/dumps"), Some("zstd")), &ctx()).unwrap();
-        assert_eq!(p.target, Path::new("/var/dumps/heapsnap-20261125-123308-4242-7.heapsnapshot.zst"));
+        assert_eq!(
+            p.target,
+            Path::new("/var/dumps/heapsnap-20261125-123308-4242-7.heapsnapshot.zst")
+        );
         assert_eq!((p.compression, p.level), (Compression::Zstd, Some(1)));
 
-        let heapdump = WriteRequest { heapdump_default: true, ..WriteRequest::default() };
+        let heapdump = WriteRequest {
+            heapdump_default: true,
+            ..WriteRequest::default()
+        };
         let p = plan(&heapdump, &ctx()).unwrap();
         assert_eq!(p.target, PathBuf::from(heapdump_default_name(&ctx())));
         assert!(p.target.is_relative());
 
-        let in_dir = WriteRequest { dir: Some("/d".into()), compress: Some("gzip".into()), ..heapdump };
+        let in_dir = WriteRequest {
+            dir: Some("/d".into()),
+            compress: Some("gzip".into()),
+            ..heapdump
+        };
         let p = plan(&in_dir, &ctx()).unwrap();
-        assert_eq!(p.target, Path::new("/d").join(heapdump_default_name(&ctx()) + ".gz"));
+        assert_eq!(
+            p.target,
+            Path::new("/d").join(heapdump_default_name(&ctx()) + ".gz")
+        );
     }
 
     #[test]
     fn plan_levels() {
         let with = |compress: Option<&str>, level| {
-            plan(&WriteRequest { level: Some(level), ..req(Some("a.heapsnapshot"), None, compress) }, &ctx())
+            plan(
+                &WriteRequest {
+                    level: Some(level),
+                    ..req(Some("a.heapsnapshot"), None, compress)
+                },
+                &ctx(),
+            )
         };
         assert_eq!(with(Some("gzip"), 9).unwrap().level, Some(9));
         assert_eq!(with(Some("zstd"), 19).unwrap().level, Some(19));
@@ -331,7 +434,9 @@ mod tests {
 
     #[test]
     fn plan_rejects_unusable_strings() {
-        assert!(invalid(plan(&req(Some(""), None, None), &ctx())).contains("path must not be empty"));
+        assert!(
+            invalid(plan(&req(Some(""), None, None), &ctx())).contains("path must not be empty")
+        );
         assert!(invalid(plan(&req(Some("a\0b"), None, None), &ctx())).contains("NUL"));
         assert!(invalid(plan(&req(None, Some(""), None), &ctx())).contains("dir must not be empty"));
         assert!(invalid(plan(&req(None, Some("/d\0"), None), &ctx())).contains("NUL"));

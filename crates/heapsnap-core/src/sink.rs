@@ -95,7 +95,9 @@ impl Compression {
     /// compression is an error rather than ignored: the caller asked for something we
     /// would silently not do.
     pub fn resolve_level(self, level: Option<i32>) -> Result<Option<i32>, Error> {
-        let Some(level) = level else { return Ok(self.default_level()) };
+        let Some(level) = level else {
+            return Ok(self.default_level());
+        };
         match self.level_range() {
             None => Err(Error::invalid(format!(
                 "level {level} given without compression; set compress to 'gzip' or 'zstd'"
@@ -231,7 +233,11 @@ impl SnapshotSink {
             .mode(0o600)
             .open(&temp)
             .map_err(|e| Error::io("open", target, e))?;
-        let disk = Disk { file, written: 0, fail_at };
+        let disk = Disk {
+            file,
+            written: 0,
+            fail_at,
+        };
         let encoder = match Encoder::new(disk, opts.compression, level) {
             Ok(encoder) => encoder,
             Err(e) => {
@@ -325,7 +331,11 @@ impl SnapshotSink {
             Err(err) => err,
             // Cannot happen: the writer only returns Ok after the channel closed, and
             // only we close it. Reported rather than trusted.
-            Ok(_) => Error::io("write", &self.target, io::Error::other("heapsnap writer stopped early")),
+            Ok(_) => Error::io(
+                "write",
+                &self.target,
+                io::Error::other("heapsnap writer stopped early"),
+            ),
         };
         self.failed = Some(err.clone());
         Err(err)
@@ -334,13 +344,21 @@ impl SnapshotSink {
     fn join_writer(&mut self) -> Result<Disk, Error> {
         let Some(handle) = self.writer.take() else {
             return Err(self.failed.clone().unwrap_or_else(|| {
-                Error::io("write", &self.target, io::Error::other("heapsnap writer already joined"))
+                Error::io(
+                    "write",
+                    &self.target,
+                    io::Error::other("heapsnap writer already joined"),
+                )
             }));
         };
         match handle.join() {
             Ok(Ok(disk)) => Ok(disk),
             Ok(Err((op, e))) => Err(Error::io(op, &self.target, e)),
-            Err(_) => Err(Error::io("write", &self.target, io::Error::other("heapsnap writer thread panicked"))),
+            Err(_) => Err(Error::io(
+                "write",
+                &self.target,
+                io::Error::other("heapsnap writer thread panicked"),
+            )),
         }
     }
 
@@ -475,7 +493,10 @@ struct Disk {
 
 impl Write for Disk {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.fail_at.is_some_and(|limit| self.written + buf.len() as u64 > limit) {
+        if self
+            .fail_at
+            .is_some_and(|limit| self.written + buf.len() as u64 > limit)
+        {
             return Err(errno(nix::errno::Errno::ENOSPC));
         }
         let n = self.file.write(buf)?;
@@ -531,7 +552,10 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn opts(compression: Compression) -> SinkOptions {
-        SinkOptions { compression, ..SinkOptions::default() }
+        SinkOptions {
+            compression,
+            ..SinkOptions::default()
+        }
     }
 
     /// Snapshot-like bytes: compressible but not trivially so.
@@ -573,7 +597,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.heapsnapshot");
         let data = payload(5 << 20);
-        let small = SinkOptions { chunk_size: 64 << 10, queue_depth: 2, ..opts(compression) };
+        let small = SinkOptions {
+            chunk_size: 64 << 10,
+            queue_depth: 2,
+            ..opts(compression)
+        };
         let mut sink = SnapshotSink::create(&target, small).unwrap();
         // Many small writes that straddle buffer boundaries, then one larger than a buffer.
         let (head, tail) = data.split_at(1 << 20);
@@ -592,8 +620,14 @@ mod tests {
         if compression != Compression::None {
             assert!(stats.bytes < stats.raw_bytes, "{stats:?}");
         }
-        assert!(decode(&target, compression) == data, "{compression} round trip differs");
-        assert_eq!(others(dir.path(), &["a.heapsnapshot"]), Vec::<String>::new());
+        assert!(
+            decode(&target, compression) == data,
+            "{compression} round trip differs"
+        );
+        assert_eq!(
+            others(dir.path(), &["a.heapsnapshot"]),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -615,7 +649,11 @@ mod tests {
     fn buffers_are_recycled() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.heapsnapshot.gz");
-        let o = SinkOptions { chunk_size: 4096, queue_depth: 3, ..opts(Compression::Gzip) };
+        let o = SinkOptions {
+            chunk_size: 4096,
+            queue_depth: 3,
+            ..opts(Compression::Gzip)
+        };
         let mut sink = SnapshotSink::create(&target, o).unwrap();
         let data = payload(4 << 20);
         for piece in data.chunks(1000) {
@@ -630,9 +668,21 @@ mod tests {
     #[test]
     fn explicit_levels_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        for (c, level) in [(Compression::Gzip, 0), (Compression::Gzip, 9), (Compression::Zstd, 1), (Compression::Zstd, 19)] {
+        for (c, level) in [
+            (Compression::Gzip, 0),
+            (Compression::Gzip, 9),
+            (Compression::Zstd, 1),
+            (Compression::Zstd, 19),
+        ] {
             let target = dir.path().join(format!("l{level}{}", c.extension()));
-            let mut sink = SnapshotSink::create(&target, SinkOptions { level: Some(level), ..opts(c) }).unwrap();
+            let mut sink = SnapshotSink::create(
+                &target,
+                SinkOptions {
+                    level: Some(level),
+                    ..opts(c)
+                },
+            )
+            .unwrap();
             sink.write(b"{\"snapshot\":{}}").unwrap();
             sink.finish().unwrap();
             assert_eq!(decode(&target, c), b"{\"snapshot\":{}}");
@@ -644,7 +694,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
             let target = dir.path().join(format!("empty{}", c.extension()));
-            let stats = SnapshotSink::create(&target, opts(c)).unwrap().finish().unwrap();
+            let stats = SnapshotSink::create(&target, opts(c))
+                .unwrap()
+                .finish()
+                .unwrap();
             assert_eq!(stats.raw_bytes, 0);
             assert!(decode(&target, c).is_empty());
         }
@@ -658,7 +711,10 @@ mod tests {
         let mut sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
         sink.write(b"new").unwrap();
         // Until finish, the old file is untouched.
-        assert_eq!(fs::read(&target).unwrap(), b"old contents, longer than the new");
+        assert_eq!(
+            fs::read(&target).unwrap(),
+            b"old contents, longer than the new"
+        );
         sink.finish().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
     }
@@ -683,8 +739,14 @@ mod tests {
         let sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
         let temps = others(dir.path(), &[]);
         assert_eq!(temps.len(), 1, "{temps:?}");
-        assert!(temps[0].starts_with(".a.heapsnapshot.") && temps[0].ends_with(".heapsnap-tmp"), "{temps:?}");
-        let mode = fs::metadata(dir.path().join(&temps[0])).unwrap().permissions().mode();
+        assert!(
+            temps[0].starts_with(".a.heapsnapshot.") && temps[0].ends_with(".heapsnap-tmp"),
+            "{temps:?}"
+        );
+        let mode = fs::metadata(dir.path().join(&temps[0]))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(!target.exists());
         sink.abort();
@@ -711,10 +773,18 @@ mod tests {
     fn missing_directory_is_enoent_before_any_write() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("nope/a.heapsnapshot");
-        let err = SnapshotSink::create(&target, opts(Compression::None)).err().unwrap();
+        let err = SnapshotSink::create(&target, opts(Compression::None))
+            .err()
+            .unwrap();
         assert_eq!(err.code(), "ENOENT");
         assert_eq!(err.path(), Some(target.as_path()));
-        assert_eq!(err.to_string(), format!("ENOENT: no such file or directory, open '{}'", target.display()));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "ENOENT: no such file or directory, open '{}'",
+                target.display()
+            )
+        );
         assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
     }
 
@@ -724,7 +794,9 @@ mod tests {
         let sub = dir.path().join("sub");
         fs::create_dir(&sub).unwrap();
         for target in [sub.clone(), dir.path().join("file/"), PathBuf::from("/")] {
-            let err = SnapshotSink::create(&target, opts(Compression::None)).err().unwrap();
+            let err = SnapshotSink::create(&target, opts(Compression::None))
+                .err()
+                .unwrap();
             assert_eq!(err.code(), "EISDIR", "{target:?}");
         }
         assert_eq!(others(dir.path(), &["sub"]), Vec::<String>::new());
@@ -736,7 +808,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain");
         fs::write(&file, b"").unwrap();
-        let err = SnapshotSink::create(&file.join("a.heapsnapshot"), opts(Compression::None)).err().unwrap();
+        let err = SnapshotSink::create(&file.join("a.heapsnapshot"), opts(Compression::None))
+            .err()
+            .unwrap();
         assert_eq!(err.code(), "ENOTDIR");
     }
 
@@ -759,10 +833,16 @@ mod tests {
             }
         }
         // /proc refuses new files even to root; assert whatever errno it gives is passed through.
-        let err = SnapshotSink::create(Path::new("/proc/heapsnap.heapsnapshot"), opts(Compression::None))
-            .err()
-            .unwrap();
-        assert!(err.code().starts_with('E') && !err.code().starts_with("ERR_"), "{err}");
+        let err = SnapshotSink::create(
+            Path::new("/proc/heapsnap.heapsnapshot"),
+            opts(Compression::None),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.code().starts_with('E') && !err.code().starts_with("ERR_"),
+            "{err}"
+        );
         assert!(!Path::new("/proc/heapsnap.heapsnapshot").exists());
     }
 
@@ -771,11 +851,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a");
         for bad in [
-            SinkOptions { level: Some(10), ..opts(Compression::Gzip) },
-            SinkOptions { level: Some(0), ..opts(Compression::Zstd) },
-            SinkOptions { level: Some(22), ..opts(Compression::Zstd) },
-            SinkOptions { level: Some(1), ..opts(Compression::None) },
-            SinkOptions { chunk_size: 0, ..opts(Compression::None) },
+            SinkOptions {
+                level: Some(10),
+                ..opts(Compression::Gzip)
+            },
+            SinkOptions {
+                level: Some(0),
+                ..opts(Compression::Zstd)
+            },
+            SinkOptions {
+                level: Some(22),
+                ..opts(Compression::Zstd)
+            },
+            SinkOptions {
+                level: Some(1),
+                ..opts(Compression::None)
+            },
+            SinkOptions {
+                chunk_size: 0,
+                ..opts(Compression::None)
+            },
         ] {
             let err = SnapshotSink::create(&target, bad.clone()).err().unwrap();
             assert_eq!(err.code(), crate::error::INVALID_OPTION, "{bad:?}");
@@ -791,7 +886,11 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let target = dir.path().join("a.heapsnapshot");
             // A tiny queue: a producer blocked on a dead writer would hang this test.
-            let o = SinkOptions { chunk_size: 4096, queue_depth: 1, ..opts(compression) };
+            let o = SinkOptions {
+                chunk_size: 4096,
+                queue_depth: 1,
+                ..opts(compression)
+            };
             let mut sink = SnapshotSink::create_inner(&target, o, Some(10_000)).unwrap();
             let data = payload(64 << 10);
             let mut first_err = None;
@@ -803,11 +902,21 @@ mod tests {
             }
             let err = first_err.expect("write never reported the writer's failure");
             assert_eq!(err.code(), "ENOSPC", "{compression}");
-            assert_eq!(err.to_string(), format!("ENOSPC: no space left on device, write '{}'", target.display()));
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "ENOSPC: no space left on device, write '{}'",
+                    target.display()
+                )
+            );
             // Every later call repeats it.
             assert_eq!(sink.write(b"more").unwrap_err().code(), "ENOSPC");
             assert_eq!(sink.finish().unwrap_err().code(), "ENOSPC");
-            assert_eq!(others(dir.path(), &[]), Vec::<String>::new(), "{compression}");
+            assert_eq!(
+                others(dir.path(), &[]),
+                Vec::<String>::new(),
+                "{compression}"
+            );
         }
     }
 
@@ -816,7 +925,8 @@ mod tests {
         // Everything fits in the one buffer, so the writer fails only while finishing.
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.heapsnapshot.zst");
-        let mut sink = SnapshotSink::create_inner(&target, opts(Compression::Zstd), Some(0)).unwrap();
+        let mut sink =
+            SnapshotSink::create_inner(&target, opts(Compression::Zstd), Some(0)).unwrap();
         sink.write(b"small").unwrap();
         assert_eq!(sink.finish().unwrap_err().code(), "ENOSPC");
         assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
@@ -833,7 +943,10 @@ mod tests {
         fs::write(target.join("keep"), b"").unwrap();
         let err = sink.finish().unwrap_err();
         assert!(err.code() == "EISDIR" || err.code() == "ENOTEMPTY", "{err}");
-        assert_eq!(others(dir.path(), &["a.heapsnapshot"]), Vec::<String>::new());
+        assert_eq!(
+            others(dir.path(), &["a.heapsnapshot"]),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -849,7 +962,10 @@ mod tests {
         let target = dir.path().join("a.heapsnapshot");
         let mut sink = SnapshotSink::create(&target, opts(Compression::Zstd)).unwrap();
         sink.write(b"hello").unwrap();
-        let stats = thread::spawn(move || sink.finish()).join().unwrap().unwrap();
+        let stats = thread::spawn(move || sink.finish())
+            .join()
+            .unwrap()
+            .unwrap();
         assert_eq!(stats.raw_bytes, 5);
         assert_eq!(decode(&target, Compression::Zstd), b"hello");
     }
@@ -862,7 +978,10 @@ mod tests {
         assert_eq!(a.parent(), Some(Path::new("d")));
         let long = "n".repeat(255);
         assert!(temp_path(Path::new(&long)).unwrap().as_os_str().len() <= 255);
-        assert_eq!(temp_path(Path::new("x.heapsnapshot")).unwrap().parent(), Some(Path::new(".")));
+        assert_eq!(
+            temp_path(Path::new("x.heapsnapshot")).unwrap().parent(),
+            Some(Path::new("."))
+        );
         assert_eq!(temp_path(Path::new("..")), None);
     }
 
@@ -872,9 +991,18 @@ mod tests {
             assert_eq!(c.as_str().parse::<Compression>().unwrap(), c);
             assert_eq!(c.to_string(), c.as_str());
         }
-        assert_eq!("brotli".parse::<Compression>().unwrap_err().code(), crate::error::INVALID_OPTION);
-        assert_eq!(Compression::from_path(Path::new("a.heapsnapshot.gz")), Some(Compression::Gzip));
-        assert_eq!(Compression::from_path(Path::new("a.heapsnapshot.zst")), Some(Compression::Zstd));
+        assert_eq!(
+            "brotli".parse::<Compression>().unwrap_err().code(),
+            crate::error::INVALID_OPTION
+        );
+        assert_eq!(
+            Compression::from_path(Path::new("a.heapsnapshot.gz")),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(
+            Compression::from_path(Path::new("a.heapsnapshot.zst")),
+            Some(Compression::Zstd)
+        );
         assert_eq!(Compression::from_path(Path::new("a.heapsnapshot")), None);
         assert_eq!(Compression::Gzip.extension(), ".gz");
         assert_eq!(Compression::Zstd.extension(), ".zst");
