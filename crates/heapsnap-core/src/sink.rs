@@ -882,13 +882,20 @@ mod tests {
     /// finish() must report ENOSPC, and neither target nor temp may remain.
     #[test]
     fn writer_failure_surfaces_and_cleans_up() {
-        for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+        let cases = [
+            (Compression::None, 0),
+            (Compression::None, 1),
+            (Compression::Gzip, 1),
+            (Compression::Zstd, 1),
+        ];
+        for (compression, queue_depth) in cases {
             let dir = tempfile::tempdir().unwrap();
             let target = dir.path().join("a.heapsnapshot");
-            // A tiny queue: a producer blocked on a dead writer would hang this test.
+            // Tiny queues (0 is a rendezvous): a producer blocked on a dead writer would
+            // hang this test.
             let o = SinkOptions {
                 chunk_size: 4096,
-                queue_depth: 1,
+                queue_depth,
                 ..opts(compression)
             };
             let mut sink = SnapshotSink::create_inner(&target, o, Some(10_000)).unwrap();
