@@ -51,14 +51,12 @@ impl StringTable {
 pub(crate) struct NodeTypes {
     pub hidden: u8,
     pub array: u8,
-    pub string: u8,
     pub object: u8,
     pub code: u8,
     pub closure: u8,
     pub regexp: u8,
     pub native: u8,
     pub synthetic: u8,
-    pub cons_string: u8,
     pub object_shape: u8,
 }
 
@@ -192,9 +190,9 @@ impl HeapGraph {
         let v = self.by_id();
         v.binary_search_by_key(&id, |&o| self.node_id[o as usize]).ok().map(|i| v[i])
     }
-    /// Ordinals sorted by id (ties, which V8 never produces, in ordinal order).
-    pub(crate) fn ordinals_by_id(&self) -> &[u32] {
-        self.by_id()
+    /// DOM link state from the `detachedness` field (0 unknown, 1 attached, 2 detached).
+    pub fn detachedness(&self, ord: u32) -> u8 {
+        self.detachedness.get(ord as usize).copied().unwrap_or(0)
     }
     pub(crate) fn analysis(&self) -> &Analysis {
         self.analysis.get_or_init(|| Analysis::compute(self))

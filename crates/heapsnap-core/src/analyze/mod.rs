@@ -1,1 +1,35 @@
 //! Heap snapshot analyzer: parser, graph, dominators, diff, leaks, retainers.
+//!
+//! ```no_run
+//! use heapsnap_core::analyze::{read_snapshot, diff};
+//! let a = read_snapshot("a.heapsnapshot".as_ref())?;
+//! let b = read_snapshot("b.heapsnapshot.gz".as_ref())?;
+//! println!("{:?}", b.summary().constructors.first());
+//! println!("{:?}", diff(&a, &b).constructors.first());
+//! # Ok::<(), heapsnap_core::analyze::AnalyzeError>(())
+//! ```
+//!
+//! Numbers follow Chrome DevTools' heap snapshot model (see `dominators` and `classes` for
+//! the rules), so they can be checked against DevTools on the same file.
+
+mod classes;
+mod diff;
+mod dominators;
+mod error;
+mod graph;
+mod leaks;
+mod parser;
+mod retainers;
+mod summary;
+
+#[cfg(test)]
+mod tests;
+
+pub use classes::{ClassKey, InterfaceDefinition};
+pub use diff::{diff, ClassDiff, Diff};
+pub use error::{AnalyzeError, CORRUPT_SNAPSHOT};
+pub use graph::{HeapGraph, Location, StringTable};
+pub use leaks::{leaks, LeakGroup};
+pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress};
+pub use retainers::{DominatorEntry, Retainer, RetainerGroup};
+pub use summary::{ClassSummary, Summary};

@@ -672,14 +672,12 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
     let nt = NodeTypes {
         hidden: ntype_index("hidden"),
         array: ntype_index("array"),
-        string: ntype_index("string"),
         object: ntype_index("object"),
         code: ntype_index("code"),
         closure: ntype_index("closure"),
         regexp: ntype_index("regexp"),
         native: ntype_index("native"),
         synthetic: ntype_index("synthetic"),
-        cons_string: ntype_index("concatenated string"),
         object_shape: ntype_index("object shape"),
     };
     let mut det = nodes.det;

@@ -1,0 +1,151 @@
+//! Comparing two snapshots of one process by object id (V8 keeps ids stable across
+//! snapshots of an isolate), the way DevTools' Comparison view does: the base snapshot is
+//! classified with the *other* snapshot's plain-object interfaces so class keys line up,
+//! only nodes DevTools counts (non-zero self size) take part, and within each class key an
+//! id in B but not A is "added", an id in A but not B is "removed".
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::classes::{ClassKey, Classes};
+use super::graph::{HeapGraph, Location};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassDiff {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    pub count_delta: i64,
+    /// Self-size delta (bytes): added_size - removed_size.
+    pub size_delta: i64,
+    /// Number of added / removed objects.
+    pub added: u64,
+    pub removed: u64,
+    pub added_size: u64,
+    pub removed_size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diff {
+    /// Classes with any added or removed object, by size delta descending.
+    pub constructors: Vec<ClassDiff>,
+    /// Ids of counted objects present in B and not in A, ascending.
+    pub added_ids: Vec<u64>,
+    /// Ids of counted objects present in A and not in B, ascending.
+    pub removed_ids: Vec<u64>,
+}
+
+/// (class key index, id, shallow size) for every counted node, sorted by (key, id).
+fn entries(g: &HeapGraph, classes: &Classes, keymap: &mut HashMap<ClassKey, u32>, keys: &mut Vec<ClassKey>) -> Vec<(u32, u32, u32)> {
+    let a = g.analysis();
+    let local: Vec<u32> = classes
+        .keys
+        .iter()
+        .map(|k| {
+            let next = keys.len() as u32;
+            *keymap.entry(k.clone()).or_insert_with(|| {
+                keys.push(k.clone());
+                next
+            })
+        })
+        .collect();
+    let mut v: Vec<(u32, u32, u32)> = (0..g.node_count())
+        .filter(|&o| a.shallow[o] != 0)
+        .map(|o| (local[classes.class_of[o] as usize], g.node_id[o], a.shallow[o]))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Differences from snapshot `a` (base) to snapshot `b`.
+pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
+    let classes_b = b.classes();
+    let classes_a = Classes::compute(a, Some(&classes_b.definitions));
+    let mut keymap = HashMap::new();
+    let mut keys = Vec::new();
+    let ea = entries(a, &classes_a, &mut keymap, &mut keys);
+    let eb = entries(b, classes_b, &mut keymap, &mut keys);
+    drop(classes_a);
+    let mut per: Vec<ClassDiff> = keys
+        .iter()
+        .map(|k| ClassDiff {
+            name: k.name.clone(),
+            location: k.location,
+            count_delta: 0,
+            size_delta: 0,
+            added: 0,
+            removed: 0,
+            added_size: 0,
+            removed_size: 0,
+        })
+        .collect();
+    let mut added_ids = Vec::new();
+    let mut removed_ids = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < ea.len() || j < eb.len() {
+        let ka = ea.get(i).map(|e| (e.0, e.1));
+        let kb = eb.get(j).map(|e| (e.0, e.1));
+        match (ka, kb) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+            }
+            (Some(x), y) if y.is_none() || x < y.unwrap() => {
+                let d = &mut per[x.0 as usize];
+                d.removed += 1;
+                d.removed_size += ea[i].2 as u64;
+                i += 1;
+            }
+            (_, Some(y)) => {
+                let d = &mut per[y.0 as usize];
+                d.added += 1;
+                d.added_size += eb[j].2 as u64;
+                j += 1;
+            }
+            _ => unreachable!("loop condition guarantees one side"),
+        }
+    }
+    let mut constructors: Vec<ClassDiff> = per
+        .into_iter()
+        .filter(|d| d.added + d.removed > 0)
+        .map(|mut d| {
+            d.count_delta = d.added as i64 - d.removed as i64;
+            d.size_delta = d.added_size as i64 - d.removed_size as i64;
+            d
+        })
+        .collect();
+    constructors.sort_by(|x, y| {
+        y.size_delta
+            .cmp(&x.size_delta)
+            .then(y.count_delta.cmp(&x.count_delta))
+            .then_with(|| x.name.cmp(&y.name))
+    });
+    // By id alone (an object whose class key changed, e.g. a plain object that grew a
+    // property, is neither added nor removed here).
+    let mut ids_a: Vec<u32> = ea.iter().map(|e| e.1).collect();
+    let mut ids_b: Vec<u32> = eb.iter().map(|e| e.1).collect();
+    ids_a.sort_unstable();
+    ids_b.sort_unstable();
+    let (mut i, mut j) = (0, 0);
+    while i < ids_a.len() || j < ids_b.len() {
+        match (ids_a.get(i), ids_b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+            }
+            (Some(x), y) if y.is_none_or(|y| x < y) => {
+                removed_ids.push(*x as u64);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                added_ids.push(*y as u64);
+                j += 1;
+            }
+            _ => unreachable!("loop condition guarantees one side"),
+        }
+    }
+    Diff { constructors, added_ids, removed_ids }
+}
