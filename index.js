@@ -5,6 +5,7 @@
 const native = require('./lib/native');
 const { checkOptions, toNative } = require('./lib/options');
 const { invalidOption } = require('./lib/errors');
+const { installSignalHandler, removeSignalHandler, installDefaultHandler } = require('./lib/signal');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
@@ -51,4 +52,6 @@ function gc() {
   native.gc();
 }
 
-module.exports = { writeSnapshot, writeSnapshotAsync, gc };
+module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler };
+
+installDefaultHandler();

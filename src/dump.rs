@@ -107,6 +107,19 @@ impl CapturedDump {
     }
 }
 
+impl DumpOutcome {
+    /// One line for stderr: where, how big, how long.
+    pub fn describe(&self) -> String {
+        format!(
+            "wrote {} ({:.1} MB) in {} ms (JS paused {} ms)",
+            self.path.display(),
+            self.bytes as f64 / 1e6,
+            self.duration.as_millis(),
+            self.pause.as_millis()
+        )
+    }
+}
+
 /// Both halves on the calling thread: the synchronous, heapdump-compatible path.
 pub fn write_now(isolate: &Isolate, request: &DumpRequest) -> Result<DumpOutcome, DumpError> {
     capture(isolate, request)?.finish()

@@ -14,6 +14,8 @@ pub enum DumpError {
     Busy,
     #[error("V8 could not take a heap snapshot")]
     SnapshotFailed,
+    #[error("heapsnap signal handler: {0}")]
+    Signal(String),
     #[error("V8 stopped serializing the heap snapshot for '{0}'")]
     SerializeFailed(String),
 }
@@ -25,6 +27,7 @@ impl DumpError {
             DumpError::NoIsolate => "ERR_HEAPSNAP_NO_ISOLATE".into(),
             DumpError::Busy => "ERR_HEAPSNAP_BUSY".into(),
             DumpError::SnapshotFailed => "ERR_HEAPSNAP_SNAPSHOT_FAILED".into(),
+            DumpError::Signal(_) => "ERR_HEAPSNAP_SIGNAL".into(),
             DumpError::SerializeFailed(_) => "ERR_HEAPSNAP_SERIALIZE_FAILED".into(),
         }
     }

@@ -5,7 +5,10 @@
 mod dump;
 mod error;
 mod options;
+mod signal;
 mod v8;
+
+use std::cell::Cell;
 
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Task};
@@ -69,6 +72,35 @@ impl Task for FinishDump {
             None => Err(err),
         }
     }
+}
+
+thread_local! {
+    /// Whether this thread's environment already has its teardown hook.
+    static CLEANUP_HOOKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Dumps this thread's heap on `signal` (a number), even during a busy loop. Replaces this
+/// environment's previous handler.
+#[napi]
+pub fn install_signal_handler(env: Env, signal: i32, options: NativeWriteOptions, quiet: bool) -> napi::Result<(), String> {
+    let isolate = current_isolate()?;
+    let uv_loop = env.get_uv_event_loop().map_err(|err| DumpError::Signal(err.reason))?;
+    if !CLEANUP_HOOKED.with(|hooked| hooked.replace(true)) {
+        // The handler must be gone before this environment's loop closes (worker exit).
+        env.add_env_cleanup_hook((), |()| signal::uninstall()).map_err(|err| DumpError::Signal(err.reason))?;
+    }
+    // SAFETY: `uv_loop` is this environment's loop, and the cleanup hook above uninstalls on
+    // this thread before the loop closes.
+    unsafe { signal::install(&isolate, uv_loop.cast(), signal, signal::SignalOptions { write: options, quiet }) }?;
+    Ok(())
+}
+
+/// Removes this environment's signal handler; returns whether there was one.
+#[napi]
+pub fn remove_signal_handler() -> bool {
+    let installed = signal::is_installed();
+    signal::uninstall();
+    installed
 }
 
 /// A full garbage collection, with or without `--expose-gc`.

@@ -6,6 +6,8 @@
 //! no Rust panic unwinds into C++.
 
 use std::ffi::{c_char, c_int, c_void};
+
+pub mod uv;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -12,7 +12,10 @@
 #include <v8-version.h>
 #include <v8.h>
 
+#include <uv.h>
+
 #include <cstddef>
+#include <cstdlib>
 
 namespace {
 
@@ -112,5 +115,122 @@ void heapsnap_remove_near_heap_limit_callback(void* isolate,
                                               size_t heap_limit) {
   AsIsolate(isolate)->RemoveNearHeapLimitCallback(callback, heap_limit);
 }
+
+// ---------------------------------------------------------------------------------------------
+// libuv: signals and wake-ups. Node exports libuv too; these use it so that heapsnap shares
+// Node's one process-wide signal handler instead of replacing it (JS `process.on(signal)`
+// listeners keep working, and removing them does not reset the signal to its default).
+
+// Listens for `signum` on a private loop and thread, so a JS thread stuck in a busy loop
+// cannot keep the signal from being seen.
+struct heapsnap_signal_watcher {
+  uv_loop_t loop;
+  uv_signal_t signal;
+  uv_async_t stop;
+  uv_thread_t thread;
+  void (*callback)(void* data, int signum);
+  void* data;
+};
+
+static void WatcherOnSignal(uv_signal_t* handle, int signum) {
+  auto* watcher = static_cast<heapsnap_signal_watcher*>(handle->data);
+  watcher->callback(watcher->data, signum);
+}
+
+static void WatcherOnStop(uv_async_t* handle) {
+  auto* watcher = static_cast<heapsnap_signal_watcher*>(handle->data);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watcher->signal), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watcher->stop), nullptr);
+}
+
+static void WatcherRun(void* arg) {
+  auto* watcher = static_cast<heapsnap_signal_watcher*>(arg);
+  uv_run(&watcher->loop, UV_RUN_DEFAULT);
+}
+
+// Returns null and sets *error (a negative libuv code) on failure.
+heapsnap_signal_watcher* heapsnap_signal_watcher_start(int signum, void (*callback)(void* data, int signum),
+                                                       void* data, int* error) {
+  auto* watcher = static_cast<heapsnap_signal_watcher*>(calloc(1, sizeof(heapsnap_signal_watcher)));
+  if (watcher == nullptr) {
+    *error = UV_ENOMEM;
+    return nullptr;
+  }
+  watcher->callback = callback;
+  watcher->data = data;
+  int rc = uv_loop_init(&watcher->loop);
+  if (rc != 0) {
+    free(watcher);
+    *error = rc;
+    return nullptr;
+  }
+  uv_signal_init(&watcher->loop, &watcher->signal);
+  watcher->signal.data = watcher;
+  uv_async_init(&watcher->loop, &watcher->stop, WatcherOnStop);
+  watcher->stop.data = watcher;
+  rc = uv_signal_start(&watcher->signal, WatcherOnSignal, signum);
+  if (rc == 0) rc = uv_thread_create(&watcher->thread, WatcherRun, watcher);
+  if (rc != 0) {
+    WatcherOnStop(&watcher->stop);
+    uv_run(&watcher->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&watcher->loop);
+    free(watcher);
+    *error = rc;
+    return nullptr;
+  }
+  return watcher;
+}
+
+// Stops listening and joins the thread. Call from any thread but the watcher's own.
+void heapsnap_signal_watcher_stop(heapsnap_signal_watcher* watcher) {
+  uv_async_send(&watcher->stop);
+  uv_thread_join(&watcher->thread);
+  uv_loop_close(&watcher->loop);
+  free(watcher);
+}
+
+// A wake-up for a JS thread's own event loop, fired from any thread. Unreferenced, so it
+// never keeps a process alive.
+struct heapsnap_wakeup {
+  uv_async_t async;
+  void (*callback)(void* data);
+  void* data;
+};
+
+static void WakeupOnAsync(uv_async_t* handle) {
+  auto* wakeup = reinterpret_cast<heapsnap_wakeup*>(handle);
+  wakeup->callback(wakeup->data);
+}
+
+static void WakeupOnClose(uv_handle_t* handle) { free(handle); }
+
+heapsnap_wakeup* heapsnap_wakeup_new(void* loop, void (*callback)(void* data), void* data, int* error) {
+  auto* wakeup = static_cast<heapsnap_wakeup*>(calloc(1, sizeof(heapsnap_wakeup)));
+  if (wakeup == nullptr) {
+    *error = UV_ENOMEM;
+    return nullptr;
+  }
+  wakeup->callback = callback;
+  wakeup->data = data;
+  int rc = uv_async_init(static_cast<uv_loop_t*>(loop), &wakeup->async, WakeupOnAsync);
+  if (rc != 0) {
+    free(wakeup);
+    *error = rc;
+    return nullptr;
+  }
+  uv_unref(reinterpret_cast<uv_handle_t*>(&wakeup->async));
+  return wakeup;
+}
+
+// Thread-safe, until heapsnap_wakeup_close has been called.
+void heapsnap_wakeup_send(heapsnap_wakeup* wakeup) { uv_async_send(&wakeup->async); }
+
+// On the loop's thread; the memory is freed once libuv is done with the handle.
+void heapsnap_wakeup_close(heapsnap_wakeup* wakeup) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&wakeup->async), WakeupOnClose);
+}
+
+// A libuv error code as text ("EINVAL").
+const char* heapsnap_uv_err_name(int error) { return uv_err_name(error); }
 
 }  // extern "C"

@@ -1,0 +1,83 @@
+'use strict';
+// Signal-triggered dumps: option shapes, the HEAPSNAP_OPTIONS / NODE_HEAPDUMP_OPTIONS
+// environment variables, and the default handler installed at require().
+
+const os = require('os');
+const native = require('./native');
+const { WRITE_OPTIONS, checkOptions, toNative } = require('./options');
+const { invalidOption } = require('./errors');
+
+const SIGNAL_SCHEMA = {
+  path: WRITE_OPTIONS.path,
+  dir: WRITE_OPTIONS.dir,
+  compress: WRITE_OPTIONS.compress,
+  level: WRITE_OPTIONS.level,
+  gc: WRITE_OPTIONS.gc,
+  signal: 'string',
+  quiet: 'boolean',
+};
+
+// Signals a dump must never hijack: uncatchable, or the process's own fatal errors.
+const FORBIDDEN = new Set(['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGABRT', 'SIGTRAP', 'SIGSYS']);
+
+function signalNumber(name) {
+  const signum = os.constants.signals[name];
+  if (signum === undefined || FORBIDDEN.has(name)) {
+    throw invalidOption(`installSignalHandler: option 'signal' must be a catchable signal name such as 'SIGUSR2', got '${name}'`);
+  }
+  return signum;
+}
+
+/**
+ * Dumps this thread's heap whenever `signal` (default SIGUSR2) arrives, even while JS is
+ * stuck in a loop. Replaces this thread's previous heapsnap handler; JS listeners for the
+ * same signal keep working.
+ */
+function installSignalHandler(options) {
+  const { signal = 'SIGUSR2', quiet = false, ...write } = checkOptions('installSignalHandler', options, SIGNAL_SCHEMA);
+  native.installSignalHandler(signalNumber(signal), toNative(write, { heapdumpDefault: write.path === undefined }), quiet);
+}
+
+/** Stops signal dumps on this thread; returns whether a handler was installed. */
+function removeSignalHandler() {
+  return native.removeSignalHandler();
+}
+
+/**
+ * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
+ * `quiet`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
+ * Returns `null` when signal dumps are disabled, else the handler's options.
+ */
+function optionsFromEnv(env = process.env) {
+  const options = {};
+  let enabled = true;
+  const words = [env.NODE_HEAPDUMP_OPTIONS, env.HEAPSNAP_OPTIONS]
+    .flatMap((value) => (value || '').split(','))
+    .map((word) => word.trim())
+    .filter(Boolean);
+  for (const word of words) {
+    const [key, ...rest] = word.split('=');
+    const value = rest.join('=');
+    if (key === 'nosignal') enabled = false;
+    else if (key === 'signal' && value === '') enabled = true;
+    else if (key === 'signal') options.signal = value;
+    else if (key === 'dir' || key === 'path') options[key] = value;
+    else if (key === 'compress') options.compress = value === 'none' ? false : value;
+    else if (key === 'gc' || key === 'quiet') options[key] = value === '' || value === 'true' || value === '1';
+    else console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
+  }
+  return enabled ? options : null;
+}
+
+/** The handler `require('heapsnap')` installs; a bad environment never breaks the require. */
+function installDefaultHandler() {
+  const options = optionsFromEnv();
+  if (options === null) return;
+  try {
+    installSignalHandler(options);
+  } catch (err) {
+    console.error(`heapsnap: signal dumps disabled: ${err.message}`);
+  }
+}
+
+module.exports = { installSignalHandler, removeSignalHandler, optionsFromEnv, installDefaultHandler };
