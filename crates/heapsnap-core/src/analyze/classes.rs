@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use super::dominators::BitSet;
 use super::graph::{HeapGraph, Location};
 
 /// An inferred shape of plain objects (DevTools' `InterfaceDefinition`).
@@ -73,6 +74,8 @@ impl Classes {
             })
             .collect();
         let mut by_string: Vec<u32> = vec![u32::MAX; g.strings.len()];
+        let detached = detached_dom_nodes(g);
+        let mut by_string_detached: std::collections::HashMap<u32, u32> = Default::default();
         let mut class_of = Vec::with_capacity(n);
         for o in 0..n as u32 {
             let t = g.node_type[o as usize];
@@ -81,10 +84,16 @@ impl Classes {
                     def_names[di as usize]
                 } else {
                     let s = g.node_name[o as usize] as usize;
-                    if by_string[s] == u32::MAX {
-                        by_string[s] = b.name_id(&dom_class_name(g.strings.get(s as u32)));
+                    if detached.as_ref().is_some_and(|d| d.get(o as usize)) {
+                        *by_string_detached.entry(s as u32).or_insert_with(|| {
+                            b.name_id(&dom_class_name(&format!("Detached {}", g.strings.get(s as u32))))
+                        })
+                    } else {
+                        if by_string[s] == u32::MAX {
+                            by_string[s] = b.name_id(&dom_class_name(g.strings.get(s as u32)));
+                        }
+                        by_string[s]
                     }
-                    by_string[s]
                 }
             } else {
                 type_names[t as usize]
@@ -137,6 +146,66 @@ impl KeyBuilder {
         }
         id
     }
+}
+
+/// DevTools' `propagateDOMState`: native nodes whose `detachedness` says detached, or that
+/// are reached from a detached native node (and not from an attached one) through
+/// non-hidden, non-weak edges, get a `Detached ` name prefix. `None` without the field.
+fn detached_dom_nodes(g: &HeapGraph) -> Option<BitSet> {
+    if g.detachedness.is_empty() {
+        return None;
+    }
+    const ATTACHED: u8 = 1;
+    const DETACHED: u8 = 2;
+    let n = g.node_count();
+    let mut state = g.detachedness.clone();
+    let mut visited = vec![false; n];
+    let mut renamed = BitSet::new(n);
+    let mut attached: Vec<u32> = Vec::new();
+    let mut detached: Vec<u32> = Vec::new();
+    let mut process = |o: u32, new_state: u8, state: &mut [u8], attached: &mut Vec<u32>, detached: &mut Vec<u32>| {
+        let i = o as usize;
+        if visited[i] {
+            return;
+        }
+        visited[i] = true;
+        if g.node_type[i] != g.nt.native {
+            return;
+        }
+        state[i] = new_state;
+        if new_state == ATTACHED {
+            attached.push(o);
+        } else if new_state == DETACHED {
+            renamed.set(i);
+            detached.push(o);
+        }
+    };
+    for o in 0..n as u32 {
+        let s = state[o as usize] & 3;
+        if s != 0 {
+            process(o, s, &mut state, &mut attached, &mut detached);
+        }
+    }
+    let follow = |e: usize| g.edge_type[e] != g.et.hidden && g.edge_type[e] != g.et.weak;
+    while let Some(o) = attached.pop() {
+        for e in g.edges(o) {
+            if follow(e) {
+                process(g.edge_to[e], ATTACHED, &mut state, &mut attached, &mut detached);
+            }
+        }
+    }
+    while let Some(o) = detached.pop() {
+        if state[o as usize] == ATTACHED {
+            continue;
+        }
+        for e in g.edges(o) {
+            if follow(e) {
+                process(g.edge_to[e], DETACHED, &mut state, &mut attached, &mut detached);
+            }
+        }
+    }
+    drop(process);
+    Some(renamed)
 }
 
 /// `<div id="x">` → `<div>`, `Detached <div id="x">` → `Detached <div>`.
