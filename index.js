@@ -6,6 +6,7 @@ const native = require('./lib/native');
 const { checkOptions, toNative } = require('./lib/options');
 const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, installDefaultHandler } = require('./lib/signal');
+const { onNearHeapLimit } = require('./lib/near-heap-limit');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
@@ -52,6 +53,6 @@ function gc() {
   native.gc();
 }
 
-module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler };
+module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit };
 
 installDefaultHandler();

@@ -43,6 +43,9 @@ function checkValue(where, key, kind, value) {
     case 'integer':
       if (!Number.isSafeInteger(value)) throw fail('an integer');
       return value;
+    case 'count':
+      if (!Number.isSafeInteger(value) || value < 0) throw fail('a non-negative integer');
+      return value;
     case 'compress':
       if (!COMPRESS_VALUES.has(value)) throw fail(`one of 'gzip', 'zstd', false`);
       return COMPRESS_VALUES.get(value);

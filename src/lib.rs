@@ -2,8 +2,10 @@
 //! heap dump), `v8` (the C++ boundary), `options` (JS options to a dump request), and the
 //! V8-free crate `heapsnap-core` (sink, naming, analyzer).
 
+mod analyze;
 mod dump;
 mod error;
+mod near_limit;
 mod options;
 mod signal;
 mod v8;
@@ -85,13 +87,35 @@ thread_local! {
 pub fn install_signal_handler(env: Env, signal: i32, options: NativeWriteOptions, quiet: bool) -> napi::Result<(), String> {
     let isolate = current_isolate()?;
     let uv_loop = env.get_uv_event_loop().map_err(|err| DumpError::Signal(err.reason))?;
-    if !CLEANUP_HOOKED.with(|hooked| hooked.replace(true)) {
-        // The handler must be gone before this environment's loop closes (worker exit).
-        env.add_env_cleanup_hook((), |()| signal::uninstall()).map_err(|err| DumpError::Signal(err.reason))?;
-    }
-    // SAFETY: `uv_loop` is this environment's loop, and the cleanup hook above uninstalls on
+    hook_teardown(&env)?;
+    // SAFETY: `uv_loop` is this environment's loop, and the teardown hook uninstalls on
     // this thread before the loop closes.
     unsafe { signal::install(&isolate, uv_loop.cast(), signal, signal::SignalOptions { write: options, quiet }) }?;
+    Ok(())
+}
+
+/// Writes a snapshot when V8 is about to run out of heap, up to `max_dumps` times, then lets
+/// the process fail as it would have.
+#[napi]
+pub fn on_near_heap_limit(env: Env, options: NativeWriteOptions, quiet: bool, max_dumps: u32) -> napi::Result<(), String> {
+    let isolate = current_isolate()?;
+    hook_teardown(&env)?;
+    near_limit::install(&isolate, signal::SignalOptions { write: options, quiet }, max_dumps)?;
+    Ok(())
+}
+
+/// Triggers must be gone before this environment's isolate and loop are (worker exit).
+fn hook_teardown(env: &Env) -> Result<(), DumpError> {
+    if !CLEANUP_HOOKED.with(|hooked| hooked.replace(true)) {
+        // The handler must be gone before this environment's loop closes (worker exit).
+        env.add_env_cleanup_hook((), |()| {
+            signal::uninstall();
+            if let Some(isolate) = v8::Isolate::current() {
+                near_limit::uninstall(&isolate);
+            }
+        })
+        .map_err(|err| DumpError::Signal(err.reason))?;
+    }
     Ok(())
 }
 

@@ -111,11 +111,6 @@ impl Isolate {
         // SAFETY: on the isolate's thread; removing an unknown callback is a no-op in V8.
         unsafe { ffi::heapsnap_remove_near_heap_limit_callback(self.raw, callback, heap_limit) }
     }
-
-    /// The raw pointer, as an opaque identity for per-isolate bookkeeping.
-    pub fn as_ptr(&self) -> *mut c_void {
-        self.raw
-    }
 }
 
 /// A cross-thread handle to an isolate, good only for [`InterruptHandle::request_interrupt`].

@@ -1,0 +1,135 @@
+'use strict';
+// The analyzer's JS API: argument checks and error shaping over the native NativeSnapshot.
+// Results are plain objects whose shapes match the CLI's `--json` output (DESIGN.md).
+
+const native = require('./native');
+const { invalidOption } = require('./errors');
+
+/** Adds `offset` (decompressed byte position) to corrupt-snapshot errors, from the message. */
+function shapeError(err) {
+  if (err && err.code === 'ERR_HEAPSNAP_CORRUPT_SNAPSHOT' && err.offset === undefined) {
+    const m = /\(at byte (\d+)\)/.exec(err.message);
+    if (m) err.offset = Number(m[1]);
+  }
+  return err;
+}
+
+function checkPath(fn, path) {
+  if (typeof path !== 'string' || path === '') {
+    throw invalidOption(`${fn}: path must be a non-empty string, got ${path === '' ? 'an empty string' : typeof path}`);
+  }
+}
+
+function checkId(fn, id) {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+    throw invalidOption(`${fn}: nodeId must be a non-negative integer, got ${typeof id === 'number' ? id : typeof id}`);
+  }
+}
+
+const NATIVE = Symbol('heapsnap.native');
+
+function unwrap(fn, snap, what = 'argument') {
+  if (!(snap instanceof Snapshot)) {
+    throw invalidOption(`${fn}: ${what} must be a snapshot from readSnapshot()/readSnapshotAsync()`);
+  }
+  return snap[NATIVE];
+}
+
+/** A parsed heap snapshot. */
+class Snapshot {
+  constructor(handle, path) {
+    this[NATIVE] = handle;
+    this.path = path;
+  }
+
+  get nodeCount() {
+    return this[NATIVE].nodeCount;
+  }
+
+  get edgeCount() {
+    return this[NATIVE].edgeCount;
+  }
+
+  /**
+   * DevTools' Summary view: `{ nodeCount, edgeCount, totalSize, constructors: [{ name, count,
+   * selfSize, retainedSize }] }`, constructors by retained size, all of them or the first `top`.
+   */
+  summary(options) {
+    let top;
+    if (options !== undefined && options !== null) {
+      if (typeof options !== 'object') throw invalidOption(`summary: options must be an object, got ${typeof options}`);
+      top = options.top;
+      if (top !== undefined && (!Number.isSafeInteger(top) || top < 0 || top > 0xffffffff)) {
+        throw invalidOption(`summary: top must be a non-negative integer, got ${top}`);
+      }
+    }
+    return this[NATIVE].summary(top);
+  }
+
+  /**
+   * Changes from this snapshot to `other` (taken later in the same process):
+   * `{ constructors: [{ name, countDelta, sizeDelta, added, removed, addedSize, removedSize }], addedIds, removedIds }`.
+   */
+  diff(other) {
+    return this[NATIVE].diff(unwrap('diff', other, 'other'));
+  }
+
+  /** The edges holding node `nodeId`: `[{ id, name, className, nodeType, edgeType, edgeName, selfSize, retainedSize }]`. */
+  retainers(nodeId) {
+    checkId('retainers', nodeId);
+    return this[NATIVE].retainers(nodeId);
+  }
+
+  /** Who holds the objects of class `name`: `[{ className, edgeType, edgeName, count }]`, most common first. */
+  retainersByClass(name) {
+    if (typeof name !== 'string') throw invalidOption(`retainersByClass: name must be a string, got ${typeof name}`);
+    return this[NATIVE].retainersByClass(name);
+  }
+
+  /**
+   * With a node id: its dominator chain, the node first and the root last. Without: the
+   * largest objects directly under the root of the dominator tree (at most `limit`, 100).
+   * Entries: `{ id, name, className, selfSize, retainedSize }`.
+   */
+  dominators(nodeId, { limit = 100 } = {}) {
+    if (nodeId === undefined || nodeId === null) {
+      if (!Number.isSafeInteger(limit) || limit < 0) throw invalidOption(`dominators: limit must be a non-negative integer, got ${limit}`);
+      return this[NATIVE].dominated(undefined, Math.min(limit, 0xffffffff));
+    }
+    checkId('dominators', nodeId);
+    return this[NATIVE].dominators(nodeId);
+  }
+}
+
+/** Reads a snapshot (`.heapsnapshot`, `.gz`, `.zst`) on this thread. */
+function readSnapshot(path, { onProgress } = {}) {
+  checkPath('readSnapshot', path);
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw invalidOption(`readSnapshot: onProgress must be a function, got ${typeof onProgress}`);
+  }
+  try {
+    return new Snapshot(native.NativeSnapshot.read(path, onProgress), path);
+  } catch (err) {
+    throw shapeError(err);
+  }
+}
+
+/** Reads a snapshot and computes its retained sizes on the libuv pool. */
+async function readSnapshotAsync(path) {
+  checkPath('readSnapshotAsync', path);
+  try {
+    return new Snapshot(await native.readSnapshotAsync(path), path);
+  } catch (err) {
+    throw shapeError(err);
+  }
+}
+
+/**
+ * The three-snapshot technique: objects allocated between `a` and `b` and still alive in `c`,
+ * by constructor: `[{ name, count, size, retainedSize, representativeId, retainerPath }]`.
+ */
+function leaks(a, b, c) {
+  return native.leaks(unwrap('leaks', a, 'a'), unwrap('leaks', b, 'b'), unwrap('leaks', c, 'c'));
+}
+
+module.exports = { readSnapshot, readSnapshotAsync, leaks, Snapshot };

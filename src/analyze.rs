@@ -1,0 +1,328 @@
+//! The analyzer's JS surface: `NativeSnapshot` (a parsed snapshot held natively), its sync and
+//! async loaders, and `leaks`. All the work is in `heapsnap_core::analyze`; this file only
+//! moves results into plain JS objects and errors into coded JS errors.
+//!
+//! Numbers (ids, sizes, counts) cross as JS numbers (f64): exact up to 2^53, far beyond any
+//! heap. lib/analyze.js shapes the arguments and adds the error's `offset` property.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use heapsnap_core::analyze::{self as core, AnalyzeError, HeapGraph};
+use napi::bindgen_prelude::{AsyncTask, FnArgs, Function};
+use napi::{Env, Task};
+use napi_derive::napi;
+
+/// `AnalyzeError` -> JS error: `code` is `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` or an errno name
+/// (`ENOENT`...), the message names the path and, for corruption, `(at byte N)`.
+fn to_js(err: AnalyzeError) -> napi::Error<String> {
+    napi::Error::new(err.code().to_string(), err.to_string())
+}
+
+fn not_found(id: f64) -> napi::Error<String> {
+    napi::Error::new("ERR_HEAPSNAP_NODE_NOT_FOUND".to_string(), format!("no node with id {id} in this snapshot"))
+}
+
+fn to_id(id: f64) -> Option<u64> {
+    (id.is_finite() && id >= 0.0 && id.fract() == 0.0 && id <= 9_007_199_254_740_991.0).then_some(id as u64)
+}
+
+#[napi(object)]
+pub struct NativeLocation {
+    pub script_id: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+fn location(l: Option<core::Location>) -> Option<NativeLocation> {
+    l.map(|l| NativeLocation { script_id: l.script_id, line: l.line, column: l.column })
+}
+
+#[napi(object)]
+pub struct NativeClassSummary {
+    pub name: String,
+    pub location: Option<NativeLocation>,
+    pub count: f64,
+    pub self_size: f64,
+    pub retained_size: f64,
+}
+
+#[napi(object)]
+pub struct NativeSummary {
+    pub node_count: f64,
+    pub edge_count: f64,
+    pub total_size: f64,
+    pub constructors: Vec<NativeClassSummary>,
+}
+
+#[napi(object)]
+pub struct NativeClassDiff {
+    pub name: String,
+    pub location: Option<NativeLocation>,
+    pub count_delta: f64,
+    pub size_delta: f64,
+    pub added: f64,
+    pub removed: f64,
+    pub added_size: f64,
+    pub removed_size: f64,
+}
+
+#[napi(object)]
+pub struct NativeDiff {
+    pub constructors: Vec<NativeClassDiff>,
+    pub added_ids: Vec<f64>,
+    pub removed_ids: Vec<f64>,
+}
+
+#[napi(object)]
+pub struct NativeRetainer {
+    pub id: f64,
+    pub name: String,
+    pub class_name: String,
+    pub node_type: String,
+    pub edge_type: String,
+    pub edge_name: String,
+    pub self_size: f64,
+    pub retained_size: f64,
+}
+
+#[napi(object)]
+pub struct NativeRetainerGroup {
+    pub class_name: String,
+    pub edge_type: String,
+    pub edge_name: String,
+    pub count: f64,
+}
+
+#[napi(object)]
+pub struct NativeDominatorEntry {
+    pub id: f64,
+    pub name: String,
+    pub class_name: String,
+    pub self_size: f64,
+    pub retained_size: f64,
+}
+
+#[napi(object)]
+pub struct NativeLeakGroup {
+    pub name: String,
+    pub count: f64,
+    pub size: f64,
+    pub retained_size: f64,
+    pub representative_id: f64,
+    pub retainer_path: Vec<String>,
+}
+
+fn dominator_entry(d: core::DominatorEntry) -> NativeDominatorEntry {
+    NativeDominatorEntry {
+        id: d.id as f64,
+        name: d.name,
+        class_name: d.class_name,
+        self_size: d.self_size as f64,
+        retained_size: d.retained_size as f64,
+    }
+}
+
+/// A heap snapshot parsed into heapsnap's compact graph, held natively.
+#[napi]
+pub struct NativeSnapshot {
+    graph: Arc<HeapGraph>,
+    summary: Arc<OnceLock<core::Summary>>,
+}
+
+impl NativeSnapshot {
+    fn new(graph: HeapGraph) -> Self {
+        NativeSnapshot { graph: Arc::new(graph), summary: Arc::new(OnceLock::new()) }
+    }
+}
+
+#[napi]
+impl NativeSnapshot {
+    /// Reads `.heapsnapshot`, `.heapsnapshot.gz` or `.heapsnapshot.zst` on this thread,
+    /// calling `progress(bytesRead, fileBytes)` about every 4 MiB when given.
+    #[napi(factory)]
+    pub fn read(path: String, progress: Option<Function<FnArgs<(f64, f64)>, ()>>) -> napi::Result<Self, String> {
+        let graph = match progress {
+            None => core::read_snapshot(Path::new(&path)),
+            Some(cb) => core::read_snapshot_with_progress(Path::new(&path), |read, len| {
+                // A throwing progress callback must not abort the read; its error is dropped.
+                let _ = cb.call((read as f64, len as f64).into());
+            }),
+        }
+        .map_err(to_js)?;
+        Ok(NativeSnapshot::new(graph))
+    }
+
+    /// Summary view by constructor, sorted by retained size; all rows, or the first `top`.
+    #[napi]
+    pub fn summary(&self, top: Option<u32>) -> NativeSummary {
+        let s = self.summary.get_or_init(|| self.graph.summary());
+        let take = top.map_or(usize::MAX, |t| t as usize);
+        NativeSummary {
+            node_count: s.node_count as f64,
+            edge_count: s.edge_count as f64,
+            total_size: s.total_size as f64,
+            constructors: s
+                .constructors
+                .iter()
+                .take(take)
+                .map(|c| NativeClassSummary {
+                    name: c.name.clone(),
+                    location: location(c.location),
+                    count: c.count as f64,
+                    self_size: c.self_size as f64,
+                    retained_size: c.retained_size as f64,
+                })
+                .collect(),
+        }
+    }
+
+    /// What changed from `this` (older) to `other` (newer), by constructor and by node id.
+    #[napi]
+    pub fn diff(&self, other: &NativeSnapshot) -> NativeDiff {
+        let d = core::diff(&self.graph, &other.graph);
+        NativeDiff {
+            constructors: d
+                .constructors
+                .into_iter()
+                .map(|c| NativeClassDiff {
+                    name: c.name,
+                    location: location(c.location),
+                    count_delta: c.count_delta as f64,
+                    size_delta: c.size_delta as f64,
+                    added: c.added as f64,
+                    removed: c.removed as f64,
+                    added_size: c.added_size as f64,
+                    removed_size: c.removed_size as f64,
+                })
+                .collect(),
+            added_ids: d.added_ids.into_iter().map(|i| i as f64).collect(),
+            removed_ids: d.removed_ids.into_iter().map(|i| i as f64).collect(),
+        }
+    }
+
+    /// Who holds the node with this id (`ERR_HEAPSNAP_NODE_NOT_FOUND` if there is none).
+    #[napi]
+    pub fn retainers(&self, id: f64) -> napi::Result<Vec<NativeRetainer>, String> {
+        let list = to_id(id).and_then(|id| self.graph.retainers(id)).ok_or_else(|| not_found(id))?;
+        Ok(list
+            .into_iter()
+            .map(|r| NativeRetainer {
+                id: r.id as f64,
+                name: r.name,
+                class_name: r.class_name,
+                node_type: r.node_type,
+                edge_type: r.edge_type,
+                edge_name: r.edge_name,
+                self_size: r.self_size as f64,
+                retained_size: r.retained_size as f64,
+            })
+            .collect())
+    }
+
+    /// Who holds the objects of a class, grouped by holder class and edge.
+    #[napi]
+    pub fn retainers_by_class(&self, name: String) -> Vec<NativeRetainerGroup> {
+        self.graph
+            .retainers_by_class(&name)
+            .into_iter()
+            .map(|g| NativeRetainerGroup {
+                class_name: g.class_name,
+                edge_type: g.edge_type,
+                edge_name: g.edge_name,
+                count: g.count as f64,
+            })
+            .collect()
+    }
+
+    /// Dominator chain of a node: the node first, the root last.
+    #[napi]
+    pub fn dominators(&self, id: f64) -> napi::Result<Vec<NativeDominatorEntry>, String> {
+        let chain = to_id(id).and_then(|id| self.graph.dominators(id)).ok_or_else(|| not_found(id))?;
+        Ok(chain.into_iter().map(dominator_entry).collect())
+    }
+
+    /// Nodes immediately dominated by `id` (the root when absent), largest first, at most `limit`.
+    #[napi]
+    pub fn dominated(&self, id: Option<f64>, limit: u32) -> napi::Result<Vec<NativeDominatorEntry>, String> {
+        let node = match id {
+            None => None,
+            Some(id) => Some(to_id(id).ok_or_else(|| not_found(id))?),
+        };
+        let list = self.graph.dominated(node, limit as usize).ok_or_else(|| not_found(id.unwrap_or(-1.0)))?;
+        Ok(list.into_iter().map(dominator_entry).collect())
+    }
+
+    #[napi(getter)]
+    pub fn node_count(&self) -> f64 {
+        self.graph.node_count() as f64
+    }
+
+    #[napi(getter)]
+    pub fn edge_count(&self) -> f64 {
+        self.graph.edge_count() as f64
+    }
+}
+
+/// Three-snapshot leak candidates: allocated between `a` and `b`, still alive in `c`.
+#[napi]
+pub fn leaks(a: &NativeSnapshot, b: &NativeSnapshot, c: &NativeSnapshot) -> Vec<NativeLeakGroup> {
+    core::leaks(&a.graph, &b.graph, &c.graph)
+        .into_iter()
+        .map(|l| NativeLeakGroup {
+            name: l.name,
+            count: l.count as f64,
+            size: l.size as f64,
+            retained_size: l.retained_size as f64,
+            representative_id: l.representative_id as f64,
+            retainer_path: l.retainer_path,
+        })
+        .collect()
+}
+
+/// Reads a snapshot on the libuv pool, and computes its dominator tree and summary there too,
+/// so the JS thread never waits for either.
+#[napi(ts_return_type = "Promise<NativeSnapshot>")]
+pub fn read_snapshot_async(path: String) -> AsyncTask<ReadSnapshot> {
+    AsyncTask::new(ReadSnapshot { path: PathBuf::from(path), failure: None })
+}
+
+pub struct ReadSnapshot {
+    path: PathBuf,
+    /// napi-rs's task errors carry a `Status`, not our code: keep the real error for `reject`.
+    failure: Option<AnalyzeError>,
+}
+
+impl Task for ReadSnapshot {
+    type Output = NativeSnapshot;
+    type JsValue = NativeSnapshot;
+
+    fn compute(&mut self) -> napi::Result<NativeSnapshot> {
+        match core::read_snapshot(&self.path) {
+            Ok(graph) => {
+                let snap = NativeSnapshot::new(graph);
+                let _ = snap.summary.set(snap.graph.summary());
+                Ok(snap)
+            }
+            Err(err) => {
+                let reason = err.to_string();
+                self.failure = Some(err);
+                Err(napi::Error::from_reason(reason))
+            }
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, output: NativeSnapshot) -> napi::Result<NativeSnapshot> {
+        Ok(output)
+    }
+
+    fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<NativeSnapshot> {
+        match self.failure.take() {
+            Some(failure) => {
+                let coded = napi::JsError::from(to_js(failure)).into_unknown(env);
+                Err(napi::Error::from(coded))
+            }
+            None => Err(err),
+        }
+    }
+}
