@@ -17,7 +17,7 @@ export interface WriteOptions {
   gc?: boolean
   /** `'gzip'`, `'zstd'` or `false`; `true` means gzip. */
   compress?: Compression | 'none' | true
-  /** Compression level: gzip 0-9 (default 6), zstd 1-19 (default 3). */
+  /** Compression level: gzip 0-9 (default 3), zstd 1-19 (default 1). Defaults keep up with V8's serializer. */
   level?: number
   /** Include V8 internals that DevTools hides by default. */
   exposeInternals?: boolean
@@ -75,3 +75,46 @@ export function writeSnapshotAsync(options?: WriteOptions): Promise<SnapshotInfo
 
 /** A full garbage collection, with or without `--expose-gc`. */
 export function gc(): void
+
+/** Options of signal-triggered dumps. */
+export interface SignalHandlerOptions {
+  /** Signal name (default `'SIGUSR2'`). */
+  signal?: string
+  path?: string
+  dir?: string
+  compress?: Compression | 'none' | true
+  level?: number
+  gc?: boolean
+  /** Don't print the one-line report to stderr. */
+  quiet?: boolean
+}
+
+/**
+ * Dumps this thread's heap when `signal` arrives, even while JavaScript is stuck in a busy
+ * loop: at the next JS instruction or when the event loop is idle, whichever comes first,
+ * once per burst of signals. Installed at require() with SIGUSR2 unless
+ * `HEAPSNAP_OPTIONS=nosignal` (or heapdump's `NODE_HEAPDUMP_OPTIONS=nosignal`). Replaces this
+ * thread's previous heapsnap handler; `process.on(signal)` listeners keep working.
+ * Default name: `heapdump-<ms>.<seq>.heapsnapshot` in `dir` or the cwd.
+ */
+export function installSignalHandler(options?: SignalHandlerOptions): void
+
+/** Stops signal dumps on this thread; returns whether a handler was installed. */
+export function removeSignalHandler(): boolean
+
+/** Options of near-out-of-memory dumps. */
+export interface NearHeapLimitOptions {
+  path?: string
+  dir?: string
+  compress?: Compression | 'none' | true
+  level?: number
+  /** How many snapshots at most (default 1); 0 disarms. */
+  maxDumps?: number
+  quiet?: boolean
+}
+
+/**
+ * When V8 is about to run out of heap, raises the limit just enough to write a snapshot,
+ * writes it, then restores the limit so the process fails as it would have.
+ */
+export function onNearHeapLimit(options?: NearHeapLimitOptions): void
