@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+'use strict';
+// Write benchmark: heapsnap against v8.writeHeapSnapshot, heapdump and
+// v8.getHeapSnapshot()+zlib, on the same heap, in one run. Each method runs in a fresh child
+// process that builds the same heap, so peaks don't leak from one method into the next.
+//
+//   node bench/write.js [--heap-mb 100] [--runs 1] [--only name,name]
+//
+// Reports, per method: total time, JS-thread pause, extra peak RSS while writing (VmHWM
+// after the write minus VmRSS before it; the kernel's peak is reset just before writing),
+// and the file size. Ratios are against v8.writeHeapSnapshot in the same run.
+
+const { spawnSync, execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { parseArgs } = require('util');
+
+const ROOT = path.resolve(__dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    'heap-mb': { type: 'string', default: '100' },
+    runs: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    child: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const METHODS = {
+  'v8.writeHeapSnapshot': `
+    const t0 = performance.now();
+    require('v8').writeHeapSnapshot(out);
+    const t1 = performance.now();
+    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`,
+  'heapdump.writeSnapshot': `
+    const heapdump = require(HEAPDUMP);
+    const t0 = performance.now();
+    if (!heapdump.writeSnapshot(out)) throw new Error('heapdump failed');
+    const t1 = performance.now();
+    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`,
+  'v8.getHeapSnapshot | zlib gzip': `
+    const { pipeline } = require('stream/promises');
+    const t0 = performance.now();
+    const stream = require('v8').getHeapSnapshot();
+    const t1 = performance.now();
+    await pipeline(stream, require('zlib').createGzip(), require('fs').createWriteStream(out + '.gz'));
+    return { totalMs: performance.now() - t0, pauseMs: t1 - t0, file: out + '.gz' };`,
+  'heapsnap.writeSnapshot': `
+    const heapsnap = require(ROOT);
+    const t0 = performance.now();
+    if (!heapsnap.writeSnapshot(out)) throw new Error('heapsnap failed');
+    const t1 = performance.now();
+    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`,
+  'heapsnap.writeSnapshotAsync': `
+    const heapsnap = require(ROOT);
+    const t0 = performance.now();
+    const info = await heapsnap.writeSnapshotAsync({ path: out });
+    return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`,
+  'heapsnap.writeSnapshotAsync gzip': `
+    const heapsnap = require(ROOT);
+    const t0 = performance.now();
+    const info = await heapsnap.writeSnapshotAsync({ path: out + '.gz' });
+    return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`,
+  'heapsnap.writeSnapshotAsync zstd': `
+    const heapsnap = require(ROOT);
+    const t0 = performance.now();
+    const info = await heapsnap.writeSnapshotAsync({ path: out + '.zst' });
+    return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`,
+};
+
+// Builds a heap of roughly `mb` MB of live objects of several shapes (objects, strings,
+// arrays, maps, closures), the kind a service accumulates.
+const BUILD_HEAP = `
+  function buildHeap(mb) {
+    const v8 = require('v8');
+    const keep = (globalThis.__benchHeap = []);
+    const cache = new Map();
+    let i = 0;
+    while (v8.getHeapStatistics().used_heap_size < mb * 1e6) {
+      for (let j = 0; j < 1000; j++, i++) {
+        const record = { id: i, name: 'user-' + i, tags: ['a' + (i % 97), 'b' + (i % 89)], at: new Date(i), score: i * 1.5 };
+        keep.push(record);
+        if (i % 3 === 0) cache.set('k' + i, () => record.id);
+      }
+    }
+    keep.push(cache);
+  }`;
+
+function childMain(name, out) {
+  const body = METHODS[name];
+  const code = `
+    const ROOT = ${JSON.stringify(ROOT)};
+    const HEAPDUMP = ${JSON.stringify(heapdumpPath())};
+    ${BUILD_HEAP}
+    const fs = require('fs');
+    const status = () => Object.fromEntries(fs.readFileSync('/proc/self/status', 'utf8').split('\\n')
+      .filter((l) => /^Vm(RSS|HWM):/.test(l)).map((l) => [l.split(':')[0], parseInt(l.split(':')[1]) * 1024]));
+    (async () => {
+      buildHeap(${Number(args['heap-mb'])});
+      const heapUsed = require('v8').getHeapStatistics().used_heap_size;
+      ${name.startsWith('heapsnap') ? 'require(ROOT);' : ''}
+      ${name.startsWith('heapdump') ? 'require(HEAPDUMP);' : ''}
+      global.gc && global.gc();
+      fs.writeFileSync('/proc/self/clear_refs', '5');
+      const before = status();
+      const out = ${JSON.stringify(out)};
+      const result = await (async () => { ${body} })();
+      const after = status();
+      const bytes = fs.statSync(result.file).size;
+      fs.rmSync(result.file);
+      console.log(JSON.stringify({ ...result, heapUsed, bytes, rssBefore: before.VmRSS, extraPeak: after.VmHWM - before.VmRSS }));
+    })().catch((err) => { console.error(err); process.exit(1); });`;
+  return spawnSync(process.execPath, ['--expose-gc', '-e', code], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' } });
+}
+
+let heapdumpCache;
+/** heapdump, built from the npm package with node-gyp against this node's headers, in a cache dir. */
+function heapdumpPath() {
+  if (heapdumpCache !== undefined) return heapdumpCache;
+  const dir = path.join(os.tmpdir(), `heapsnap-bench-heapdump-${process.versions.modules}`);
+  const pkg = path.join(dir, 'node_modules', 'heapdump');
+  try {
+    if (!fs.existsSync(path.join(pkg, 'build', 'Release', 'addon.node'))) {
+      fs.mkdirSync(dir, { recursive: true });
+      execFileSync('npm', ['install', '--prefix', dir, '--ignore-scripts', '--no-save', 'heapdump@0.3.15'], { stdio: 'ignore' });
+      const gyp = path.join(path.dirname(path.dirname(fs.realpathSync(execFileSync('which', ['npm'], { encoding: 'utf8' }).trim()))), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+      const nodedir = path.resolve(path.dirname(process.execPath), '..');
+      execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: pkg, stdio: 'ignore' });
+    }
+    heapdumpCache = pkg;
+  } catch (err) {
+    console.error(`bench: heapdump unavailable (${err.message.split('\n')[0]}); skipping it`);
+    heapdumpCache = null;
+  }
+  return heapdumpCache;
+}
+
+function fmtMs(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+}
+
+function main() {
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.js'), '--if-needed'], { stdio: 'inherit' });
+  const names = (args.only ? args.only.split(',') : Object.keys(METHODS)).filter((name) => name !== 'heapdump.writeSnapshot' || heapdumpPath());
+  const runs = Number(args.runs);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'heapsnap-bench-'));
+  const results = {};
+  for (let run = 0; run < runs; run++) {
+    for (const name of names) {
+      const child = childMain(name, path.join(tmp, `${name.replace(/\W+/g, '_')}.heapsnapshot`));
+      if (child.status !== 0) throw new Error(`${name} failed: ${child.stderr}`);
+      const result = JSON.parse(child.stdout.trim().split('\n').pop());
+      (results[name] ||= []).push(result);
+      console.error(`${name}: ${fmtMs(result.totalMs)} total, ${fmtMs(result.pauseMs)} pause, +${(result.extraPeak / 2 ** 20).toFixed(0)} MiB peak`);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const summary = Object.fromEntries(Object.entries(results).map(([name, rs]) => [name, {
+    totalMs: median(rs.map((r) => r.totalMs)),
+    pauseMs: median(rs.map((r) => r.pauseMs)),
+    extraPeakMiB: median(rs.map((r) => r.extraPeak)) / 2 ** 20,
+    bytes: median(rs.map((r) => r.bytes)),
+    heapUsedMB: median(rs.map((r) => r.heapUsed)) / 1e6,
+  }]));
+  const base = summary['v8.writeHeapSnapshot'];
+  const lines = [
+    `Node ${process.version}, ${os.cpus().length} cores, heap ~${summary[names[0]].heapUsedMB.toFixed(0)} MB used, median of ${runs} run(s)`,
+    '',
+    '| method | total | x v8 | JS pause | x v8 | extra peak RSS | file |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, s] of Object.entries(summary)) {
+    lines.push(`| ${name} | ${fmtMs(s.totalMs)} | ${(s.totalMs / base.totalMs).toFixed(2)} | ${fmtMs(s.pauseMs)} | ${(s.pauseMs / base.pauseMs).toFixed(2)} | ${s.extraPeakMiB.toFixed(0)} MiB | ${(s.bytes / 1e6).toFixed(1)} MB |`);
+  }
+  const table = lines.join('\n');
+  console.log(table);
+  if (args.out) fs.writeFileSync(args.out, table + '\n');
+}
+
+main();
