@@ -113,19 +113,40 @@ fn page_owned(g: &HeapGraph) -> BitSet {
 
 /// Parses a V8 ephemeron edge name
 /// `<n> / part of key (<K> @<id>) -> value (<V> @<id>) pair in WeakMap (table @<table id>)`
-/// and returns the table id (DevTools' `tryParseWeakMapEdgeName`).
+/// and returns the table id. Same language as DevTools' `tryParseWeakMapEdgeName` regex
+/// `^\d+ / part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(\d+)\)$`
+/// (`.` does not match line terminators; the name ends with a single `)`).
 pub(crate) fn weakmap_table_id(name: &str) -> Option<u64> {
-    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 || !name[digits..].starts_with(" / part of key (") {
+    const KEY: &str = " / part of key (";
+    const VALUE: &str = ") -> value (";
+    const TABLE: &str = " pair in WeakMap (table @";
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let ends_with_at_digits = |s: &str| {
+        let d = s.len() - s.bytes().rev().take_while(u8::is_ascii_digit).count();
+        d < s.len() && s[..d].ends_with(" @")
+    };
+    if name.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
         return None;
     }
-    let rest = name.strip_suffix("))")?;
-    let at = rest.rfind(" pair in WeakMap (table @")?;
-    let id = &rest[at + " pair in WeakMap (table @".len()..];
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+    let lead = digits(name);
+    if lead == 0 || !name[lead..].starts_with(KEY) {
         return None;
     }
-    if !rest[..at].contains(") -> value (") || !rest[..at].ends_with(')') {
+    let rest = name[lead + KEY.len()..].strip_suffix(')')?;
+    let at = rest.rfind(TABLE)?;
+    let id = &rest[at + TABLE.len()..];
+    if id.is_empty() || digits(id) != id.len() {
+        return None;
+    }
+    // `<K> @<id>) -> value (<V> @<id>)`: the value part ends with ` @<digits>)`, and some
+    // `) -> value (` is preceded by ` @<digits>`.
+    let pair = rest[..at].strip_suffix(')')?;
+    if !ends_with_at_digits(pair) {
+        return None;
+    }
+    let value_tail = pair.len() - pair.bytes().rev().take_while(u8::is_ascii_digit).count() - 2;
+    let ok = pair.match_indices(VALUE).any(|(p, _)| p + VALUE.len() <= value_tail && ends_with_at_digits(&pair[..p]));
+    if !ok {
         return None;
     }
     id.parse().ok()
@@ -422,5 +443,47 @@ impl HeapGraph {
             return None;
         }
         Some(self.node_id(self.analysis().dominator[o as usize]))
+    }
+}
+
+#[cfg(test)]
+mod weakmap_name_tests {
+    use super::weakmap_table_id;
+
+    #[test]
+    fn parses_v8_ephemeron_names_like_devtools() {
+        // Real names from a Node 20 snapshot: one closing parenthesis at the end.
+        let n = "3 / part of key (symbol @6177) -> value (Object @68521) pair in WeakMap (table @68519)";
+        assert_eq!(weakmap_table_id(n), Some(68519));
+        let n = "1 / part of key (Foo @1) -> value (Bar @2) pair in WeakMap (table @3)";
+        assert_eq!(weakmap_table_id(n), Some(3));
+        // Names inside may hold anything but line terminators, even the separators.
+        let n = "12 / part of key (a) -> value (b @9 @1) -> value ( @2) pair in WeakMap (table @77)";
+        assert_eq!(weakmap_table_id(n), Some(77));
+        let n = "12 / part of key ( @1) -> value ( @2) pair in WeakMap (table @0)";
+        assert_eq!(weakmap_table_id(n), Some(0));
+    }
+
+    #[test]
+    fn rejects_what_the_devtools_regex_rejects() {
+        for n in [
+            "",
+            "part of key (a @1) -> value (b @2) pair in WeakMap (table @3)",
+            "x / part of key (a @1) -> value (b @2) pair in WeakMap (table @3)",
+            "1 / part of key (a @1) -> value (b @2) pair in WeakMap (table @3))",
+            "1 / part of key (a @1) -> value (b @2) pair in WeakMap (table @)",
+            "1 / part of key (a @1) -> value (b @2) pair in WeakMap (table @3x)",
+            "1 / part of key (a @1) -> value (b @2) pair in WeakMap (table @3",
+            "1 / part of key (a 1) -> value (b @2) pair in WeakMap (table @3)",
+            "1 / part of key (a @1) -> value (b 2) pair in WeakMap (table @3)",
+            "1 / part of key (a @1) -> value (b @) pair in WeakMap (table @3)",
+            "1 / part of key (a\n @1) -> value (b @2) pair in WeakMap (table @3)",
+            "1 / part of key (a @1) -> value (b\r @2) pair in WeakMap (table @3)",
+            "1 / part of key (a @1) value (b @2) pair in WeakMap (table @3)",
+            "1 / part of key (a @1) -> value (b @2) pair in WeakSet (table @3)",
+            "1 / part of key (a @1) -> value (b @2) pair in WeakMap (table @99999999999999999999999)",
+        ] {
+            assert_eq!(weakmap_table_id(n), None, "{n:?}");
+        }
     }
 }
