@@ -118,3 +118,121 @@ export interface NearHeapLimitOptions {
  * writes it, then restores the limit so the process fails as it would have.
  */
 export function onNearHeapLimit(options?: NearHeapLimitOptions): void
+
+// ---- Analysis (native): readSnapshot / readSnapshotAsync / leaks, and the `heapsnap` CLI ----
+
+/** One row of the Summary view (DevTools' "Summary", by constructor). */
+export interface ClassSummary {
+  name: string
+  /** Constructor location when the snapshot records it (two rows may share a name). */
+  location?: { scriptId: number; line: number; column: number }
+  count: number
+  /** Sum of the objects' shallow sizes, bytes. */
+  selfSize: number
+  /** Bytes freed if all these objects were collected (dominator tree, DevTools' semantics). */
+  retainedSize: number
+}
+
+/** `summary --json`. */
+export interface HeapSummary {
+  nodeCount: number
+  edgeCount: number
+  /** DevTools' total: retained size of the root plus extra native bytes. */
+  totalSize: number
+  /** Sorted by retained size, descending. */
+  constructors: ClassSummary[]
+}
+
+export interface ClassDiff {
+  name: string
+  location?: { scriptId: number; line: number; column: number }
+  countDelta: number
+  sizeDelta: number
+  added: number
+  removed: number
+  addedSize: number
+  removedSize: number
+}
+
+/** `diff --json` (plus the node ids that appeared and disappeared). */
+export interface HeapDiff {
+  /** Classes with any added or removed object, by size delta descending. */
+  constructors: ClassDiff[]
+  addedIds: number[]
+  removedIds: number[]
+}
+
+export interface Retainer {
+  /** Id of the retaining node. */
+  id: number
+  name: string
+  className: string
+  nodeType: string
+  edgeType: string
+  /** Property name, or the index for element/hidden edges. */
+  edgeName: string
+  selfSize: number
+  retainedSize: number
+}
+
+export interface RetainerGroup {
+  className: string
+  edgeType: string
+  /** Property name; element indices are collapsed to `[]`. */
+  edgeName: string
+  count: number
+}
+
+export interface DominatorEntry {
+  id: number
+  name: string
+  className: string
+  selfSize: number
+  retainedSize: number
+}
+
+/** One entry of `leaks --json`. */
+export interface LeakGroup {
+  name: string
+  count: number
+  /** Sum of the objects' self sizes in the third snapshot, bytes. */
+  size: number
+  retainedSize: number
+  /** Id (in the third snapshot) of the member the path leads to. */
+  representativeId: number
+  /** `["(GC roots)", ..., "cache (property)", ..., "Name"]`. */
+  retainerPath: string[]
+}
+
+/** A parsed heap snapshot (held natively, a few bytes per node and edge). */
+export interface HeapSnapshot {
+  readonly path: string
+  readonly nodeCount: number
+  readonly edgeCount: number
+  /** Summary by constructor, sorted by retained size; all rows, or the first `top`. */
+  summary(options?: { top?: number }): HeapSummary
+  /** Changes from this snapshot to `other`, a later snapshot of the same process. */
+  diff(other: HeapSnapshot): HeapDiff
+  /** What holds the node `nodeId` (error `ERR_HEAPSNAP_NODE_NOT_FOUND` if no such node). */
+  retainers(nodeId: number): Retainer[]
+  /** What holds the objects of a class, grouped by holder class and edge. */
+  retainersByClass(name: string): RetainerGroup[]
+  /** With an id: the dominator chain, the node first and the root last. Without: the largest objects under the root. */
+  dominators(nodeId?: number, options?: { limit?: number }): DominatorEntry[]
+}
+
+/**
+ * Reads `.heapsnapshot`, `.heapsnapshot.gz` or `.heapsnapshot.zst` synchronously. Errors:
+ * `ENOENT` & co., `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` (with `offset`, the byte in the decompressed
+ * JSON where the problem was found).
+ */
+export function readSnapshot(
+  path: string,
+  options?: { onProgress?: (bytesRead: number, fileBytes: number) => void },
+): HeapSnapshot
+
+/** Like `readSnapshot`, but parses and computes retained sizes off the JS thread. */
+export function readSnapshotAsync(path: string): Promise<HeapSnapshot>
+
+/** Three-snapshot technique: objects allocated between `a` and `b` still alive in `c`, by constructor. */
+export function leaks(a: HeapSnapshot, b: HeapSnapshot, c: HeapSnapshot): LeakGroup[]

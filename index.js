@@ -6,6 +6,7 @@ const native = require('./lib/native');
 const { checkOptions, toNative } = require('./lib/options');
 const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, installDefaultHandler } = require('./lib/signal');
+const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyze');
 const { onNearHeapLimit } = require('./lib/near-heap-limit');
 
 /**
@@ -53,6 +54,6 @@ function gc() {
   native.gc();
 }
 
-module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit };
+module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit, readSnapshot, readSnapshotAsync, leaks };
 
 installDefaultHandler();

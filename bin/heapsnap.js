@@ -1,0 +1,317 @@
+#!/usr/bin/env node
+'use strict';
+// heapsnap CLI: the native analyzer from a shell.
+//
+//   heapsnap summary FILE [--top N] [--json]
+//   heapsnap diff A B [--top N] [--json]
+//   heapsnap leaks A B C [--top N] [--json]        exit 1 when leaks are found
+//   heapsnap retainers FILE (--id N | --name Ctor) [--top N] [--json]
+//
+// Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
+
+const { parseArgs } = require('node:util');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const USAGE = `Usage: heapsnap <command> [options]
+
+Commands:
+  summary FILE                    objects by constructor: count, self and retained size
+  diff A B                        what changed from snapshot A to B (same process), by constructor
+  leaks A B C                     three-snapshot technique: allocated between A and B, alive in C
+                                  (exit code 1 when leaks are found)
+  retainers FILE --id N           what holds node N, and its dominator chain
+  retainers FILE --name Ctor      what holds the objects of constructor Ctor
+
+Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
+
+Options:
+  --json        machine-readable output (shapes documented in the README)
+  --top N       show only the first N rows
+  --id N        (retainers) node id, as shown by DevTools (@N)
+  --name Ctor   (retainers) constructor name
+  -h, --help    show this help
+
+Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage.`;
+
+const ARITY = { summary: 1, diff: 2, leaks: 3, retainers: 1 };
+
+class UsageError extends Error {
+  constructor(message) {
+    super(message);
+    this.code = 'ERR_HEAPSNAP_INVALID_OPTION';
+  }
+}
+
+function parse(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        top: { type: 'string' },
+        id: { type: 'string' },
+        name: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  const [command, ...files] = positionals;
+  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks or retainers); see --help');
+  if (!Object.hasOwn(ARITY, command)) throw new UsageError(`unknown command '${command}'; see --help`);
+  if (files.length !== ARITY[command]) {
+    throw new UsageError(`${command} takes ${ARITY[command]} snapshot file${ARITY[command] > 1 ? 's' : ''}, got ${files.length}`);
+  }
+  const opts = { command, files, json: values.json };
+  if (values.top !== undefined) {
+    if (!/^\d+$/.test(values.top)) throw new UsageError(`--top must be a non-negative integer, got '${values.top}'`);
+    opts.top = Number(values.top);
+  }
+  if (command === 'retainers') {
+    if ((values.id === undefined) === (values.name === undefined)) throw new UsageError('retainers needs exactly one of --id N or --name Ctor');
+    if (values.id !== undefined) {
+      if (!/^\d+$/.test(values.id) || !Number.isSafeInteger(Number(values.id))) {
+        throw new UsageError(`--id must be a node id (a non-negative integer), got '${values.id}'`);
+      }
+      opts.id = Number(values.id);
+    } else {
+      opts.name = values.name;
+    }
+  } else if (values.id !== undefined || values.name !== undefined) {
+    throw new UsageError(`--id and --name are options of 'retainers', not '${command}'`);
+  }
+  return opts;
+}
+
+// ---- output helpers ----
+
+/** Bytes in DevTools' units (kB = 1000 B). */
+function formatBytes(n) {
+  const sign = n < 0 ? '-' : '';
+  let v = Math.abs(n);
+  if (v < 1000) return `${sign}${v} B`;
+  for (const unit of ['kB', 'MB', 'GB', 'TB']) {
+    v /= 1000;
+    if (v < 1000 || unit === 'TB') return `${sign}${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${unit}`;
+  }
+  return `${n} B`;
+}
+
+const signed = (n, fmt = String) => (n > 0 ? `+${fmt(n)}` : fmt(n));
+const int = (n) => n.toLocaleString('en-US');
+
+/** An aligned table: `columns` = [{ title, align: 'left'|'right' }], `rows` = arrays of strings. */
+function table(columns, rows) {
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    cells
+      .map((cell, i) => (columns[i].align === 'left' ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function out(text) {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function truncate(s, max = 60) {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+// ---- loading, with a progress bar on a terminal ----
+
+function load(analyze, file, index, total) {
+  const tty = process.stderr.isTTY;
+  let lastDraw = 0;
+  const label = `${total > 1 ? `[${index + 1}/${total}] ` : ''}${path.basename(file)}`;
+  const onProgress = tty
+    ? (read, size) => {
+        const now = Date.now();
+        if (now - lastDraw < 100 && read < size) return;
+        lastDraw = now;
+        const width = 30;
+        const frac = size > 0 ? Math.min(1, read / size) : 0;
+        const filled = Math.round(frac * width);
+        const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+        process.stderr.write(`\r\x1b[Kreading ${label} [${bar}] ${Math.round(frac * 100)}% of ${formatBytes(size)}`);
+      }
+    : undefined;
+  try {
+    const snap = analyze.readSnapshot(file, { onProgress });
+    if (tty) process.stderr.write(`\r\x1b[Kanalyzing ${label}...`);
+    return snap;
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[K');
+  }
+}
+
+function clearLine() {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+}
+
+// ---- commands ----
+
+function summary(snap, opts) {
+  const s = snap.summary({ top: opts.top });
+  clearLine();
+  if (opts.json) {
+    return out(JSON.stringify({
+      nodeCount: s.nodeCount,
+      edgeCount: s.edgeCount,
+      totalSize: s.totalSize,
+      constructors: s.constructors.map(({ name, count, selfSize, retainedSize }) => ({ name, count, selfSize, retainedSize })),
+    }));
+  }
+  out(`${opts.files[0]}: ${int(s.nodeCount)} nodes, ${int(s.edgeCount)} edges, total ${formatBytes(s.totalSize)}\n`);
+  const pct = (n) => (s.totalSize > 0 ? `${((100 * n) / s.totalSize).toFixed(1)}%` : '');
+  out(table(
+    [
+      { title: 'Constructor', align: 'left' },
+      { title: 'Count', align: 'right' },
+      { title: 'Self size', align: 'right' },
+      { title: 'Retained size', align: 'right' },
+      { title: '%', align: 'right' },
+    ],
+    s.constructors.map((c) => [truncate(c.name), int(c.count), formatBytes(c.selfSize), formatBytes(c.retainedSize), pct(c.retainedSize)]),
+  ));
+}
+
+function diff(a, b, opts) {
+  const d = a.diff(b);
+  const rows = opts.top === undefined ? d.constructors : d.constructors.slice(0, opts.top);
+  if (opts.json) {
+    return out(JSON.stringify({
+      constructors: rows.map(({ name, countDelta, sizeDelta, added, removed }) => ({ name, countDelta, sizeDelta, added, removed })),
+    }));
+  }
+  out(`${opts.files[0]} -> ${opts.files[1]}: ${int(d.addedIds.length)} objects added, ${int(d.removedIds.length)} removed\n`);
+  out(table(
+    [
+      { title: 'Constructor', align: 'left' },
+      { title: '# New', align: 'right' },
+      { title: '# Deleted', align: 'right' },
+      { title: '# Delta', align: 'right' },
+      { title: 'Size delta', align: 'right' },
+    ],
+    rows.map((c) => [truncate(c.name), int(c.added), int(c.removed), signed(c.countDelta, int), signed(c.sizeDelta, formatBytes)]),
+  ));
+}
+
+function leaks(analyze, a, b, c, opts) {
+  const all = analyze.leaks(a, b, c);
+  const groups = opts.top === undefined ? all : all.slice(0, opts.top);
+  if (opts.json) {
+    out(JSON.stringify({ leaks: groups.map(({ name, count, size, retainerPath }) => ({ name, count, size, retainerPath })) }));
+  } else if (all.length === 0) {
+    out('No leak candidates: nothing allocated between A and B is still alive in C.');
+  } else {
+    out(`${all.length} leak candidate group${all.length > 1 ? 's' : ''}: allocated between A and B, still alive in C\n`);
+    out(table(
+      [
+        { title: 'Constructor', align: 'left' },
+        { title: 'Count', align: 'right' },
+        { title: 'Size', align: 'right' },
+        { title: 'Retained', align: 'right' },
+      ],
+      groups.map((g) => [truncate(g.name), int(g.count), formatBytes(g.size), formatBytes(g.retainedSize)]),
+    ));
+    for (const g of groups) {
+      out(`\n${truncate(g.name)} (${int(g.count)}), retained via:\n  ${g.retainerPath.map((p) => truncate(p, 80)).join('\n  -> ')}`);
+    }
+  }
+  return all.length > 0 ? 1 : 0;
+}
+
+function retainers(snap, opts) {
+  if (opts.id !== undefined) {
+    const list = snap.retainers(opts.id);
+    const rows = opts.top === undefined ? list : list.slice(0, opts.top);
+    const chain = snap.dominators(opts.id);
+    if (opts.json) return out(JSON.stringify({ id: opts.id, retainers: rows, dominators: chain }));
+    const self = chain[0];
+    out(`@${opts.id} ${truncate(self.className)} '${truncate(self.name, 40)}': self ${formatBytes(self.selfSize)}, retained ${formatBytes(self.retainedSize)}\n`);
+    out(table(
+      [
+        { title: 'Edge', align: 'left' },
+        { title: 'Type', align: 'left' },
+        { title: 'Held by', align: 'left' },
+        { title: 'Id', align: 'right' },
+        { title: 'Self size', align: 'right' },
+        { title: 'Retained size', align: 'right' },
+      ],
+      rows.map((r) => [truncate(r.edgeName, 40), r.edgeType, truncate(r.className, 40), `@${r.id}`, formatBytes(r.selfSize), formatBytes(r.retainedSize)]),
+    ));
+    out(`\nDominator chain (the object first, the root last):\n  ${chain.map((d) => `${truncate(d.className, 40)} @${d.id} (${formatBytes(d.retainedSize)})`).join('\n  <- ')}`);
+    return;
+  }
+  const groups = snap.retainersByClass(opts.name);
+  const rows = opts.top === undefined ? groups : groups.slice(0, opts.top);
+  if (opts.json) return out(JSON.stringify({ name: opts.name, retainers: rows }));
+  if (groups.length === 0) return out(`No retainers of '${opts.name}' (no such constructor, or nothing holds its objects).`);
+  out(`Retainers of ${opts.name} objects:\n`);
+  out(table(
+    [
+      { title: 'Held by', align: 'left' },
+      { title: 'Edge', align: 'left' },
+      { title: 'Type', align: 'left' },
+      { title: 'Count', align: 'right' },
+    ],
+    rows.map((g) => [truncate(g.className, 50), truncate(g.edgeName, 40), g.edgeType, int(g.count)]),
+  ));
+}
+
+function main(argv) {
+  const opts = parse(argv);
+  if (opts.help) {
+    out(USAGE);
+    return 0;
+  }
+  for (const file of opts.files) {
+    // Cheap up-front check, so a typo in the third file fails before two slow loads.
+    if (!fs.existsSync(file)) {
+      const err = new Error(`ENOENT: no such file: ${file}`);
+      err.code = 'ENOENT';
+      throw err;
+    }
+  }
+  const analyze = require('../lib/analyze');
+  const snaps = opts.files.map((f, i) => load(analyze, f, i, opts.files.length));
+  switch (opts.command) {
+    case 'summary':
+      summary(snaps[0], opts);
+      return 0;
+    case 'diff':
+      diff(snaps[0], snaps[1], opts);
+      return 0;
+    case 'leaks':
+      return leaks(analyze, snaps[0], snaps[1], snaps[2], opts);
+    case 'retainers':
+      retainers(snaps[0], opts);
+      return 0;
+  }
+  return 2;
+}
+
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (err) {
+  clearLine();
+  const code = err.code || 'ERR_HEAPSNAP_INTERNAL';
+  const message = String(err.message || err).split('\n')[0];
+  process.stderr.write(`heapsnap: ${message.startsWith(code) ? message : `${code}: ${message}`}\n`);
+  if (err instanceof UsageError) process.stderr.write("Run 'heapsnap --help' for usage.\n");
+  process.exitCode = 2;
+}
