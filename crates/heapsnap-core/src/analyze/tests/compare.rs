@@ -1,0 +1,199 @@
+//! diff (two snapshots) and leaks (three snapshots) on hand-built snapshots of "one process".
+
+use super::*;
+
+/// (class, countDelta, sizeDelta, added, removed)
+fn diff_rows(d: &Diff) -> Vec<(String, i64, i64, u64, u64)> {
+    d.constructors
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                c.count_delta,
+                c.size_delta,
+                c.added,
+                c.removed,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn diff_by_id_and_by_class() {
+    let (mut a, g, _) = Snap::with_global();
+    for (id, name, size) in [(7, "Foo", 10), (9, "Foo", 10), (11, "Bar", 5)] {
+        let n = a.node("object", name, id, size);
+        a.edge(g, "property", format!("x{id}").as_str(), n);
+    }
+    let (mut b, g, _) = Snap::with_global();
+    for (id, name, size) in [(7, "Foo", 10), (13, "Foo", 12), (15, "Baz", 7)] {
+        let n = b.node("object", name, id, size);
+        b.edge(g, "property", format!("x{id}").as_str(), n);
+    }
+    let (a, b) = (a.graph(), b.graph());
+    let d = diff(&a, &b);
+    assert_eq!(d.added_ids, [13, 15]);
+    assert_eq!(d.removed_ids, [9, 11]);
+    assert_eq!(
+        diff_rows(&d),
+        [
+            ("Baz".into(), 1, 7, 1, 0),
+            ("Foo".into(), 0, 2, 1, 1),
+            ("Bar".into(), -1, -5, 0, 1)
+        ]
+    );
+    let foo = &d.constructors[1];
+    assert_eq!((foo.added_size, foo.removed_size), (12, 10));
+    // Same snapshot twice: nothing changed.
+    let same = diff(&b, &b);
+    assert!(
+        same.constructors.is_empty() && same.added_ids.is_empty() && same.removed_ids.is_empty()
+    );
+    // JSON field names are camelCase.
+    let js = serde_json::to_value(&d).unwrap();
+    assert_eq!(js["constructors"][0]["countDelta"], 1);
+    assert_eq!(js["addedIds"], serde_json::json!([13, 15]));
+}
+
+#[test]
+fn diff_classifies_the_base_with_the_other_snapshots_shapes() {
+    // In A only one plain object has {a, b} (no interface); in B two do. DevTools names A's
+    // objects with B's interfaces, so the old object is not "removed from Object".
+    let mk = |ids: &[u32]| {
+        let (mut s, g, _) = Snap::with_global();
+        for &id in ids {
+            let o = s.node("object", "Object", id, 16);
+            s.edge(g, "property", format!("o{id}").as_str(), o);
+            let v = s.node("number", "heap number", id + 1000, 8);
+            s.edge(o, "property", "a", v);
+            s.edge(o, "property", "b", v);
+        }
+        s.graph()
+    };
+    let (a, b) = (mk(&[7]), mk(&[7, 9]));
+    assert_eq!(a.class(7), "Object");
+    let d = diff(&a, &b);
+    assert_eq!(
+        diff_rows(&d),
+        [
+            ("{a, b}".into(), 1, 16, 1, 0),
+            ("(number)".into(), 1, 8, 1, 0)
+        ]
+    );
+    assert_eq!(d.added_ids, [9, 1009]);
+}
+
+/// One snapshot of the leaking process: global.cache (a Map) holds Sessions in its table.
+fn leak_snap(sessions: &[(u32, Option<u32>)], extra: &[(u32, &str)]) -> HeapGraph {
+    let (mut s, g, _) = Snap::with_global();
+    let m = s.node("object", "Map", 7, 32);
+    let t = s.node("array", "", 9, 64);
+    s.edge(g, "property", "cache", m);
+    s.edge(m, "internal", "table", t);
+    for (i, &(id, user)) in sessions.iter().enumerate() {
+        let n = s.node("object", "Session", id, 40);
+        s.edge(t, "element", i as u32, n);
+        if let Some(u) = user {
+            let un = s.node("object", "User", u, 24);
+            s.edge(n, "property", "user", un);
+        }
+    }
+    for &(id, name) in extra {
+        let n = s.node("object", name, id, 8);
+        s.edge(g, "property", format!("e{id}").as_str(), n);
+    }
+    // Internal noise that is new in every snapshot must not be reported.
+    let code_id = if sessions.len() == 1 { 901 } else { 951 }; // new in B, alive in C
+    let code = s.node("code", "(compiled code)", code_id, 99);
+    s.edge(g, "internal", "code", code);
+    s.graph()
+}
+
+#[test]
+fn leaks_are_new_in_b_and_still_alive_in_c_with_the_retainer_path() {
+    let a = leak_snap(&[(11, None)], &[]);
+    let b = leak_snap(&[(11, None), (13, Some(15)), (17, None)], &[(19, "Tmp")]);
+    let c = leak_snap(&[(11, None), (13, Some(15))], &[(21, "New")]);
+    let l = leaks(&a, &b, &c);
+    let got: Vec<(&str, u64, u64, u64, u64)> = l
+        .iter()
+        .map(|g| {
+            (
+                g.name.as_str(),
+                g.count,
+                g.size,
+                g.retained_size,
+                g.representative_id,
+            )
+        })
+        .collect();
+    assert_eq!(got, [("Session", 1, 40, 64, 13), ("User", 1, 24, 24, 15)]);
+    assert_eq!(
+        l[0].retainer_path,
+        [
+            "(GC roots)",
+            "global",
+            "cache (property)",
+            "Map",
+            "table (internal)",
+            "(array)",
+            "[1] (element)",
+            "Session"
+        ]
+    );
+    assert_eq!(
+        l[1].retainer_path,
+        [
+            "(GC roots)",
+            "global",
+            "cache (property)",
+            "Map",
+            "table (internal)",
+            "(array)",
+            "[1] (element)",
+            "Session",
+            "user (property)",
+            "User"
+        ]
+    );
+    // Nothing new survived from B to C when C == A.
+    assert!(leaks(&a, &b, &a).is_empty());
+    let js = serde_json::to_value(&l).unwrap();
+    assert_eq!(js[0]["retainerPath"][1], "global");
+}
+
+#[test]
+fn leak_groups_count_nested_members_once_and_pick_the_largest_as_representative() {
+    // B and C: global.list -> L1 -> L2 -> L3 (a linked list of new "Item"s), plus a lone Item.
+    let snap = |with_items: bool| {
+        let (mut s, g, _) = Snap::with_global();
+        if with_items {
+            let l1 = s.node("object", "Item", 7, 10);
+            let l2 = s.node("object", "Item", 9, 20);
+            let l3 = s.node("object", "Item", 11, 30);
+            let lone = s.node("object", "Item", 13, 100);
+            s.edge(g, "property", "list", l1);
+            s.edge(l1, "property", "next", l2);
+            s.edge(l2, "property", "next", l3);
+            s.edge(g, "property", "lone", lone);
+        }
+        s.graph()
+    };
+    let (a, b, c) = (snap(false), snap(true), snap(true));
+    let l = leaks(&a, &b, &c);
+    assert_eq!(l.len(), 1);
+    let item = &l[0];
+    assert_eq!(
+        (
+            item.count,
+            item.size,
+            item.retained_size,
+            item.representative_id
+        ),
+        (4, 160, 160, 13)
+    );
+    assert_eq!(
+        item.retainer_path,
+        ["(GC roots)", "global", "lone (property)", "Item"]
+    );
+}

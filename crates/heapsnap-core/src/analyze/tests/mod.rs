@@ -1,0 +1,232 @@
+//! Analyzer tests: hand-built snapshots with exact expected numbers (`graph`, `classes`,
+//! `compare`), file formats and errors (`io`), hostile input (`robust`), and parity with
+//! Chrome DevTools on a real Node 20 snapshot (`parity`).
+
+mod classes;
+mod compare;
+mod graph;
+mod io;
+mod parity;
+mod robust;
+
+use super::*;
+
+/// Node types and edge types exactly as Node 20 (V8 11.3) writes them.
+pub(super) const NODE_TYPES: &[&str] = &[
+    "hidden",
+    "array",
+    "string",
+    "object",
+    "code",
+    "closure",
+    "regexp",
+    "number",
+    "native",
+    "synthetic",
+    "concatenated string",
+    "sliced string",
+    "symbol",
+    "bigint",
+    "object shape",
+    "wasm object",
+];
+pub(super) const EDGE_TYPES: &[&str] = &[
+    "context", "element", "property", "internal", "hidden", "shortcut", "weak",
+];
+const NODE_FIELDS: usize = 7; // type, name, id, self_size, edge_count, trace_node_id, detachedness
+
+pub(super) enum EdgeName {
+    Str(String),
+    Index(u32),
+}
+impl From<&str> for EdgeName {
+    fn from(s: &str) -> Self {
+        EdgeName::Str(s.to_string())
+    }
+}
+impl From<String> for EdgeName {
+    fn from(s: String) -> Self {
+        EdgeName::Str(s)
+    }
+}
+impl From<u32> for EdgeName {
+    fn from(i: u32) -> Self {
+        EdgeName::Index(i)
+    }
+}
+
+struct TNode {
+    ty: &'static str,
+    name: String,
+    id: u32,
+    size: u32,
+    det: u32,
+    edges: Vec<(&'static str, EdgeName, usize)>,
+}
+
+/// A tiny snapshot written as V8 would: node 0 is the synthetic root (id 1).
+pub(super) struct Snap {
+    nodes: Vec<TNode>,
+    /// (node ordinal, script id, line, column)
+    locations: Vec<(usize, u32, u32, u32)>,
+}
+
+pub(super) const ROOT: u32 = 1;
+
+impl Snap {
+    pub fn new() -> Snap {
+        let mut s = Snap {
+            nodes: Vec::new(),
+            locations: Vec::new(),
+        };
+        s.node("synthetic", "", ROOT, 0);
+        s
+    }
+
+    /// The usual top of a Node snapshot: root -shortcut-> `global` (id 3, size 10, a user
+    /// root, so page-owned), root -element-> `(GC roots)` (id 5). Returns (global, gc roots).
+    pub fn with_global() -> (Snap, usize, usize) {
+        let mut s = Snap::new();
+        let g = s.node("object", "global", 3, 10);
+        let gcr = s.node("synthetic", "(GC roots)", 5, 0);
+        s.edge(0, "shortcut", "global", g);
+        s.edge(0, "element", 1, gcr);
+        (s, g, gcr)
+    }
+
+    pub fn node(&mut self, ty: &'static str, name: &str, id: u32, size: u32) -> usize {
+        assert!(NODE_TYPES.contains(&ty), "{ty}");
+        self.nodes.push(TNode {
+            ty,
+            name: name.to_string(),
+            id,
+            size,
+            det: 0,
+            edges: Vec::new(),
+        });
+        self.nodes.len() - 1
+    }
+
+    pub fn detachedness(&mut self, n: usize, d: u32) {
+        self.nodes[n].det = d;
+    }
+
+    pub fn location(&mut self, n: usize, script: u32, line: u32, column: u32) {
+        self.locations.push((n, script, line, column));
+    }
+
+    pub fn edge(&mut self, from: usize, ty: &'static str, name: impl Into<EdgeName>, to: usize) {
+        assert!(EDGE_TYPES.contains(&ty), "{ty}");
+        self.nodes[from].edges.push((ty, name.into(), to));
+    }
+
+    pub fn json(&self) -> String {
+        let mut strings: Vec<String> = Vec::new();
+        let mut intern = |s: &str| -> u32 {
+            if let Some(i) = strings.iter().position(|x| x == s) {
+                return i as u32;
+            }
+            strings.push(s.to_string());
+            (strings.len() - 1) as u32
+        };
+        let ty = |list: &[&str], t: &str| list.iter().position(|x| *x == t).unwrap();
+        let mut nodes = Vec::new();
+        let mut edges = Vec::new();
+        for n in &self.nodes {
+            let name = intern(&n.name);
+            nodes.extend([
+                ty(NODE_TYPES, n.ty) as u32,
+                name,
+                n.id,
+                n.size,
+                n.edges.len() as u32,
+                0,
+                n.det,
+            ]);
+            for (t, en, to) in &n.edges {
+                let en = match en {
+                    EdgeName::Str(s) => intern(s),
+                    EdgeName::Index(i) => *i,
+                };
+                edges.extend([ty(EDGE_TYPES, t) as u32, en, (*to * NODE_FIELDS) as u32]);
+            }
+        }
+        let locations: Vec<u32> = self
+            .locations
+            .iter()
+            .flat_map(|&(n, s, l, c)| [(n * NODE_FIELDS) as u32, s, l, c])
+            .collect();
+        let meta = serde_json::json!({
+            "node_fields": ["type", "name", "id", "self_size", "edge_count", "trace_node_id", "detachedness"],
+            "node_types": [NODE_TYPES, "string", "number", "number", "number", "number", "number"],
+            "edge_fields": ["type", "name_or_index", "to_node"],
+            "edge_types": [EDGE_TYPES, "string_or_number", "node"],
+            "trace_function_info_fields": ["function_id", "name", "script_name", "script_id", "line", "column"],
+            "trace_node_fields": ["id", "function_info_index", "count", "size", "children"],
+            "sample_fields": ["timestamp_us", "last_assigned_id"],
+            "location_fields": ["object_index", "script_id", "line", "column"],
+        });
+        serde_json::json!({
+            "snapshot": {
+                "meta": meta,
+                "node_count": self.nodes.len(),
+                "edge_count": edges.len() / 3,
+                "trace_function_count": 0,
+            },
+            "nodes": nodes,
+            "edges": edges,
+            "trace_function_infos": [],
+            "trace_tree": [],
+            "samples": [],
+            "locations": locations,
+            "strings": strings,
+        })
+        .to_string()
+    }
+
+    pub fn graph(&self) -> HeapGraph {
+        read_snapshot_from(self.json().as_bytes()).expect("test snapshot parses")
+    }
+}
+
+/// Small queries by node id.
+pub(super) trait ById {
+    fn ord(&self, id: u64) -> u32;
+    fn dom(&self, id: u64) -> u64;
+    fn ret(&self, id: u64) -> u64;
+    fn shallow(&self, id: u64) -> u64;
+    fn class(&self, id: u64) -> &str;
+}
+
+impl ById for HeapGraph {
+    fn ord(&self, id: u64) -> u32 {
+        self.find_node(id)
+            .unwrap_or_else(|| panic!("no node @{id}"))
+    }
+    /// Immediate dominator id (the root's is itself).
+    fn dom(&self, id: u64) -> u64 {
+        self.ord(id);
+        self.immediate_dominator(id).unwrap_or(id)
+    }
+    fn ret(&self, id: u64) -> u64 {
+        self.retained_size(self.ord(id))
+    }
+    fn shallow(&self, id: u64) -> u64 {
+        self.self_size(self.ord(id))
+    }
+    fn class(&self, id: u64) -> &str {
+        self.class_name(self.ord(id))
+    }
+}
+
+/// `(name, count, self, retained)` rows of a summary, for compact assertions.
+pub(super) fn rows(s: &Summary) -> Vec<(String, u64, u64, u64)> {
+    s.constructors
+        .iter()
+        .map(|c| (c.name.clone(), c.count, c.self_size, c.retained_size))
+        .collect()
+}
+
+pub(super) fn row<'a>(s: &'a Summary, name: &str) -> Option<&'a ClassSummary> {
+    s.constructors.iter().find(|c| c.name == name)
+}
