@@ -57,3 +57,6 @@ function gc() {
 module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit, readSnapshot, readSnapshotAsync, leaks };
 
 installDefaultHandler();
+
+// A process that exits mid-dump (its writer threads die with it) leaves no partial file.
+if (require('worker_threads').isMainThread) process.on('exit', () => native.abandonUnfinishedDumps());

@@ -133,3 +133,17 @@ test('a failed write leaves an existing good snapshot at the target untouched', 
   assert.deepStrictEqual(fs.readFileSync(target), before);
   readSnapshot(target);
 });
+
+test('a process that exits mid-dump neither crashes nor leaves a partial file', (t) => {
+  const dir = tmpDir(t);
+  const child = spawnSync(process.execPath, ['-e', `
+    const heapsnap = require(${JSON.stringify(ROOT)});
+    globalThis.big = Array.from({ length: 200000 }, (_, i) => ({ i, s: 'x' + i }));
+    heapsnap.writeSnapshotAsync({ dir: ${JSON.stringify(dir)}, path: 'exit.heapsnapshot.gz', level: 9 });
+    process.exit(7);
+  `], { encoding: 'utf8', timeout: 60_000 });
+  assert.strictEqual(child.status, 7, child.stderr);
+  const files = listDir(dir);
+  assert.deepStrictEqual(files.filter((f) => f.startsWith('.')), [], 'no temp file left');
+  for (const file of files) readSnapshot(path.join(dir, file));
+});

@@ -127,6 +127,12 @@ pub fn remove_signal_handler() -> bool {
     installed
 }
 
+/// Removes the temp files of dumps still being written; for a process that is exiting.
+#[napi]
+pub fn abandon_unfinished_dumps() -> u32 {
+    heapsnap_core::sink::remove_unfinished_temp_files() as u32
+}
+
 /// A full garbage collection, with or without `--expose-gc`.
 #[napi]
 pub fn gc() -> napi::Result<(), String> {

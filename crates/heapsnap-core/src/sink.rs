@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 pub use crate::error::Error;
@@ -172,6 +172,22 @@ pub struct SinkStats {
 /// Makes temp names unique within the process; the pid makes them unique across.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Temp files of sinks that are neither finished nor abandoned yet, process-wide, so that a
+/// process exiting mid-dump can remove them ([`remove_unfinished_temp_files`]).
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Removes the temp files of every dump still being written. For a process about to exit:
+/// its writer threads die with it, and what they leave must not look like a snapshot.
+/// A dump racing this either completes (rename first) or fails (temp already gone).
+pub fn remove_unfinished_temp_files() -> usize {
+    let temps = std::mem::take(&mut *unfinished());
+    temps.iter().filter(|temp| fs::remove_file(temp).is_ok()).count()
+}
+
 /// A snapshot being written. See the module docs for the design.
 ///
 /// Dropping it without [`finish`](SnapshotSink::finish) abandons the snapshot: the temp
@@ -262,6 +278,7 @@ impl SnapshotSink {
                 return Err(Error::io("open", target, e));
             }
         };
+        unfinished().push(temp.clone());
         Ok(SnapshotSink {
             target: target.to_path_buf(),
             temp,
@@ -370,6 +387,7 @@ impl SnapshotSink {
         if result.is_err() {
             self.remove_temp();
         }
+        self.forget_temp();
         self.done = true;
         result
     }
@@ -402,6 +420,11 @@ impl SnapshotSink {
     fn remove_temp(&mut self) {
         let _ = fs::remove_file(&self.temp);
     }
+
+    /// The temp file is renamed or removed: nothing left for an exiting process to clean.
+    fn forget_temp(&self) {
+        unfinished().retain(|temp| temp != &self.temp);
+    }
 }
 
 impl Drop for SnapshotSink {
@@ -416,6 +439,7 @@ impl Drop for SnapshotSink {
             let _ = handle.join();
         }
         self.remove_temp();
+        self.forget_temp();
     }
 }
 
