@@ -8,6 +8,7 @@ const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, installDefaultHandler } = require('./lib/signal');
 const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyze');
 const { onNearHeapLimit } = require('./lib/near-heap-limit');
+const { leakCheck, assertNoLeaks } = require('./lib/leak-check');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
@@ -54,7 +55,7 @@ function gc() {
   native.gc();
 }
 
-module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit, readSnapshot, readSnapshotAsync, leaks };
+module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit, readSnapshot, readSnapshotAsync, leaks, leakCheck, assertNoLeaks };
 
 installDefaultHandler();
 

@@ -1,0 +1,139 @@
+'use strict';
+// Leak checks for test harnesses: run a scenario many times and report what keeps growing,
+// with the chain of references that holds it (the three-snapshot technique, automated).
+
+const assert = require('assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const native = require('./native');
+const { checkOptions, toNative } = require('./options');
+const { invalidOption } = require('./errors');
+const { readSnapshotAsync, leaks: threeSnapshotLeaks } = require('./analyze');
+
+const SCHEMA = { iterations: 'count', warmup: 'count', dir: 'string', keepSnapshots: 'boolean' };
+const DEFAULTS = { iterations: 10, warmup: 3, keepSnapshots: false };
+
+// Classes V8 and the runtime grow by themselves while code runs (compiled code, feedback,
+// shapes, internal arrays, strings V8 interns): never evidence of a leak in user code on
+// their own. A real leak of user objects shows up in the user classes that hold them.
+const RUNTIME_CLASSES = new Set([
+  '(compiled code)',
+  '(system)',
+  '(object shape)',
+  '(array)',
+  '(string)',
+  '(concatenated string)',
+  '(sliced string)',
+  '(number)',
+  '(symbol)',
+  '(bigint)',
+  '(hidden)',
+  '(synthetic)',
+  '(native)',
+]);
+
+let checkSeq = 0;
+
+async function runIterations(fn, count, phase) {
+  for (let i = 0; i < count; i++) {
+    try {
+      await fn(i);
+    } catch (err) {
+      err.message = `leakCheck: the scenario threw during ${phase} iteration ${i + 1}: ${err.message}`;
+      throw err;
+    }
+  }
+}
+
+/** A snapshot after a full GC; the JS side lets pending microtasks and timers settle first. */
+async function snapshot(dir, label) {
+  await new Promise((resolve) => setImmediate(resolve));
+  native.gc();
+  const info = await native.writeSnapshotAsync(toNative({ dir, path: `${label}.heapsnapshot`, gc: true }));
+  return info.path;
+}
+
+/**
+ * Groups that are leaks and not noise: user classes whose objects, allocated between A and
+ * B, are still alive in C, at least one per iteration, and that kept growing from B to C.
+ */
+function realLeaks(groups, growthBC, iterations) {
+  return groups
+    .filter((group) => !RUNTIME_CLASSES.has(group.name) && !group.name.startsWith('system / '))
+    .filter((group) => group.count >= iterations && (growthBC.get(group.name) || 0) >= iterations / 2)
+    .map(({ name, count, size, retainedSize, retainerPath }) => ({
+      name,
+      count,
+      size,
+      retainedSize,
+      perIteration: count / iterations,
+      retainerPath,
+    }));
+}
+
+/**
+ * Runs `fn` (sync or async) `warmup` times, takes snapshot A, runs it `iterations` times,
+ * takes B, runs it `iterations` times more, takes C (a full GC before each), and reports
+ * objects allocated between A and B that are still alive in C and grew with the iterations.
+ * Resolves to `{ ok, leaks: [{ name, count, size, retainedSize, perIteration, retainerPath }],
+ * snapshots }`; snapshots are deleted unless `keepSnapshots` or leaks were found.
+ */
+async function leakCheck(fn, options) {
+  if (typeof fn !== 'function') throw invalidOption(`leakCheck: fn must be a function, got ${typeof fn}`);
+  const { iterations, warmup, dir: parent, keepSnapshots } = { ...DEFAULTS, ...checkOptions('leakCheck', options, SCHEMA) };
+  if (iterations < 2) throw invalidOption(`leakCheck: option 'iterations' must be at least 2, got ${iterations}`);
+  const dir = fs.mkdtempSync(path.join(parent || os.tmpdir(), `heapsnap-leakcheck-${process.pid}-${++checkSeq}-`));
+  const snapshots = [];
+  let result;
+  try {
+    await runIterations(fn, warmup, 'warmup');
+    snapshots.push(await snapshot(dir, 'a'));
+    await runIterations(fn, iterations, 'first');
+    snapshots.push(await snapshot(dir, 'b'));
+    await runIterations(fn, iterations, 'second');
+    snapshots.push(await snapshot(dir, 'c'));
+
+    const [a, b, c] = await Promise.all(snapshots.map((file) => readSnapshotAsync(file)));
+    const growthBC = new Map(b.diff(c).constructors.map((row) => [row.name, row.countDelta]));
+    const leaks = realLeaks(threeSnapshotLeaks(a, b, c), growthBC, iterations);
+    result = { ok: leaks.length === 0, leaks, iterations, snapshots };
+    return result;
+  } finally {
+    if (!keepSnapshots && (!result || result.ok)) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (result) result.snapshots = [];
+    }
+  }
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The message a test runner shows: what leaks, how fast, and who holds it. */
+function describeLeaks(report) {
+  const lines = [`heapsnap: ${report.leaks.length} leaking constructor(s) after ${report.iterations} iterations:`];
+  for (const leak of report.leaks) {
+    lines.push(
+      `  ${leak.name}: ${leak.count} objects (${formatBytes(leak.size)}, retaining ${formatBytes(leak.retainedSize)}), ` +
+        `${+leak.perIteration.toFixed(2)} per iteration, held by:`,
+      `    ${leak.retainerPath.join(' -> ')}`,
+    );
+  }
+  if (report.snapshots.length) lines.push(`  snapshots kept: ${report.snapshots.join(' ')}`);
+  return lines.join('\n');
+}
+
+/** Like `leakCheck`, but throws an AssertionError naming the leaks and their retainers. */
+async function assertNoLeaks(fn, options) {
+  const report = await leakCheck(fn, options);
+  if (!report.ok) {
+    throw new assert.AssertionError({ message: describeLeaks(report), actual: report.leaks, expected: [], operator: 'assertNoLeaks' });
+  }
+  return report;
+}
+
+module.exports = { leakCheck, assertNoLeaks, describeLeaks };
