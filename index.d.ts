@@ -236,3 +236,48 @@ export function readSnapshotAsync(path: string): Promise<HeapSnapshot>
 
 /** Three-snapshot technique: objects allocated between `a` and `b` still alive in `c`, by constructor. */
 export function leaks(a: HeapSnapshot, b: HeapSnapshot, c: HeapSnapshot): LeakGroup[]
+
+// ---- Test harnesses: leakCheck / assertNoLeaks ----
+
+export interface LeakCheckOptions {
+  /** Calls of `fn` between snapshots A and B, and again between B and C (default 10, at least 2). */
+  iterations?: number
+  /** Calls before snapshot A, so lazy caches and JIT settle (default 3). */
+  warmup?: number
+  /** Where the snapshots go (a fresh folder inside it; default the OS temp dir). */
+  dir?: string
+  /** Keep the snapshots even when no leak was found (they are always kept when one is). */
+  keepSnapshots?: boolean
+}
+
+/** A constructor whose objects kept growing with the iterations. */
+export interface LeakCheckLeak {
+  name: string
+  /** Objects allocated between A and B still alive in C. */
+  count: number
+  /** Their self sizes, bytes. */
+  size: number
+  retainedSize: number
+  /** `count / iterations`. */
+  perIteration: number
+  /** Shortest chain from a GC root: `["(GC roots)", ..., "cache (property)", "Map", ..., name]`. */
+  retainerPath: string[]
+}
+
+export interface LeakCheckReport {
+  ok: boolean
+  leaks: LeakCheckLeak[]
+  iterations: number
+  /** Paths of snapshots A, B and C when kept, else empty. */
+  snapshots: string[]
+}
+
+/**
+ * Runs `fn` (sync or async) `warmup` times, snapshot A, `iterations` times, snapshot B,
+ * `iterations` times, snapshot C (full GC before each; works without --expose-gc), and reports
+ * user objects allocated between A and B, still alive in C, that grew with the iterations.
+ */
+export function leakCheck(fn: (iteration: number) => unknown, options?: LeakCheckOptions): Promise<LeakCheckReport>
+
+/** Like `leakCheck`, but rejects with an AssertionError that names each leak and its retainers. */
+export function assertNoLeaks(fn: (iteration: number) => unknown, options?: LeakCheckOptions): Promise<LeakCheckReport>
