@@ -57,9 +57,11 @@ async function snapshot(dir, label) {
 /**
  * Groups that are leaks and not noise: user classes whose objects, allocated between A and
  * B, are still alive in C, at least one per iteration, and that kept growing from B to C.
+ * A group reached only through another leaking class (a Session's `data` arrays, a
+ * closure's captured object) is folded into that one as `holds`: fix the holder, fix both.
  */
 function realLeaks(groups, growthBC, iterations) {
-  return groups
+  const leaks = groups
     .filter((group) => !RUNTIME_CLASSES.has(group.name) && !group.name.startsWith('system / '))
     .filter((group) => group.count >= iterations && (growthBC.get(group.name) || 0) >= iterations / 2)
     .map(({ name, count, size, retainedSize, retainerPath }) => ({
@@ -69,14 +71,25 @@ function realLeaks(groups, growthBC, iterations) {
       retainedSize,
       perIteration: count / iterations,
       retainerPath,
+      holds: [],
     }));
+  const holderOf = (leak) => leaks.find((other) => other !== leak && leak.retainerPath.slice(0, -1).includes(other.name));
+  const secondary = new Set();
+  for (const leak of leaks) {
+    const holder = holderOf(leak);
+    if (holder && !secondary.has(holder)) {
+      secondary.add(leak);
+      holder.holds.push({ name: leak.name, count: leak.count, size: leak.size });
+    }
+  }
+  return leaks.filter((leak) => !secondary.has(leak));
 }
 
 /**
  * Runs `fn` (sync or async) `warmup` times, takes snapshot A, runs it `iterations` times,
  * takes B, runs it `iterations` times more, takes C (a full GC before each), and reports
  * objects allocated between A and B that are still alive in C and grew with the iterations.
- * Resolves to `{ ok, leaks: [{ name, count, size, retainedSize, perIteration, retainerPath }],
+ * Resolves to `{ ok, leaks: [{ name, count, size, retainedSize, perIteration, retainerPath, holds }],
  * snapshots }`; snapshots are deleted unless `keepSnapshots` or leaks were found.
  */
 async function leakCheck(fn, options) {
@@ -122,6 +135,9 @@ function describeLeaks(report) {
         `${+leak.perIteration.toFixed(2)} per iteration, held by:`,
       `    ${leak.retainerPath.join(' -> ')}`,
     );
+    if (leak.holds.length) {
+      lines.push(`    and holding: ${leak.holds.map((held) => `${held.count} ${held.name} (${formatBytes(held.size)})`).join(', ')}`);
+    }
   }
   if (report.snapshots.length) lines.push(`  snapshots kept: ${report.snapshots.join(' ')}`);
   return lines.join('\n');
