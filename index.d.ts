@@ -262,6 +262,8 @@ export interface LeakCheckLeak {
   perIteration: number
   /** Shortest chain from a GC root: `["(GC roots)", ..., "cache (property)", "Map", ..., name]`. */
   retainerPath: string[]
+  /** Leaking objects reachable only through this group (e.g. a leaked session's arrays). */
+  holds: { name: string; count: number; size: number }[]
 }
 
 export interface LeakCheckReport {
