@@ -283,3 +283,27 @@ export function leakCheck(fn: (iteration: number) => unknown, options?: LeakChec
 
 /** Like `leakCheck`, but rejects with an AssertionError that names each leak and its retainers. */
 export function assertNoLeaks(fn: (iteration: number) => unknown, options?: LeakCheckOptions): Promise<LeakCheckReport>
+
+// ---- HTML report: writeReport, and `heapsnap report A B [C]` ----
+
+export interface ReportOptions {
+  /** Where to write the page; default `heapsnap-report.html` in the current directory. */
+  output?: string
+  /** Rows in the summary and diff tables, and leak groups shown; default 25. */
+  top?: number
+}
+
+export interface ReportResult {
+  /** Absolute path of the written page. */
+  path: string
+  /** The leak groups (three snapshots), or null (two snapshots). */
+  leaks: LeakGroup[] | null
+}
+
+/**
+ * Writes one self-contained HTML page (inline CSS, JS and SVG; no network; opens from file://)
+ * for 2 or 3 snapshots of one process, oldest first: the snapshots' totals, the last one's
+ * summary and largest constructors (chart), the diff from the first to the last and, with
+ * three, the leak groups with their retainer chains. Snapshots are parsed off the JS thread.
+ */
+export function writeReport(files: string[], options?: ReportOptions): Promise<ReportResult>

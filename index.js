@@ -55,7 +55,7 @@ function gc() {
   native.gc();
 }
 
-module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit, readSnapshot, readSnapshotAsync, leaks, leakCheck, assertNoLeaks };
+module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit, readSnapshot, readSnapshotAsync, leaks, leakCheck, assertNoLeaks, writeReport: require('./lib/report').writeReport };
 
 installDefaultHandler();
 

@@ -6,8 +6,10 @@
 //   heapsnap diff A B [--top N] [--json]
 //   heapsnap leaks A B C [--top N] [--json]        exit 1 when leaks are found
 //   heapsnap retainers FILE (--id N | --name Ctor) [--top N] [--json]
+//   heapsnap report A B [C] [-o FILE] [--top N]       one self-contained HTML page
 //
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
+// `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
 
 const { parseArgs } = require('node:util');
 const fs = require('node:fs');
@@ -22,19 +24,25 @@ Commands:
                                   (exit code 1 when leaks are found)
   retainers FILE --id N           what holds node N, and its dominator chain
   retainers FILE --name Ctor      what holds the objects of constructor Ctor
+  report A B [C]                  one self-contained HTML page (no network, opens from file://):
+                                  totals, summary of the last snapshot, diff A to last, a chart,
+                                  and with C the leak groups and their retainer chains; prints
+                                  the page's path (exit code 0 whenever the page was written)
 
 Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
 
 Options:
-  --json        machine-readable output (shapes documented in the README)
-  --top N       show only the first N rows
-  --id N        (retainers) node id, as shown by DevTools (@N)
-  --name Ctor   (retainers) constructor name
-  -h, --help    show this help
+  --json             machine-readable output (shapes documented in the README)
+  --top N            show only the first N rows
+  --id N             (retainers) node id, as shown by DevTools (@N)
+  --name Ctor        (retainers) constructor name
+  -o, --output FILE  (report) where to write the page (default heapsnap-report.html)
+  -h, --help         show this help
 
-Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage.`;
+Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage.
+(report exits 0 whenever it wrote the page; use leaks to fail a CI job.)`;
 
-const ARITY = { summary: 1, diff: 2, leaks: 3, retainers: 1 };
+const ARITY = { summary: 1, diff: 2, leaks: 3, retainers: 1, report: [2, 3] };
 
 class UsageError extends Error {
   constructor(message) {
@@ -54,6 +62,7 @@ function parse(argv) {
         top: { type: 'string' },
         id: { type: 'string' },
         name: { type: 'string' },
+        output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -63,9 +72,13 @@ function parse(argv) {
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
   const [command, ...files] = positionals;
-  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks or retainers); see --help');
+  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers or report); see --help');
   if (!Object.hasOwn(ARITY, command)) throw new UsageError(`unknown command '${command}'; see --help`);
-  if (files.length !== ARITY[command]) {
+  if (Array.isArray(ARITY[command])) {
+    if (!ARITY[command].includes(files.length)) {
+      throw new UsageError(`${command} takes ${ARITY[command].join(' or ')} snapshot files, got ${files.length}`);
+    }
+  } else if (files.length !== ARITY[command]) {
     throw new UsageError(`${command} takes ${ARITY[command]} snapshot file${ARITY[command] > 1 ? 's' : ''}, got ${files.length}`);
   }
   const opts = { command, files, json: values.json };
@@ -85,6 +98,14 @@ function parse(argv) {
     }
   } else if (values.id !== undefined || values.name !== undefined) {
     throw new UsageError(`--id and --name are options of 'retainers', not '${command}'`);
+  }
+  if (command === 'report') {
+    if (values.json) throw new UsageError("--json is not an option of 'report' (it writes HTML; use summary, diff or leaks --json)");
+    if (opts.top === 0) throw new UsageError('--top must be at least 1 for report');
+    if (values.output === '') throw new UsageError('--output must not be empty');
+    opts.output = values.output;
+  } else if (values.output !== undefined) {
+    throw new UsageError(`--output is an option of 'report', not '${command}'`);
   }
   return opts;
 }
@@ -268,6 +289,19 @@ function retainers(snap, opts) {
   ));
 }
 
+function report(snaps, opts) {
+  const { analyzeForReport, renderReport, DEFAULT_OUTPUT } = require('../lib/report');
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[Kcomparing...');
+  const data = analyzeForReport(snaps, { top: opts.top });
+  clearLine();
+  const file = path.resolve(opts.output ?? DEFAULT_OUTPUT);
+  fs.writeFileSync(file, renderReport(data));
+  out(file);
+  if (data.leaks && data.leaks.length > 0 && process.stderr.isTTY) {
+    process.stderr.write(`${data.leaks.length} leak candidate group${data.leaks.length > 1 ? 's' : ''}, largest: ${truncate(data.leaks[0].name)}\n`);
+  }
+}
+
 function main(argv) {
   const opts = parse(argv);
   if (opts.help) {
@@ -295,6 +329,9 @@ function main(argv) {
       return leaks(analyze, snaps[0], snaps[1], snaps[2], opts);
     case 'retainers':
       retainers(snaps[0], opts);
+      return 0;
+    case 'report':
+      report(snaps, opts);
       return 0;
   }
   return 2;
