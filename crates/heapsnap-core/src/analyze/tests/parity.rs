@@ -1,7 +1,7 @@
 //! Parity with Chrome DevTools on a real Node 20 snapshot.
 //!
 //! `tests/fixtures/node20-pruned.heapsnapshot.gz` is a Node 20.20.2 snapshot (Sessions,
-//! linked lists, Maps, WeakMaps with symbol keys, WeakRefs, closures) cut to 4000 nodes by
+//! linked lists, Maps, WeakMaps with symbol keys, WeakRefs, closures) cut to 2500 nodes by
 //! `tests/fixtures/prune.js`; `node20-pruned.devtools.json` is the Summary that
 //! chrome-devtools-frontend@1.0.1705227's own `HeapSnapshot.ts` computes for it (see
 //! `tests/fixtures/README.md`). The cut leaves nodes held only weakly and unreachable cliques,

@@ -86,62 +86,96 @@ fn check(bytes: &[u8], what: &str) -> bool {
     ok
 }
 
-/// The snapshot cut to its first `nodes` nodes (no edges), as a smaller valid input.
-fn small_real() -> Vec<u8> {
-    let v: serde_json::Value = serde_json::from_slice(&real_snapshot()).unwrap();
-    let mut v = v;
-    let nf = v["snapshot"]["meta"]["node_fields"]
+/// The real snapshot cut to its first 300 nodes, the edges among them and the strings they
+/// use: a small valid Node 20 snapshot (~25 KB), so hundreds of cases stay quick in debug.
+pub(super) fn small_real() -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&real_snapshot()).unwrap();
+    let meta = v["snapshot"]["meta"].clone();
+    let pos = |list: &str, f: &str| {
+        meta[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|x| x == f)
+            .unwrap()
+    };
+    let nf = meta["node_fields"].as_array().unwrap().len();
+    let ef = meta["edge_fields"].as_array().unwrap().len();
+    let (ec, nname) = (pos("node_fields", "edge_count"), pos("node_fields", "name"));
+    let (to, etype, ename) = (
+        pos("edge_fields", "to_node"),
+        pos("edge_fields", "type"),
+        pos("edge_fields", "name_or_index"),
+    );
+    let etypes: Vec<String> = meta["edge_types"][etype]
         .as_array()
         .unwrap()
-        .len();
-    let ef = v["snapshot"]["meta"]["edge_fields"]
-        .as_array()
-        .unwrap()
-        .len();
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
     let keep = 300usize;
-    let nodes = v["nodes"].as_array().unwrap().clone();
-    let edges = v["edges"].as_array().unwrap().clone();
-    let ec = v["snapshot"]["meta"]["node_fields"]
+    let nodes: Vec<u64> = v["nodes"]
         .as_array()
         .unwrap()
         .iter()
-        .position(|f| f == "edge_count")
-        .unwrap();
-    let to = v["snapshot"]["meta"]["edge_fields"]
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    let edges: Vec<u64> = v["edges"]
         .as_array()
         .unwrap()
         .iter()
-        .position(|f| f == "to_node")
-        .unwrap();
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    let strings: Vec<String> = v["strings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    let mut new_strings: Vec<String> = Vec::new();
+    let mut remap: std::collections::HashMap<u64, u64> = Default::default();
+    let mut string = |i: u64| {
+        *remap.entry(i).or_insert_with(|| {
+            new_strings.push(strings[i as usize].clone());
+            new_strings.len() as u64 - 1
+        })
+    };
     let (mut new_nodes, mut new_edges) = (Vec::new(), Vec::new());
     let mut e = 0usize;
     for n in 0..keep {
-        let mut rec: Vec<serde_json::Value> = nodes[n * nf..n * nf + nf].to_vec();
-        let count = rec[ec].as_u64().unwrap() as usize;
+        let mut rec = nodes[n * nf..n * nf + nf].to_vec();
+        let count = rec[ec] as usize;
         let mut kept = 0;
         for k in e..e + count {
-            let erec = &edges[k * ef..k * ef + ef];
-            if (erec[to].as_u64().unwrap() as usize) < keep * nf {
-                new_edges.extend_from_slice(erec);
+            let mut erec = edges[k * ef..k * ef + ef].to_vec();
+            if (erec[to] as usize) < keep * nf {
+                let t = &etypes[erec[etype] as usize];
+                if t != "element" && t != "hidden" {
+                    erec[ename] = string(erec[ename]);
+                }
+                new_edges.extend(erec);
                 kept += 1;
             }
         }
         e += count;
-        rec[ec] = kept.into();
+        rec[ec] = kept;
+        rec[nname] = string(rec[nname]);
         new_nodes.extend(rec);
     }
+    v["snapshot"]["node_count"] = keep.into();
+    v["snapshot"]["edge_count"] = (new_edges.len() / ef).into();
     v["nodes"] = new_nodes.into();
     v["edges"] = new_edges.into();
+    v["strings"] = new_strings.into();
     v["locations"] = serde_json::json!([]);
-    v["snapshot"]["node_count"] = keep.into();
-    v["snapshot"]["edge_count"] = (v["edges"].as_array().unwrap().len() / ef).into();
     serde_json::to_vec(&v).unwrap()
 }
 
 #[test]
 fn every_truncation_is_corrupt_with_an_offset() {
-    let full = real_snapshot();
-    assert!(check(&full, "full"));
+    assert!(check(&real_snapshot(), "the whole fixture"));
+    let full = small_real();
+    assert!(check(&full, "small"));
     let mut cuts: Vec<usize> = (0..300).map(|i| i * full.len() / 300).collect();
     // Plus every cut inside the header, where the structure is densest.
     cuts.extend(0..600.min(full.len()));
