@@ -204,7 +204,6 @@ fn detached_dom_nodes(g: &HeapGraph) -> Option<BitSet> {
             }
         }
     }
-    drop(process);
     Some(renamed)
 }
 
@@ -214,8 +213,8 @@ fn dom_class_name(name: &str) -> String {
         if let Some(sp) = name.find(' ') {
             return format!("{}>", &name[..sp]);
         }
-    } else if name.starts_with("Detached <") {
-        if let Some(sp) = name[10..].find(' ') {
+    } else if let Some(rest) = name.strip_prefix("Detached <") {
+        if let Some(sp) = rest.find(' ') {
             return format!("{}>", &name[..10 + sp]);
         }
     }
@@ -299,7 +298,7 @@ pub(crate) fn infer_interface_definitions(g: &HeapGraph) -> Vec<InterfaceDefinit
         }
     }
     // Stable sort by popularity (JS sort is stable: ties keep first-seen order).
-    candidates.sort_by(|a, b| b.1.cmp(&a.1));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
     let min = MIN_OBJECT_COUNT_PER_INTERFACE.max(total as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
     candidates.into_iter().take_while(|c| c.1 as f64 >= min).map(|c| c.0).collect()
 }

@@ -305,7 +305,7 @@ impl EdgeCols {
             EdgeRole::Name => self.name.push(v),
             EdgeRole::To => {
                 let nf = l.node_roles.len() as u32;
-                if v % nf != 0 {
+                if !v.is_multiple_of(nf) {
                     return Err(format!("edge to_node {v} is not a multiple of the node field count {nf}"));
                 }
                 let ord = v / nf;
@@ -658,7 +658,7 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         locations.reserve(raw.len() / lf);
         for rec in raw.chunks_exact(lf) {
             let idx = rec[oi] as u64;
-            if idx % nf != 0 || idx / nf >= node_count as u64 {
+            if !idx.is_multiple_of(nf) || idx / nf >= node_count as u64 {
                 return Err(corrupt(format!("location object_index {idx} is not a node"), end));
             }
             locations.push((

@@ -140,7 +140,8 @@ fn same_named_classes_from_different_places_are_separate_rows() {
     }
     let h = s.graph();
     let sum = h.summary();
-    let foo: Vec<(Option<(u32, u32, u32)>, u64, u64)> = sum
+    type Row = (Option<(u32, u32, u32)>, u64, u64);
+    let foo: Vec<Row> = sum
         .constructors
         .iter()
         .filter(|c| c.name == "Foo")
