@@ -1,3 +1,5 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| heapsnap_core_fuzz::run(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    heapsnap_core_fuzz::run(data);
+});

@@ -4,7 +4,8 @@ use heapsnap_core::analyze::{diff, leaks, read_snapshot_from, CORRUPT_SNAPSHOT};
 
 /// Parses `data` as a snapshot (plain, gzip or zstd). Input we reject must be reported as
 /// `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` with an offset; input we accept must be analyzable.
-pub fn run(data: &[u8]) {
+/// Returns whether the input parsed.
+pub fn run(data: &[u8]) -> bool {
     match read_snapshot_from(data) {
         Ok(g) => {
             let s = g.summary();
@@ -21,10 +22,12 @@ pub fn run(data: &[u8]) {
             let d = diff(&g, &g);
             assert!(d.added_ids.is_empty() && d.removed_ids.is_empty());
             assert!(leaks(&g, &g, &g).is_empty());
+            true
         }
         Err(e) => {
             assert_eq!(e.code(), CORRUPT_SNAPSHOT, "{e}");
             assert!(e.offset().is_some(), "no offset: {e}");
+            false
         }
     }
 }

@@ -19,14 +19,23 @@ fn main() {
     }
     let t = Instant::now();
     let mut slowest = (0.0f64, PathBuf::new());
+    let mut parsed = 0;
     for f in &files {
         let data = std::fs::read(f).unwrap();
         let t1 = Instant::now();
-        heapsnap_core_fuzz::run(&data);
+        parsed += heapsnap_core_fuzz::run(&data) as usize;
         let s = t1.elapsed().as_secs_f64();
         if s > slowest.0 {
             slowest = (s, f.clone());
         }
     }
-    println!("{} inputs in {:.2?}, slowest {:.3} s ({})", files.len(), t.elapsed(), slowest.0, slowest.1.display());
+    println!(
+        "{} inputs ({} parsed, {} rejected as corrupt) in {:.2?}, slowest {:.3} s ({})",
+        files.len(),
+        parsed,
+        files.len() - parsed,
+        t.elapsed(),
+        slowest.0,
+        slowest.1.display()
+    );
 }
