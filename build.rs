@@ -24,16 +24,28 @@ fn main() {
     println!("cargo:rerun-if-changed={}", include.join("node_version.h").display());
     println!("cargo:rustc-env=HEAPSNAP_NODE_INCLUDE={}", include.display());
 
+    let v8_major = v8_major_version(&include);
+    println!("cargo:rustc-env=HEAPSNAP_V8_MAJOR={v8_major}");
     cc::Build::new()
         .cpp(true)
         .file("src/v8/shim.cc")
         .include(&include)
-        .std("c++17")
+        // V8 13 (Node 24) headers require C++20; older ones build as C++17, as Node itself does.
+        .std(if v8_major >= 13 { "c++20" } else { "c++17" })
         // Node's own flags: V8 is built without RTTI and exceptions.
         .flag("-fno-rtti")
         .flag("-fno-exceptions")
         .flag_if_supported("-Wno-unused-parameter")
         .compile("heapsnap_shim");
+}
+
+/// V8_MAJOR_VERSION from the headers' v8-version.h.
+fn v8_major_version(include: &Path) -> u32 {
+    let header = include.join("v8-version.h");
+    let text = std::fs::read_to_string(&header).unwrap_or_else(|err| panic!("heapsnap: cannot read {}: {err}", header.display()));
+    text.lines()
+        .find_map(|line| line.strip_prefix("#define V8_MAJOR_VERSION")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("heapsnap: no V8_MAJOR_VERSION in {}", header.display()))
 }
 
 /// Candidate header folders, most specific first.

@@ -20,6 +20,7 @@ use crate::v8::{InterruptHandle, Isolate};
 /// (e.g. the interrupt is slow to fire): bounded, so a runaway process still dies.
 const MAX_RAISES_PER_DUMP: u32 = 3;
 
+
 struct NearLimit {
     options: Mutex<SignalOptions>,
     dumps_left: AtomicU32,
@@ -28,9 +29,19 @@ struct NearLimit {
     /// The limit V8 had when it first warned us: restored after the last dump.
     original_limit: AtomicUsize,
     pending: AtomicBool,
+    /// A dump is running (its GC can call us back).
+    dumping: AtomicBool,
     closed: AtomicBool,
     interrupt: InterruptHandle,
+    /// The isolate, for a dump from inside the callback (which V8 calls on its thread).
+    isolate: *mut c_void,
 }
+
+// SAFETY: `isolate` is only turned back into an Isolate on the isolate's own thread (inside
+// V8's callbacks); the other fields are atomics and a mutex.
+unsafe impl Send for NearLimit {}
+// SAFETY: as above.
+unsafe impl Sync for NearLimit {}
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<NearLimit>>> = const { RefCell::new(None) };
@@ -48,8 +59,10 @@ pub fn install(isolate: &Isolate, options: SignalOptions, max_dumps: u32) -> Res
         raises: AtomicU32::new(0),
         original_limit: AtomicUsize::new(0),
         pending: AtomicBool::new(false),
+        dumping: AtomicBool::new(false),
         closed: AtomicBool::new(false),
         interrupt: isolate.interrupt_handle(),
+        isolate: isolate.as_raw(),
     });
     // The registration holds one reference, given back in `uninstall`.
     let data = Arc::into_raw(state.clone()) as *mut c_void;
@@ -78,25 +91,61 @@ fn remove(isolate: &Isolate, state: &Arc<NearLimit>) {
 /// Inside V8's GC: raise the limit and schedule the dump.
 unsafe extern "C" fn on_near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
     // SAFETY: `data` is the registration's reference, alive while the callback is installed;
-    // ManuallyDrop keeps us from releasing it.
-    let state = ManuallyDrop::new(unsafe { Arc::from_raw(data as *const NearLimit) });
+    // ManuallyDrop keeps us from releasing it, and our own clone keeps the state alive even
+    // if the dump below removes the registration.
+    let state = Arc::clone(&ManuallyDrop::new(unsafe { Arc::from_raw(data as *const NearLimit) }));
     let raise = || -> usize {
         if state.closed.load(Ordering::SeqCst) || state.dumps_left.load(Ordering::SeqCst) == 0 {
             return current;
+        }
+        if state.dumping.load(Ordering::SeqCst) {
+            // The snapshot's own GC is short of room: give it some, or the dump itself dies.
+            return current + headroom(current);
         }
         if state.raises.fetch_add(1, Ordering::SeqCst) >= MAX_RAISES_PER_DUMP {
             return current;
         }
         let _ = state.original_limit.compare_exchange(0, current, Ordering::SeqCst, Ordering::SeqCst);
         if !state.pending.swap(true, Ordering::SeqCst) {
-            let interrupt_data = Arc::into_raw(Arc::clone(&state)) as *mut c_void;
-            // SAFETY: we are on the isolate's thread, so it is alive; `on_interrupt` releases the reference.
-            unsafe { state.interrupt.request_interrupt(on_interrupt, interrupt_data) };
+            request_dump(&state);
+        } else {
+            // The interrupt did not come in time (V8 13 holds it back while the heap is this
+            // full): dump right here, inside the GC callback, as Node's own near-limit
+            // snapshot does. V8 supports taking a snapshot from this callback.
+            // SAFETY: V8 calls this callback on the isolate's thread.
+            let isolate = unsafe { Isolate::from_raw(state.isolate) };
+            dump_now(&isolate, &state);
+            if state.closed.load(Ordering::SeqCst) {
+                // Last dump done: no more room, the allocation fails as it would have.
+                return current;
+            }
         }
-        // Room for the program to reach the interrupt; the snapshot itself lives outside the JS heap.
-        current + (current / 2).max(64 << 20)
+        current + headroom(current)
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(raise)).unwrap_or(current)
+}
+
+/// Room for the program to reach the interrupt, or for the snapshot's GC to finish.
+fn headroom(current: usize) -> usize {
+    (current / 2).max(64 << 20)
+}
+
+/// Asks for the dump from another thread: V8 13 drops interrupts requested from inside its
+/// own GC, and one requested from outside is served at the next safe point in JS.
+fn request_dump(state: &Arc<NearLimit>) {
+    let interrupt = state.interrupt;
+    // Carried as an address: the reference is released by `on_interrupt`.
+    let data = Arc::into_raw(Arc::clone(state)) as usize;
+    let spawned = std::thread::Builder::new().name("heapsnap-oom".into()).spawn(move || {
+        // SAFETY: the isolate is alive while its near-heap-limit callback is installed (the
+        // environment's teardown removes it), and `on_interrupt` takes back `data`.
+        unsafe { interrupt.request_interrupt(on_interrupt, data as *mut c_void) };
+    });
+    if spawned.is_err() {
+        // SAFETY: no thread took `data`: release it, and let a later callback try again.
+        drop(unsafe { Arc::from_raw(data as *const NearLimit) });
+        state.pending.store(false, Ordering::SeqCst);
+    }
 }
 
 unsafe extern "C" fn on_interrupt(isolate: *mut c_void, data: *mut c_void) {
@@ -108,11 +157,14 @@ unsafe extern "C" fn on_interrupt(isolate: *mut c_void, data: *mut c_void) {
 }
 
 fn dump_now(isolate: &Isolate, state: &Arc<NearLimit>) {
-    if state.closed.load(Ordering::SeqCst) {
+    // Both the interrupt and the callback may try: the first one dumps.
+    if state.closed.load(Ordering::SeqCst) || !state.pending.load(Ordering::SeqCst) {
         return;
     }
     let options = state.options.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    state.dumping.store(true, Ordering::SeqCst);
     let result = options.write.clone().into_request().and_then(|request| dump::write_now(isolate, &request));
+    state.dumping.store(false, Ordering::SeqCst);
     match result {
         Ok(outcome) if !options.quiet => eprintln!("heapsnap: near the heap limit: {}", outcome.describe()),
         Ok(_) => {}

@@ -91,6 +91,11 @@ impl Isolate {
         (!raw.is_null()).then_some(Snapshot { raw, _isolate: PhantomData })
     }
 
+    /// The raw pointer, for state that V8 hands back to our callbacks on this thread.
+    pub fn as_raw(&self) -> *mut c_void {
+        self.raw
+    }
+
     /// A handle that other threads may use to interrupt this isolate.
     pub fn interrupt_handle(&self) -> InterruptHandle {
         InterruptHandle { raw: self.raw }
