@@ -14,6 +14,7 @@
 const { parseArgs } = require('node:util');
 const fs = require('node:fs');
 const path = require('node:path');
+const { formatBytes } = require('../lib/format');
 
 const USAGE = `Usage: heapsnap <command> [options]
 
@@ -112,17 +113,6 @@ function parse(argv) {
 
 // ---- output helpers ----
 
-/** Bytes in DevTools' units (kB = 1000 B). */
-function formatBytes(n) {
-  const sign = n < 0 ? '-' : '';
-  let v = Math.abs(n);
-  if (v < 1000) return `${sign}${v} B`;
-  for (const unit of ['kB', 'MB', 'GB', 'TB']) {
-    v /= 1000;
-    if (v < 1000 || unit === 'TB') return `${sign}${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${unit}`;
-  }
-  return `${n} B`;
-}
 
 const signed = (n, fmt = String) => (n > 0 ? `+${fmt(n)}` : fmt(n));
 const int = (n) => n.toLocaleString('en-US');

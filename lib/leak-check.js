@@ -9,6 +9,7 @@ const path = require('path');
 const native = require('./native');
 const { checkOptions, toNative } = require('./options');
 const { invalidOption } = require('./errors');
+const { formatBytes } = require('./format');
 const { readSnapshotAsync, leaks: threeSnapshotLeaks } = require('./analyze');
 
 const SCHEMA = { iterations: 'count', warmup: 'count', dir: 'string', keepSnapshots: 'boolean' };
@@ -118,12 +119,6 @@ async function leakCheck(fn, options) {
       if (result) result.snapshots = [];
     }
   }
-}
-
-function formatBytes(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 /** The message a test runner shows: what leaks, how fast, and who holds it. */

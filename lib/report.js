@@ -23,17 +23,7 @@ function esc(value) {
   return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-/** Bytes in DevTools' units (kB = 1000 B), as the CLI prints them. */
-function formatBytes(n) {
-  const sign = n < 0 ? '-' : '';
-  let v = Math.abs(n);
-  if (v < 1000) return `${sign}${v} B`;
-  for (const unit of ['kB', 'MB', 'GB', 'TB']) {
-    v /= 1000;
-    if (v < 1000 || unit === 'TB') return `${sign}${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${unit}`;
-  }
-  return `${n} B`;
-}
+const { formatBytes } = require('./format');
 const int = (n) => Number(n).toLocaleString('en-US');
 const signed = (n, fmt = int) => (n > 0 ? `+${fmt(n)}` : n < 0 ? `\u2212${fmt(-n)}` : fmt(0));
 const pct = (part, whole) => (whole > 0 ? (100 * part) / whole : 0);
