@@ -27,46 +27,35 @@ const { values: args } = parseArgs({
   },
 });
 
+// A synchronous writer: the whole call is the pause.
+const syncWrite = (setup, call) => `
+    ${setup}
+    const t0 = performance.now();
+    ${call};
+    const t1 = performance.now();
+    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`;
+
+// heapsnap's async writer: the pause is what it reports, the total runs to the promise.
+const heapsnapAsync = (suffix) => `
+    const heapsnap = require(ROOT);
+    const t0 = performance.now();
+    const info = await heapsnap.writeSnapshotAsync({ path: out + ${JSON.stringify(suffix)} });
+    return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`;
+
 const METHODS = {
-  'v8.writeHeapSnapshot': `
-    const t0 = performance.now();
-    require('v8').writeHeapSnapshot(out);
-    const t1 = performance.now();
-    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`,
-  'heapdump.writeSnapshot': `
-    const heapdump = require(HEAPDUMP);
-    const t0 = performance.now();
-    if (!heapdump.writeSnapshot(out)) throw new Error('heapdump failed');
-    const t1 = performance.now();
-    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`,
-  'v8.getHeapSnapshot | zlib gzip': `
+  'v8.writeHeapSnapshot': syncWrite('', "require('v8').writeHeapSnapshot(out)"),
+  'heapdump.writeSnapshot': syncWrite('const heapdump = require(HEAPDUMP);', "if (!heapdump.writeSnapshot(out)) throw new Error('heapdump failed')"),
+  'v8.getHeapSnapshot + zlib gzip': `
     const { pipeline } = require('stream/promises');
     const t0 = performance.now();
     const stream = require('v8').getHeapSnapshot();
     const t1 = performance.now();
     await pipeline(stream, require('zlib').createGzip(), require('fs').createWriteStream(out + '.gz'));
     return { totalMs: performance.now() - t0, pauseMs: t1 - t0, file: out + '.gz' };`,
-  'heapsnap.writeSnapshot': `
-    const heapsnap = require(ROOT);
-    const t0 = performance.now();
-    if (!heapsnap.writeSnapshot(out)) throw new Error('heapsnap failed');
-    const t1 = performance.now();
-    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`,
-  'heapsnap.writeSnapshotAsync': `
-    const heapsnap = require(ROOT);
-    const t0 = performance.now();
-    const info = await heapsnap.writeSnapshotAsync({ path: out });
-    return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`,
-  'heapsnap.writeSnapshotAsync gzip': `
-    const heapsnap = require(ROOT);
-    const t0 = performance.now();
-    const info = await heapsnap.writeSnapshotAsync({ path: out + '.gz' });
-    return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`,
-  'heapsnap.writeSnapshotAsync zstd': `
-    const heapsnap = require(ROOT);
-    const t0 = performance.now();
-    const info = await heapsnap.writeSnapshotAsync({ path: out + '.zst' });
-    return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`,
+  'heapsnap.writeSnapshot': syncWrite('const heapsnap = require(ROOT);', "if (!heapsnap.writeSnapshot(out)) throw new Error('heapsnap failed')"),
+  'heapsnap.writeSnapshotAsync': heapsnapAsync(''),
+  'heapsnap.writeSnapshotAsync gzip': heapsnapAsync('.gz'),
+  'heapsnap.writeSnapshotAsync zstd': heapsnapAsync('.zst'),
 };
 
 // Builds a heap of roughly `mb` MB of live objects of several shapes (objects, strings,
