@@ -5,13 +5,14 @@
 //! Numbers (ids, sizes, counts) cross as JS numbers (f64): exact up to 2^53, far beyond any
 //! heap. lib/analyze.js shapes the arguments and adds the error's `offset` property.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use heapsnap_core::analyze::{self as core, AnalyzeError, HeapGraph};
 use napi::bindgen_prelude::{AsyncTask, FnArgs, Function};
-use napi::{Env, Task};
 use napi_derive::napi;
+
+use crate::task::CodedTask;
 
 /// `AnalyzeError` -> JS error: `code` is `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` or an errno name
 /// (`ENOENT`...), the message names the path and, for corruption, `(at byte N)`.
@@ -283,46 +284,10 @@ pub fn leaks(a: &NativeSnapshot, b: &NativeSnapshot, c: &NativeSnapshot) -> Vec<
 /// Reads a snapshot on the libuv pool, and computes its dominator tree and summary there too,
 /// so the JS thread never waits for either.
 #[napi(ts_return_type = "Promise<NativeSnapshot>")]
-pub fn read_snapshot_async(path: String) -> AsyncTask<ReadSnapshot> {
-    AsyncTask::new(ReadSnapshot { path: PathBuf::from(path), failure: None })
-}
-
-pub struct ReadSnapshot {
-    path: PathBuf,
-    /// napi-rs's task errors carry a `Status`, not our code: keep the real error for `reject`.
-    failure: Option<AnalyzeError>,
-}
-
-impl Task for ReadSnapshot {
-    type Output = NativeSnapshot;
-    type JsValue = NativeSnapshot;
-
-    fn compute(&mut self) -> napi::Result<NativeSnapshot> {
-        match core::read_snapshot(&self.path) {
-            Ok(graph) => {
-                let snap = NativeSnapshot::new(graph);
-                let _ = snap.summary.set(snap.graph.summary());
-                Ok(snap)
-            }
-            Err(err) => {
-                let reason = err.to_string();
-                self.failure = Some(err);
-                Err(napi::Error::from_reason(reason))
-            }
-        }
-    }
-
-    fn resolve(&mut self, _env: Env, output: NativeSnapshot) -> napi::Result<NativeSnapshot> {
-        Ok(output)
-    }
-
-    fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<NativeSnapshot> {
-        match self.failure.take() {
-            Some(failure) => {
-                let coded = napi::JsError::from(to_js(failure)).into_unknown(env);
-                Err(napi::Error::from(coded))
-            }
-            None => Err(err),
-        }
-    }
+pub fn read_snapshot_async(path: String) -> AsyncTask<CodedTask<NativeSnapshot>> {
+    CodedTask::spawn(move || {
+        let snap = NativeSnapshot::new(core::read_snapshot(Path::new(&path)).map_err(to_js)?);
+        let _ = snap.summary.set(snap.graph.summary());
+        Ok(snap)
+    })
 }

@@ -8,17 +8,18 @@ mod error;
 mod near_limit;
 mod options;
 mod signal;
+mod task;
 mod v8;
 
 use std::cell::Cell;
 
 use napi::bindgen_prelude::AsyncTask;
-use napi::{Env, Task};
+use napi::Env;
 use napi_derive::napi;
 
-use crate::dump::CapturedDump;
 use crate::error::DumpError;
 use crate::options::{NativeWriteOptions, SnapshotInfo};
+use crate::task::CodedTask;
 
 fn current_isolate() -> Result<v8::Isolate, DumpError> {
     v8::Isolate::current().ok_or(DumpError::NoIsolate)
@@ -34,46 +35,10 @@ pub fn write_snapshot_sync(options: NativeWriteOptions) -> napi::Result<Snapshot
 /// Takes and serializes the snapshot now (the JS thread must), then finishes the file on the
 /// libuv pool; the promise resolves once it is complete and renamed into place.
 #[napi(ts_return_type = "Promise<SnapshotInfo>")]
-pub fn write_snapshot_async(options: NativeWriteOptions) -> napi::Result<AsyncTask<FinishDump>, String> {
+pub fn write_snapshot_async(options: NativeWriteOptions) -> napi::Result<AsyncTask<CodedTask<SnapshotInfo>>, String> {
     let request = options.into_request()?;
     let captured = dump::capture(&current_isolate()?, &request)?;
-    Ok(AsyncTask::new(FinishDump { captured: Some(captured), failure: None }))
-}
-
-pub struct FinishDump {
-    captured: Option<CapturedDump>,
-    /// napi-rs's task errors carry a `Status`, not our code: keep the real error for `reject`.
-    failure: Option<DumpError>,
-}
-
-impl Task for FinishDump {
-    type Output = SnapshotInfo;
-    type JsValue = SnapshotInfo;
-
-    fn compute(&mut self) -> napi::Result<SnapshotInfo> {
-        let Some(captured) = self.captured.take() else {
-            return Err(napi::Error::from_reason("heapsnap: dump already finished"));
-        };
-        captured.finish().map(SnapshotInfo::from).map_err(|err| {
-            let reason = err.to_string();
-            self.failure = Some(err);
-            napi::Error::from_reason(reason)
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: SnapshotInfo) -> napi::Result<SnapshotInfo> {
-        Ok(output)
-    }
-
-    fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<SnapshotInfo> {
-        match self.failure.take() {
-            Some(failure) => {
-                let coded = napi::JsError::from(napi::Error::<String>::from(failure)).into_unknown(env);
-                Err(napi::Error::from(coded))
-            }
-            None => Err(err),
-        }
-    }
+    Ok(CodedTask::spawn(move || Ok(captured.finish()?.into())))
 }
 
 thread_local! {
