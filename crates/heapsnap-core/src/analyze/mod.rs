@@ -20,6 +20,7 @@ mod graph;
 mod leaks;
 mod parser;
 mod retainers;
+mod scanner;
 mod summary;
 
 #[cfg(test)]

@@ -1,29 +1,34 @@
 //! Streaming `.heapsnapshot` reader (plain JSON, gzip or zstd, detected by magic bytes).
 //!
-//! Memory is proportional to the node and edge counts, never to the JSON text: serde_json
-//! reads from a `Read`er and our `DeserializeSeed` visitors push each number straight into
-//! the graph's columns (`Vec<u32>`/`Vec<u8>`), guided by the file's own `snapshot.meta`.
-//! Nothing is hard-coded: field positions are looked up by name, unknown fields are skipped,
-//! unknown sections (`locations` is used, `samples`, `trace_tree`... are not) are skipped with
-//! `IgnoredAny`. Declared counts are only capacity *hints*, capped, because a hostile file can
-//! claim anything. Every inconsistency becomes `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` with the byte
-//! offset (in the decompressed stream) where it was noticed.
+//! Memory is proportional to the node and edge counts, never to the JSON text: a dedicated
+//! scanner (`scanner.rs`) walks 1 MiB chunks of the (decompressed) stream and pushes each
+//! number of `nodes`/`edges` straight into the graph's columns (`Vec<u32>`/`Vec<u8>`), guided
+//! by the file's own `snapshot.meta`; only that small `snapshot` section goes through serde.
+//! Files are read and decompressed on a second thread. Nothing is hard-coded: field positions
+//! are looked up by name, unknown fields are skipped, unknown sections (`locations` is used,
+//! `samples`, `trace_tree`... are not) are skipped by a validating skipper. Declared counts are
+//! only capacity *hints*, capped by what the input's length can hold, because a hostile file
+//! can claim anything. Every inconsistency becomes `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` with the
+//! byte offset (in the decompressed stream) where it was noticed.
 
-use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::Path;
-use std::rc::Rc;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, OnceLock};
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::error::AnalyzeError;
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
+use super::scanner::{self, fill_chunk, ReadSource, ScanError, Scanner, Source, CHUNK};
 
-/// Never pre-allocate more than this many elements on the strength of a declared count.
+/// Never pre-allocate more than this many elements on the strength of a declared count when
+/// the length of the (decompressed) input is unknown.
 const MAX_PREALLOC: usize = 1 << 22;
+
+/// Chunks decoded ahead of the parser (each `scanner::CHUNK` bytes).
+const QUEUE: usize = 4;
 
 /// Reads a snapshot file (`.heapsnapshot`, `.gz` or `.zst`; the format is sniffed, not
 /// taken from the name).
@@ -33,18 +38,66 @@ pub fn read_snapshot(path: &Path) -> Result<HeapGraph, AnalyzeError> {
 
 /// Like [`read_snapshot`], calling `progress(bytes_read, file_len)` about every 4 MiB of
 /// *file* bytes (compressed bytes for compressed files), for progress bars.
+///
+/// Reading and decompression run on a second thread, a few 1 MiB chunks ahead of the parser.
 pub fn read_snapshot_with_progress(
     path: &Path,
-    progress: impl FnMut(u64, u64),
+    mut progress: impl FnMut(u64, u64),
 ) -> Result<HeapGraph, AnalyzeError> {
     let file = File::open(path).map_err(|e| AnalyzeError::from_io(e, None).with_path(path))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let reader = Progress { inner: file, read: 0, next_report: 0, total, cb: progress };
-    read_snapshot_from(reader).map_err(|e| e.with_path(path))
+    let read = AtomicU64::new(0);
+    let res = std::thread::scope(|s| {
+        let (decoded, compressed) = sniff(Counted { inner: file, n: &read })?;
+        let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(QUEUE);
+        let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+        s.spawn(move || {
+            let mut decoded = decoded;
+            loop {
+                let mut buf = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+                let r = fill_chunk(&mut decoded, &mut buf);
+                let done = r.as_ref().map_or(true, |_| buf.is_empty());
+                if tx.send(r.map(|_| buf)).is_err() || done {
+                    break;
+                }
+            }
+        });
+        let src = ChannelSource { rx, back: back_tx, read: &read, total, next_report: 0, progress: &mut progress };
+        // The decompressed length of a plain file is its length.
+        parse_stream(src, (!compressed).then_some(total))
+    });
+    res.map_err(|e| e.with_path(path))
 }
 
-/// Reads a snapshot from any byte stream (plain, gzip or zstd).
-pub fn read_snapshot_from(mut reader: impl Read) -> Result<HeapGraph, AnalyzeError> {
+/// Reads a snapshot from any byte stream (plain, gzip or zstd), on the calling thread.
+pub fn read_snapshot_from(reader: impl Read) -> Result<HeapGraph, AnalyzeError> {
+    let (decoded, _) = sniff(reader)?;
+    parse_stream(ReadSource(decoded), None)
+}
+
+/// The input with its sniffed magic bytes put back in front.
+type Sniffed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// The input, decompressed when its first bytes say gzip or zstd.
+enum Decoded<R: Read> {
+    Plain(Sniffed<R>),
+    Gz(Box<flate2::read::MultiGzDecoder<Sniffed<R>>>),
+    Zst(Box<zstd::stream::read::Decoder<'static, io::BufReader<Sniffed<R>>>>),
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoded::Plain(r) => r.read(buf),
+            Decoded::Gz(r) => r.read(buf),
+            Decoded::Zst(r) => r.read(buf),
+        }
+    }
+}
+
+/// Sniffs the format from the magic bytes; returns the decoded stream and whether it is
+/// compressed.
+fn sniff<R: Read>(mut reader: R) -> Result<(Decoded<R>, bool), AnalyzeError> {
     let mut magic = [0u8; 4];
     let mut n = 0;
     while n < magic.len() {
@@ -56,49 +109,55 @@ pub fn read_snapshot_from(mut reader: impl Read) -> Result<HeapGraph, AnalyzeErr
         }
     }
     let stream = io::Cursor::new(magic[..n].to_vec()).chain(reader);
-    let decoded: Box<dyn Read> = if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        Box::new(flate2::read::MultiGzDecoder::new(stream))
+    Ok(if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+        (Decoded::Gz(Box::new(flate2::read::MultiGzDecoder::new(stream))), true)
     } else if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
-        Box::new(zstd::stream::read::Decoder::new(stream).map_err(|e| AnalyzeError::from_io(e, Some(0)))?)
+        let d = zstd::stream::read::Decoder::new(stream).map_err(|e| AnalyzeError::from_io(e, Some(0)))?;
+        (Decoded::Zst(Box::new(d)), true)
     } else {
-        Box::new(stream)
-    };
-    parse_json(BufReader::with_capacity(1 << 18, decoded))
+        (Decoded::Plain(stream), false)
+    })
 }
 
-/// Calls the progress callback as file bytes are consumed.
-struct Progress<R, F> {
+/// Counts the file bytes read (for progress reports from the parsing thread).
+struct Counted<'a, R> {
     inner: R,
-    read: u64,
-    next_report: u64,
-    total: u64,
-    cb: F,
+    n: &'a AtomicU64,
 }
 
-impl<R: Read, F: FnMut(u64, u64)> Read for Progress<R, F> {
+impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if self.read >= self.next_report || n == 0 {
-            (self.cb)(self.read, self.total);
-            self.next_report = self.read + (4 << 20);
-        }
-        Ok(n)
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
     }
 }
 
-/// Counts bytes handed to serde_json so errors can carry a byte offset.
-struct Counting<R> {
-    inner: R,
-    pos: Rc<Cell<u64>>,
+/// Chunks from the reading thread; calls the progress callback as they arrive.
+struct ChannelSource<'a, F> {
+    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+    back: mpsc::Sender<Vec<u8>>,
+    read: &'a AtomicU64,
+    total: u64,
+    next_report: u64,
+    progress: &'a mut F,
 }
 
-impl<R: Read> Read for Counting<R> {
-    #[inline]
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.pos.set(self.pos.get() + n as u64);
-        Ok(n)
+impl<F: FnMut(u64, u64)> Source for ChannelSource<'_, F> {
+    fn next_chunk(&mut self, old: Vec<u8>) -> io::Result<Vec<u8>> {
+        if old.capacity() > 0 {
+            let _ = self.back.send(old);
+        }
+        let chunk = match self.rx.recv() {
+            Ok(r) => r?,
+            Err(_) => Vec::new(),
+        };
+        let read = self.read.load(Ordering::Relaxed);
+        if read >= self.next_report || chunk.is_empty() {
+            (self.progress)(read, self.total);
+            self.next_report = read + (4 << 20);
+        }
+        Ok(chunk)
     }
 }
 
@@ -253,7 +312,7 @@ impl NodeCols {
             self.det.reserve(n);
         }
     }
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, l: &Layout, v: u32) -> Result<(), String> {
         match l.node_roles[self.field] {
             NodeRole::Type => {
@@ -293,8 +352,9 @@ impl EdgeCols {
     }
     /// `node_count` is known when `nodes` came before `edges` (always, in V8's output); then
     /// bad targets are reported right where they occur.
-    #[inline]
-    fn push(&mut self, l: &Layout, node_count: Option<usize>, v: u32) -> Result<(), String> {
+    /// `NF` is the node field count when known at compile time (0: use the layout's).
+    #[inline(always)]
+    fn push<const NF: u32>(&mut self, l: &Layout, node_count: Option<usize>, v: u32) -> Result<(), String> {
         match l.edge_roles[self.field] {
             EdgeRole::Type => {
                 if v as usize >= l.edge_type_names.len() {
@@ -304,7 +364,7 @@ impl EdgeCols {
             }
             EdgeRole::Name => self.name.push(v),
             EdgeRole::To => {
-                let nf = l.node_roles.len() as u32;
+                let nf = if NF != 0 { NF } else { l.node_roles.len() as u32 };
                 if !v.is_multiple_of(nf) {
                     return Err(format!("edge to_node {v} is not a multiple of the node field count {nf}"));
                 }
@@ -326,93 +386,6 @@ impl EdgeCols {
     }
 }
 
-/// Where the numbers of an array go: straight into columns when the layout is known,
-/// else (a file whose `snapshot` key comes after `nodes`) into a raw buffer converted later.
-enum Target<'a> {
-    Nodes(&'a Layout, &'a mut NodeCols),
-    Edges(&'a Layout, Option<usize>, &'a mut EdgeCols),
-    Raw(&'a mut Vec<u32>),
-}
-
-struct NumbersSeed<'a> {
-    target: Target<'a>,
-}
-
-impl<'de> DeserializeSeed<'de> for NumbersSeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NumbersSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of unsigned 32-bit integers")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        match &mut self.target {
-            Target::Nodes(l, cols) => {
-                while let Some(v) = seq.next_element::<u32>()? {
-                    cols.push(l, v).map_err(de::Error::custom)?;
-                }
-            }
-            Target::Edges(l, n, cols) => {
-                while let Some(v) = seq.next_element::<u32>()? {
-                    cols.push(l, *n, v).map_err(de::Error::custom)?;
-                }
-            }
-            Target::Raw(out) => {
-                while let Some(v) = seq.next_element::<u32>()? {
-                    out.push(v);
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-struct StringsSeed<'a>(&'a mut StringTable);
-
-impl<'de> DeserializeSeed<'de> for StringsSeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StringsSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of strings")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(OneString(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-}
-
-/// Appends one string to the table without allocating a `String` for it.
-struct OneString<'a>(&'a mut StringTable);
-
-impl<'de> DeserializeSeed<'de> for OneString<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OneString<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
-        self.0.push(s);
-        Ok(())
-    }
-}
-
 #[derive(Default)]
 struct Builder {
     header: Option<Header>,
@@ -428,134 +401,142 @@ struct Builder {
     edges_offset: u64,
 }
 
-enum Section {
-    Snapshot,
-    Nodes,
-    Edges,
-    Strings,
-    Locations,
-    Other,
+/// Capacity to reserve for a section of `fields` numbers per element whose declared count
+/// is `declared`: trusted up to what the input can hold (each number takes at least two
+/// bytes of text, "0,"), or up to `MAX_PREALLOC` when the decompressed length is unknown.
+fn hint(declared: Option<u64>, fields: usize, input_len: Option<u64>) -> usize {
+    let declared = declared.unwrap_or(0);
+    let cap = match input_len {
+        Some(len) => len / (2 * fields.max(1) as u64),
+        None => MAX_PREALLOC as u64,
+    };
+    declared.min(cap).min(u32::MAX as u64) as usize
 }
 
-impl<'de> Deserialize<'de> for Section {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Section;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a section name")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Section, E> {
-                Ok(match s {
-                    "snapshot" => Section::Snapshot,
-                    "nodes" => Section::Nodes,
-                    "edges" => Section::Edges,
-                    "strings" => Section::Strings,
-                    "locations" => Section::Locations,
-                    _ => Section::Other,
-                })
-            }
-        }
-        d.deserialize_str(V)
+fn scan_err(e: ScanError) -> AnalyzeError {
+    match e {
+        ScanError::Corrupt(m, at) => AnalyzeError::corrupt(m, Some(at)),
+        ScanError::Io(e, at) => AnalyzeError::from_io(e, Some(at)),
     }
 }
 
-struct TopLevel<'a> {
-    b: &'a mut Builder,
-    pos: Rc<Cell<u64>>,
-}
-
-impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-fn hint(declared: Option<u64>, per: usize) -> usize {
-    (declared.unwrap_or(0) as usize).min(MAX_PREALLOC / per.max(1))
-}
-
-impl<'de> Visitor<'de> for TopLevel<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a heap snapshot object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let b = self.b;
-        while let Some(key) = map.next_key::<Section>()? {
-            match key {
-                Section::Snapshot => {
+/// The top-level object: sections in any order, unknown ones skipped.
+fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<u64>) -> scanner::Result<()> {
+    sc.expect(b'{', "a heap snapshot object")?;
+    if sc.peek_token()? == Some(b'}') {
+        sc.expect(b'}', "`}`")?;
+    } else {
+        let mut key = Vec::new();
+        loop {
+            sc.string(&mut key, "a section name")?;
+            sc.expect(b':', "`:`")?;
+            sc.skip_ws()?;
+            let at = sc.offset();
+            match key.as_slice() {
+                b"snapshot" => {
                     if b.header.is_some() {
-                        return Err(de::Error::custom("duplicate \"snapshot\" section"));
+                        return sc.corrupt("duplicate \"snapshot\" section");
                     }
-                    let h: Header = map.next_value()?;
-                    let layout = Layout::from_meta(&h.meta).map_err(de::Error::custom)?;
-                    b.nodes.reserve(hint(h.node_count, 1), layout.has_detachedness);
-                    b.edges.reserve(hint(h.edge_count, 1));
+                    let text = sc.capture_value()?;
+                    let h: Header = serde_json::from_slice(&text).map_err(|e| {
+                        let off = scanner::line_col_offset(&text, e.line(), e.column());
+                        ScanError::Corrupt(format!("\"snapshot\": {e}"), at + off as u64)
+                    })?;
+                    let layout = Layout::from_meta(&h.meta).map_err(|m| ScanError::Corrupt(m, at))?;
+                    b.nodes.reserve(hint(h.node_count, layout.node_roles.len(), input_len), layout.has_detachedness);
+                    b.edges.reserve(hint(h.edge_count, layout.edge_roles.len(), input_len));
                     b.layout = Some(layout);
                     b.header = Some(h);
                 }
-                Section::Nodes => {
+                b"nodes" => {
                     if std::mem::replace(&mut b.seen_nodes, true) {
-                        return Err(de::Error::custom("duplicate \"nodes\" section"));
+                        return sc.corrupt("duplicate \"nodes\" section");
                     }
-                    let target = match &b.layout {
-                        Some(l) => Target::Nodes(l, &mut b.nodes),
-                        None => Target::Raw(b.raw_nodes.insert(Vec::new())),
-                    };
-                    map.next_value_seed(NumbersSeed { target })?;
+                    match &b.layout {
+                        Some(l) => {
+                            let cols = &mut b.nodes;
+                            sc.u32_array(|v| cols.push(l, v))?;
+                        }
+                        None => {
+                            let raw = b.raw_nodes.insert(Vec::new());
+                            sc.u32_array(|v| {
+                                raw.push(v);
+                                Ok(())
+                            })?;
+                        }
+                    }
                 }
-                Section::Edges => {
+                b"edges" => {
                     if std::mem::replace(&mut b.seen_edges, true) {
-                        return Err(de::Error::custom("duplicate \"edges\" section"));
+                        return sc.corrupt("duplicate \"edges\" section");
                     }
-                    b.edges_offset = self.pos.get();
+                    b.edges_offset = at;
                     let n = b.seen_nodes.then_some(b.nodes.ty.len());
-                    let target = match &b.layout {
-                        Some(l) if b.raw_nodes.is_none() => Target::Edges(l, n, &mut b.edges),
-                        _ => Target::Raw(b.raw_edges.insert(Vec::new())),
-                    };
-                    map.next_value_seed(NumbersSeed { target })?;
+                    match &b.layout {
+                        Some(l) if b.raw_nodes.is_none() => {
+                            let cols = &mut b.edges;
+                            let nf = l.node_roles.len() as u32;
+                            if nf == 7 {
+                                sc.u32_array(|v| cols.push::<7>(l, n, v))?;
+                            } else if nf == 6 {
+                                sc.u32_array(|v| cols.push::<6>(l, n, v))?;
+                            } else {
+                                sc.u32_array(|v| cols.push::<0>(l, n, v))?;
+                            }
+                        }
+                        _ => {
+                            let raw = b.raw_edges.insert(Vec::new());
+                            sc.u32_array(|v| {
+                                raw.push(v);
+                                Ok(())
+                            })?;
+                        }
+                    }
                 }
-                Section::Strings => {
+                b"strings" => {
                     if b.strings.is_some() {
-                        return Err(de::Error::custom("duplicate \"strings\" section"));
+                        return sc.corrupt("duplicate \"strings\" section");
                     }
-                    map.next_value_seed(StringsSeed(b.strings.insert(StringTable::default())))?;
+                    let t = b.strings.insert(StringTable::default());
+                    sc.string_array(|s| t.push(s))?;
                 }
-                Section::Locations => {
+                b"locations" => {
                     if b.locations.is_some() {
-                        return Err(de::Error::custom("duplicate \"locations\" section"));
+                        return sc.corrupt("duplicate \"locations\" section");
                     }
-                    map.next_value_seed(NumbersSeed { target: Target::Raw(b.locations.insert(Vec::new())) })?;
+                    let raw = b.locations.insert(Vec::new());
+                    sc.u32_array(|v| {
+                        raw.push(v);
+                        Ok(())
+                    })?;
                 }
-                Section::Other => {
-                    map.next_value::<IgnoredAny>()?;
+                _ => sc.skip_value()?,
+            }
+            match sc.peek_token()? {
+                Some(b',') => {
+                    sc.expect(b',', "`,`")?;
                 }
+                Some(b'}') => {
+                    sc.expect(b'}', "`}`")?;
+                    break;
+                }
+                Some(_) => return sc.corrupt("expected `,` or `}` after a section"),
+                None => return sc.corrupt("truncated: EOF while parsing an object"),
             }
         }
-        Ok(())
     }
+    if !sc.at_end()? {
+        return sc.corrupt("trailing characters");
+    }
+    Ok(())
 }
 
-fn parse_json<R: Read>(reader: R) -> Result<HeapGraph, AnalyzeError> {
-    let pos = Rc::new(Cell::new(0u64));
-    let counting = Counting { inner: reader, pos: pos.clone() };
-    let mut de = serde_json::Deserializer::from_reader(counting);
+fn parse_stream<S: Source>(src: S, input_len: Option<u64>) -> Result<HeapGraph, AnalyzeError> {
+    let mut sc = Scanner::new(src);
     let mut b = Builder::default();
-    let res = TopLevel { b: &mut b, pos: pos.clone() }.deserialize(&mut de).and_then(|_| de.end());
-    if let Err(e) = res {
-        let at = Some(pos.get());
-        return Err(if e.is_io() {
-            AnalyzeError::from_io(io::Error::from(e), at)
-        } else if e.is_eof() {
-            AnalyzeError::corrupt(format!("truncated: {e}"), at)
-        } else {
-            AnalyzeError::corrupt(e.to_string(), at)
-        });
-    }
-    let end = pos.get();
+    parse_top(&mut sc, &mut b, input_len).map_err(scan_err)?;
+    let end = sc.offset();
+    drop(sc);
     finish(b, end)
 }
 
@@ -590,7 +571,7 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
     let mut edges = std::mem::take(&mut b.edges);
     if let Some(raw) = b.raw_edges.take() {
         for v in raw {
-            edges.push(&layout, Some(node_count), v).map_err(|m| corrupt(m, b.edges_offset))?;
+            edges.push::<0>(&layout, Some(node_count), v).map_err(|m| corrupt(m, b.edges_offset))?;
         }
     }
     if edges.field != 0 {
@@ -722,4 +703,21 @@ fn shrink(g: &mut HeapGraph) {
     g.edge_type.shrink_to_fit();
     g.edge_name.shrink_to_fit();
     g.edge_to.shrink_to_fit();
+}
+
+/// Parses plain JSON handed over in chunks of `chunk` bytes, so tests can put every token
+/// across a chunk boundary.
+#[cfg(test)]
+pub(crate) fn read_snapshot_chunked(bytes: &[u8], chunk: usize) -> Result<HeapGraph, AnalyzeError> {
+    struct Pieces<'a>(&'a [u8], usize);
+    impl Source for Pieces<'_> {
+        fn next_chunk(&mut self, mut old: Vec<u8>) -> io::Result<Vec<u8>> {
+            let n = self.1.min(self.0.len());
+            old.clear();
+            old.extend_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(old)
+        }
+    }
+    parse_stream(Pieces(bytes, chunk.max(1)), Some(bytes.len() as u64))
 }
