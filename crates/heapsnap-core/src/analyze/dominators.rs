@@ -51,13 +51,17 @@ impl BitSet {
 }
 
 impl Analysis {
+    /// Temporaries are freed as soon as they are used up and the big per-node arrays are
+    /// reused in place, so the peak stays near 32 bytes per node plus 4 per essential edge
+    /// (the Lengauer–Tarjan arrays and the predecessor index) on top of the graph.
     pub(crate) fn compute(g: &HeapGraph) -> Analysis {
         let page = page_owned(g);
         let essential = essential_edges(g, &page);
         drop(page);
-        let shallow = shallow_sizes(g);
         let (dominator, order) = lengauer_tarjan(g, &essential);
         drop(essential);
+        // After the dominator tree, so its arrays and these never coexist.
+        let shallow = shallow_sizes(g);
         let n = g.node_count();
         let mut retained: Vec<u64> = shallow.iter().map(|&s| s as u64).collect();
         // Post-order accumulation: reverse DFS preorder visits children before dominators.
@@ -65,6 +69,7 @@ impl Analysis {
             let d = dominator[v as usize] as usize;
             retained[d] += retained[v as usize];
         }
+        drop(order);
         let (dom_first, dom_children) = dominated_nodes(&dominator, g.root, n);
         Analysis { shallow, dominator, retained, dom_first, dom_children }
     }
@@ -255,30 +260,40 @@ fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
 /// Lengauer–Tarjan ("simple" eval/link with iterative path compression), following
 /// DevTools' traversal order so ties and unreachable nodes resolve identically.
 /// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
+///
+/// Memory: 4 bytes per essential edge for the predecessor lists and 8 arrays of one `u32`
+/// per node at the peak; `ancestor` doubles as the DFS's edge cursor (it is all zeros until
+/// the first link), `parent` becomes `dom` (a vertex's parent is read once, when it is
+/// linked, before its dominator is written), and the results are built in place.
 fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     let count = g.node_count();
-    // Predecessors over essential edges only (all LT needs), as a CSR index.
+    // Predecessors over essential edges only (all LT needs), as a CSR index, filled in
+    // place: counts, exclusive prefix sums used as cursors, then shifted back.
     let mut pred_first = vec![0u32; count + 1];
     for (e, &to) in g.edge_to.iter().enumerate() {
         if essential.get(e) {
-            pred_first[to as usize + 1] += 1;
+            pred_first[to as usize] += 1;
         }
     }
-    for i in 0..count {
-        pred_first[i + 1] += pred_first[i];
+    let mut acc = 0u32;
+    for c in pred_first.iter_mut() {
+        let k = *c;
+        *c = acc;
+        acc += k;
     }
-    let mut fill = pred_first.clone();
-    let mut preds = vec![0u32; pred_first[count] as usize];
+    let mut preds = vec![0u32; acc as usize];
     for n in 0..count as u32 {
         for e in g.edges(n) {
             if essential.get(e) {
                 let to = g.edge_to[e] as usize;
-                preds[fill[to] as usize] = n + 1; // vertex numbers are ordinal + 1
-                fill[to] += 1;
+                preds[pred_first[to] as usize] = n + 1; // vertex numbers are ordinal + 1
+                pred_first[to] += 1;
             }
         }
     }
-    drop(fill);
+    // pred_first[i] is now the end of i's list = the start of i + 1's.
+    pred_first.copy_within(0..count, 1);
+    pred_first[0] = 0;
 
     // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
     let len = count + 1;
@@ -287,55 +302,60 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     let mut vertex = vec![0u32; len];
     let mut label = vec![0u32; len];
     let mut semi = vec![0u32; len];
-    let mut next_edge = vec![0u32; len];
     let mut n: u32 = 0;
 
-    let mut dfs = |root: u32,
-                   parent: &mut [u32],
-                   semi: &mut [u32],
-                   vertex: &mut [u32],
-                   label: &mut [u32],
-                   n: &mut u32| {
-        next_edge[root as usize] = g.first_edge[root as usize - 1];
-        let mut v = root;
-        while v != 0 {
-            if semi[v as usize] == 0 {
-                *n += 1;
-                semi[v as usize] = *n;
-                vertex[*n as usize] = v;
-                label[v as usize] = v;
-            }
-            let mut v_next = parent[v as usize];
-            let end = g.first_edge[v as usize];
-            while next_edge[v as usize] < end {
-                let e = next_edge[v as usize] as usize;
-                if essential.get(e) {
-                    let w = g.edge_to[e] + 1;
-                    if semi[w as usize] == 0 {
-                        parent[w as usize] = v;
-                        next_edge[w as usize] = g.first_edge[w as usize - 1];
-                        v_next = w;
-                        break;
-                    }
+    {
+        // The DFS's per-vertex edge cursor lives in `ancestor` (zeroed again below).
+        let next_edge = &mut ancestor;
+        let mut dfs = |root: u32,
+                       parent: &mut [u32],
+                       semi: &mut [u32],
+                       vertex: &mut [u32],
+                       label: &mut [u32],
+                       n: &mut u32| {
+            next_edge[root as usize] = g.first_edge[root as usize - 1];
+            let mut v = root;
+            while v != 0 {
+                if semi[v as usize] == 0 {
+                    *n += 1;
+                    semi[v as usize] = *n;
+                    vertex[*n as usize] = v;
+                    label[v as usize] = v;
                 }
-                next_edge[v as usize] += 1;
+                let mut v_next = parent[v as usize];
+                let end = g.first_edge[v as usize];
+                while next_edge[v as usize] < end {
+                    let e = next_edge[v as usize] as usize;
+                    if essential.get(e) {
+                        let w = g.edge_to[e] + 1;
+                        if semi[w as usize] == 0 {
+                            parent[w as usize] = v;
+                            next_edge[w as usize] = g.first_edge[w as usize - 1];
+                            v_next = w;
+                            break;
+                        }
+                    }
+                    next_edge[v as usize] += 1;
+                }
+                v = v_next;
             }
-            v = v_next;
-        }
-    };
+        };
 
-    let r = g.root + 1;
-    dfs(r, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
-    if (n as usize) < count {
-        // Nodes whose only retainers are non-essential (e.g. weak): hang them off the root.
-        for v in 1..=count as u32 {
-            let has_pred = pred_first[v as usize - 1] != pred_first[v as usize];
-            if semi[v as usize] == 0 && !has_pred {
-                parent[v as usize] = r;
-                dfs(v, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
+        let r = g.root + 1;
+        dfs(r, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
+        if (n as usize) < count {
+            // Nodes whose only retainers are non-essential (e.g. weak): hang them off the root.
+            for v in 1..=count as u32 {
+                let has_pred = pred_first[v as usize - 1] != pred_first[v as usize];
+                if semi[v as usize] == 0 && !has_pred {
+                    parent[v as usize] = r;
+                    dfs(v, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
+                }
             }
         }
     }
+    ancestor.fill(0);
+    let r = g.root + 1;
     if (n as usize) < count {
         // Still unreached (cycles retained only by each other): visit individually.
         for v in 1..=count as u32 {
@@ -348,7 +368,6 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
             }
         }
     }
-    drop(next_edge);
 
     let mut stack: Vec<u32> = Vec::new();
     let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
@@ -371,7 +390,9 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
         label[v as usize]
     };
 
-    let mut dom = vec![0u32; len];
+    // `parent[w]` is read once, when w is linked, and cleared; from then on the slot holds
+    // w's dominator (0 until assigned, as a fresh array would).
+    let dom = &mut parent;
     // Buckets as singly linked lists: each vertex is put in exactly one bucket, once.
     let mut bucket_head = vec![0u32; len];
     let mut bucket_next = vec![0u32; len];
@@ -391,7 +412,7 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
         let b = vertex[semi[w as usize] as usize] as usize;
         bucket_next[w as usize] = bucket_head[b];
         bucket_head[b] = w;
-        let p = parent[w as usize];
+        let p = std::mem::replace(&mut dom[w as usize], 0);
         ancestor[w as usize] = p; // link(parent[w], w)
         let mut v = std::mem::replace(&mut bucket_head[p as usize], 0);
         while v != 0 {
@@ -400,6 +421,7 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
             v = bucket_next[v as usize];
         }
     }
+    drop((bucket_head, bucket_next, preds, pred_first, ancestor, label));
     dom[0] = r;
     dom[r as usize] = r;
     for i in 2..=n {
@@ -408,30 +430,45 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
             dom[w] = dom[dom[w] as usize];
         }
     }
-    let dominator: Vec<u32> = (0..count).map(|o| dom[o + 1].wrapping_sub(1).min(count as u32 - 1)).collect();
-    let order: Vec<u32> = vertex[1..=n as usize].iter().map(|v| v - 1).collect();
+    drop(semi);
+    // In place: dominator[o] = dom[o + 1] - 1, order[i] = vertex[i + 1] - 1.
+    let mut dominator = parent;
+    for o in 0..count {
+        dominator[o] = dominator[o + 1].wrapping_sub(1).min(count as u32 - 1);
+    }
+    dominator.truncate(count);
+    let mut order = vertex;
+    for i in 0..n as usize {
+        order[i] = order[i + 1] - 1;
+    }
+    order.truncate(n as usize);
     (dominator, order)
 }
 
-/// Children lists of the dominator tree (DevTools' `buildDominatedNodes`), CSR layout.
+/// Children lists of the dominator tree (DevTools' `buildDominatedNodes`), CSR layout,
+/// children in ordinal order; `first` doubles as the fill cursor (no copy of it).
 fn dominated_nodes(dominator: &[u32], root: u32, n: usize) -> (Vec<u32>, Vec<u32>) {
     let mut first = vec![0u32; n + 1];
     for (o, &d) in dominator.iter().enumerate() {
         if o as u32 != root {
-            first[d as usize + 1] += 1;
+            first[d as usize] += 1;
         }
     }
-    for i in 0..n {
-        first[i + 1] += first[i];
+    let mut acc = 0u32;
+    for c in first.iter_mut() {
+        let k = *c;
+        *c = acc;
+        acc += k;
     }
-    let mut fill = first.clone();
     let mut children = vec![0u32; n.saturating_sub(1)];
     for (o, &d) in dominator.iter().enumerate() {
         if o as u32 != root {
-            children[fill[d as usize] as usize] = o as u32;
-            fill[d as usize] += 1;
+            children[first[d as usize] as usize] = o as u32;
+            first[d as usize] += 1;
         }
     }
+    first.copy_within(0..n, 1);
+    first[0] = 0;
     (first, children)
 }
 

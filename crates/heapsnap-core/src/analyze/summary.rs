@@ -108,6 +108,9 @@ pub(crate) fn aggregate(g: &HeapGraph, classes: &Classes) -> Vec<Agg> {
 impl HeapGraph {
     /// DevTools' Summary view ("All objects"), every class, sorted by retained size.
     pub fn summary(&self) -> Summary {
+        // Dominators first: their temporaries are the peak of the whole analysis, and that
+        // peak is lower without the class arrays (4 bytes per node) already allocated.
+        self.analysis();
         let classes = self.classes();
         let aggs = aggregate(self, classes);
         let mut constructors: Vec<ClassSummary> = aggs
