@@ -19,6 +19,7 @@ mod error;
 mod graph;
 mod leaks;
 mod parser;
+mod paths;
 mod retainers;
 mod scanner;
 mod summary;

@@ -111,6 +111,7 @@ fn leak_snap(sessions: &[(u32, Option<u32>)], extra: &[(u32, &str)]) -> HeapGrap
 
 #[test]
 fn leaks_are_new_in_b_and_still_alive_in_c_with_the_retainer_path() {
+    // The Map's `table (internal) -> (array) -> [1] (element)` hop is shown as one `[entry]`.
     let a = leak_snap(&[(11, None)], &[]);
     let b = leak_snap(&[(11, None), (13, Some(15)), (17, None)], &[(19, "Tmp")]);
     let c = leak_snap(&[(11, None), (13, Some(15))], &[(21, "New")]);
@@ -135,9 +136,7 @@ fn leaks_are_new_in_b_and_still_alive_in_c_with_the_retainer_path() {
             "global",
             "cache (property)",
             "Map",
-            "table (internal)",
-            "(array)",
-            "[1] (element)",
+            "[entry] (internal)",
             "Session"
         ]
     );
@@ -148,9 +147,7 @@ fn leaks_are_new_in_b_and_still_alive_in_c_with_the_retainer_path() {
             "global",
             "cache (property)",
             "Map",
-            "table (internal)",
-            "(array)",
-            "[1] (element)",
+            "[entry] (internal)",
             "Session",
             "user (property)",
             "User"
@@ -195,5 +192,193 @@ fn leak_groups_count_nested_members_once_and_pick_the_largest_as_representative(
     assert_eq!(
         item.retainer_path,
         ["(GC roots)", "global", "lone (property)", "Item"]
+    );
+}
+
+/// The retainer path of the `Leak` object (id 999) that `build(.., true)` adds: A is built
+/// without it, B and C with it. `build` gets the snapshot, `global` and `(GC roots)`.
+fn leak_path(build: impl Fn(&mut Snap, usize, usize, bool)) -> Vec<String> {
+    let snap = |with_leak: bool| {
+        let (mut s, g, gcr) = Snap::with_global();
+        build(&mut s, g, gcr, with_leak);
+        s.graph()
+    };
+    let (a, b, c) = (snap(false), snap(true), snap(true));
+    let l = leaks(&a, &b, &c);
+    let leak = l.iter().find(|g| g.name == "Leak").expect("Leak group");
+    assert_eq!(leak.representative_id, 999);
+    leak.retainer_path.clone()
+}
+
+#[test]
+fn retainer_path_takes_a_longer_property_chain_over_an_internal_edge() {
+    // global.holder -internal-> Leak is 2 hops; global.a.b.leak is 3, all properties.
+    let path = leak_path(|s, g, _, with_leak| {
+        let holder = s.node("object", "Holder", 11, 16);
+        let a = s.node("object", "A", 13, 16);
+        let b = s.node("object", "B", 15, 16);
+        s.edge(g, "property", "holder", holder);
+        s.edge(g, "property", "a", a);
+        s.edge(a, "property", "b", b);
+        if with_leak {
+            let leak = s.node("object", "Leak", 999, 40);
+            // Also a weak edge straight from the global object: never part of a path.
+            s.edge(g, "weak", "w", leak);
+            s.edge(holder, "internal", "secret", leak);
+            s.edge(b, "property", "leak", leak);
+        }
+    });
+    assert_eq!(
+        path,
+        ["(GC roots)", "global", "a (property)", "A", "b (property)", "B", "leak (property)", "Leak"]
+    );
+}
+
+#[test]
+fn retainer_path_avoids_hidden_edges_and_system_objects() {
+    // global.x -hidden-> (system) -> Leak (2 hops through V8 internals) vs global.p.q (2
+    // property hops and an element).
+    let path = leak_path(|s, g, _, with_leak| {
+        let x = s.node("object", "X", 11, 16);
+        let sys = s.node("hidden", "system / PropertyCell", 13, 16);
+        let p = s.node("object", "P", 15, 16);
+        let arr = s.node("object", "Array", 17, 16);
+        s.edge(g, "property", "x", x);
+        s.edge(x, "hidden", 0u32, sys);
+        s.edge(g, "property", "p", p);
+        s.edge(p, "property", "q", arr);
+        if with_leak {
+            let leak = s.node("object", "Leak", 999, 40);
+            s.edge(sys, "property", "value", leak);
+            s.edge(arr, "element", 3u32, leak);
+        }
+    });
+    assert_eq!(
+        path,
+        ["(GC roots)", "global", "p (property)", "P", "q (property)", "Array", "[3] (element)", "Leak"]
+    );
+}
+
+/// global.setTimeout is a closure from `script`, whose context holds `timerListMap` -> Leak;
+/// global.app.services.cache is a Map holding Leak: one hop longer.
+fn timers_or_app(script: &'static str) -> Vec<String> {
+    leak_path(move |s, g, _, with_leak| {
+        let f = s.node("closure", "setTimeout", 11, 32);
+        let sfi = s.node("code", "setTimeout", 13, 32);
+        let scr = s.node("code", script, 15, 32);
+        let ctx = s.node("object", "system / Context", 17, 32);
+        let timers = s.node("object", "Object", 19, 16);
+        s.edge(g, "property", "setTimeout", f);
+        s.edge(f, "internal", "shared", sfi);
+        s.edge(sfi, "internal", "script_or_debug_info", scr);
+        s.edge(f, "internal", "context", ctx);
+        s.edge(ctx, "context", "timerListMap", timers);
+        let app = s.node("object", "App", 21, 16);
+        let services = s.node("object", "Services", 23, 16);
+        let map = s.node("object", "Map", 25, 32);
+        let table = s.node("array", "", 27, 64);
+        s.edge(g, "property", "app", app);
+        s.edge(app, "property", "services", services);
+        s.edge(services, "property", "cache", map);
+        s.edge(map, "internal", "table", table);
+        if with_leak {
+            let leak = s.node("object", "Leak", 999, 40);
+            s.edge(timers, "property", "x", leak);
+            s.edge(table, "internal", "5", leak);
+        }
+    })
+}
+
+#[test]
+fn retainer_path_goes_around_node_internals_to_the_users_map() {
+    // setTimeout is Node's (script `node:timers`): its context is internal, the path through
+    // it is shorter in hops but costs more than the user's properties.
+    assert_eq!(
+        timers_or_app("node:timers"),
+        [
+            "(GC roots)",
+            "global",
+            "app (property)",
+            "App",
+            "services (property)",
+            "Services",
+            "cache (property)",
+            "Map",
+            "[entry] (internal)",
+            "Leak"
+        ]
+    );
+    // The same shape from user code: a closure's context is the user's scope, followed.
+    assert_eq!(
+        timers_or_app("/srv/app/server.js"),
+        [
+            "(GC roots)",
+            "global",
+            "setTimeout (property)",
+            "setTimeout()",
+            "context (internal)",
+            "system / Context",
+            "timerListMap (context)",
+            "Object",
+            "x (property)",
+            "Leak"
+        ]
+    );
+}
+
+#[test]
+fn retainer_path_prefers_user_roots_and_handles_over_the_stack() {
+    // (Stack roots) -> Leak is 2 hops; global.a.b.c.leak is 4. The stack is what happened to
+    // run at snapshot time: the global path is shown.
+    let stack_or = |global_path: bool, handle: bool| {
+        leak_path(move |s, g, gcr, with_leak| {
+            let stack = s.node("synthetic", "(Stack roots)", 7, 0);
+            s.edge(gcr, "element", 1u32, stack);
+            let handles = s.node("synthetic", "(Global handles)", 9, 0);
+            s.edge(gcr, "element", 2u32, handles);
+            let mut last = g;
+            for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+                let o = s.node("object", "O", 11 + 2 * i as u32, 16);
+                s.edge(last, "property", name, o);
+                last = o;
+            }
+            let wrap = s.node("object", "Wrap", 21, 16);
+            if handle {
+                s.edge(handles, "internal", "5", wrap);
+            }
+            if with_leak {
+                let leak = s.node("object", "Leak", 999, 40);
+                s.edge(stack, "internal", "3", leak);
+                if global_path {
+                    s.edge(last, "property", "leak", leak);
+                }
+                s.edge(wrap, "property", "owner", leak);
+            }
+        })
+    };
+    assert_eq!(
+        stack_or(true, false),
+        [
+            "(GC roots)",
+            "global",
+            "a (property)",
+            "O",
+            "b (property)",
+            "O",
+            "c (property)",
+            "O",
+            "leak (property)",
+            "Leak"
+        ]
+    );
+    // Held by a global handle (a native wrapper's JS object): that path, not the stack.
+    assert_eq!(
+        stack_or(false, true),
+        ["(GC roots)", "[2] (element)", "(Global handles)", "5 (internal)", "Wrap", "owner (property)", "Leak"]
+    );
+    // Only the stack holds it: the stack path.
+    assert_eq!(
+        stack_or(false, false),
+        ["(GC roots)", "[1] (element)", "(Stack roots)", "3 (internal)", "Leak"]
     );
 }
