@@ -52,7 +52,7 @@ impl BitSet {
 
 impl Analysis {
     /// Temporaries are freed as soon as they are used up and the big per-node arrays are
-    /// reused in place, so the peak stays near 32 bytes per node plus 4 per essential edge
+    /// reused in place, so the peak stays near 28 bytes per node plus 4 per essential edge
     /// (the Lengauer–Tarjan arrays and the predecessor index) on top of the graph.
     pub(crate) fn compute(g: &HeapGraph) -> Analysis {
         let page = page_owned(g);
@@ -261,18 +261,98 @@ fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
 /// DevTools' traversal order so ties and unreachable nodes resolve identically.
 /// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
 ///
-/// Memory: 4 bytes per essential edge for the predecessor lists and 8 arrays of one `u32`
-/// per node at the peak; `ancestor` doubles as the DFS's edge cursor (it is all zeros until
-/// the first link), `parent` becomes `dom` (a vertex's parent is read once, when it is
-/// linked, before its dominator is written), and the results are built in place.
+/// After the DFS, everything runs on DFS numbers instead of vertex numbers (a pure
+/// relabeling: the algorithm compares only DFS numbers), which keeps the memory at 7 `u32`
+/// arrays per node plus 4 bytes per essential edge at the peak: `semi` and `label` start as
+/// the identity, the predecessor lists hold DFS numbers, a bucket's "next" link of vertex
+/// `i` lives in `pred_first[i]` (read for the last time at step `i`, before it is needed),
+/// `parent` becomes `dom` (a vertex's parent is read once, when it is linked), and
+/// allocations are handed from one array to the next.
 fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     let count = g.node_count();
-    // Predecessors over essential edges only (all LT needs), as a CSR index, filled in
-    // place: counts, exclusive prefix sums used as cursors, then shifted back.
-    let mut pred_first = vec![0u32; count + 1];
+    // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
+    let len = count + 1;
+    let mut has_pred = BitSet::new(len);
     for (e, &to) in g.edge_to.iter().enumerate() {
         if essential.get(e) {
-            pred_first[to as usize] += 1;
+            has_pred.set(to as usize + 1);
+        }
+    }
+    let mut parent = vec![0u32; len];
+    let mut dfnum = vec![0u32; len];
+    let mut vertex = vec![0u32; len];
+    let mut next_edge = vec![0u32; len];
+    let mut n: u32 = 0;
+
+    let mut dfs = |root: u32, parent: &mut [u32], dfnum: &mut [u32], vertex: &mut [u32], n: &mut u32| {
+        next_edge[root as usize] = g.first_edge[root as usize - 1];
+        let mut v = root;
+        while v != 0 {
+            if dfnum[v as usize] == 0 {
+                *n += 1;
+                dfnum[v as usize] = *n;
+                vertex[*n as usize] = v;
+            }
+            let mut v_next = parent[v as usize];
+            let end = g.first_edge[v as usize];
+            while next_edge[v as usize] < end {
+                let e = next_edge[v as usize] as usize;
+                if essential.get(e) {
+                    let w = g.edge_to[e] + 1;
+                    if dfnum[w as usize] == 0 {
+                        parent[w as usize] = v;
+                        next_edge[w as usize] = g.first_edge[w as usize - 1];
+                        v_next = w;
+                        break;
+                    }
+                }
+                next_edge[v as usize] += 1;
+            }
+            v = v_next;
+        }
+    };
+
+    let r = g.root + 1;
+    dfs(r, &mut parent, &mut dfnum, &mut vertex, &mut n);
+    if (n as usize) < count {
+        // Nodes whose only retainers are non-essential (e.g. weak): hang them off the root.
+        for v in 1..=count as u32 {
+            if dfnum[v as usize] == 0 && !has_pred.get(v as usize) {
+                parent[v as usize] = r;
+                dfs(v, &mut parent, &mut dfnum, &mut vertex, &mut n);
+            }
+        }
+    }
+    drop(has_pred);
+    if (n as usize) < count {
+        // Still unreached (cycles retained only by each other): visit individually.
+        for v in 1..=count as u32 {
+            if dfnum[v as usize] == 0 {
+                parent[v as usize] = r;
+                n += 1;
+                dfnum[v as usize] = n;
+                vertex[n as usize] = v;
+            }
+        }
+    }
+    let n = n as usize;
+    debug_assert_eq!(n, count);
+
+    // From here on, indices are DFS numbers (1..=n; 0 = none; the root is 1).
+    let mut dom = next_edge; // parent by DFS number, then dominator
+    for i in 1..=n {
+        dom[i] = dfnum[parent[vertex[i] as usize] as usize];
+    }
+    dom[0] = 0;
+    // Predecessors over essential edges, as DFS numbers: those of i are
+    // preds[pred_first[i - 1]..pred_first[i]], in the same order as before the relabeling
+    // (by source ordinal, then edge order). Counts, exclusive prefix sums used as cursors,
+    // then shifted back.
+    let mut pred_first = parent;
+    pred_first.fill(0);
+    for (e, &to) in g.edge_to.iter().enumerate() {
+        if essential.get(e) {
+            pred_first[dfnum[to as usize + 1] as usize - 1] += 1;
         }
     }
     let mut acc = 0u32;
@@ -282,92 +362,22 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
         acc += k;
     }
     let mut preds = vec![0u32; acc as usize];
-    for n in 0..count as u32 {
-        for e in g.edges(n) {
+    for src in 0..count {
+        let from = dfnum[src + 1];
+        for e in g.edges(src as u32) {
             if essential.get(e) {
-                let to = g.edge_to[e] as usize;
-                preds[pred_first[to] as usize] = n + 1; // vertex numbers are ordinal + 1
-                pred_first[to] += 1;
+                let k = dfnum[g.edge_to[e] as usize + 1] as usize - 1;
+                preds[pred_first[k] as usize] = from;
+                pred_first[k] += 1;
             }
         }
     }
-    // pred_first[i] is now the end of i's list = the start of i + 1's.
-    pred_first.copy_within(0..count, 1);
+    pred_first.copy_within(0..n, 1);
     pred_first[0] = 0;
-
-    // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
-    let len = count + 1;
-    let mut parent = vec![0u32; len];
-    let mut ancestor = vec![0u32; len];
-    let mut vertex = vec![0u32; len];
-    let mut label = vec![0u32; len];
-    let mut semi = vec![0u32; len];
-    let mut n: u32 = 0;
-
-    {
-        // The DFS's per-vertex edge cursor lives in `ancestor` (zeroed again below).
-        let next_edge = &mut ancestor;
-        let mut dfs = |root: u32,
-                       parent: &mut [u32],
-                       semi: &mut [u32],
-                       vertex: &mut [u32],
-                       label: &mut [u32],
-                       n: &mut u32| {
-            next_edge[root as usize] = g.first_edge[root as usize - 1];
-            let mut v = root;
-            while v != 0 {
-                if semi[v as usize] == 0 {
-                    *n += 1;
-                    semi[v as usize] = *n;
-                    vertex[*n as usize] = v;
-                    label[v as usize] = v;
-                }
-                let mut v_next = parent[v as usize];
-                let end = g.first_edge[v as usize];
-                while next_edge[v as usize] < end {
-                    let e = next_edge[v as usize] as usize;
-                    if essential.get(e) {
-                        let w = g.edge_to[e] + 1;
-                        if semi[w as usize] == 0 {
-                            parent[w as usize] = v;
-                            next_edge[w as usize] = g.first_edge[w as usize - 1];
-                            v_next = w;
-                            break;
-                        }
-                    }
-                    next_edge[v as usize] += 1;
-                }
-                v = v_next;
-            }
-        };
-
-        let r = g.root + 1;
-        dfs(r, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
-        if (n as usize) < count {
-            // Nodes whose only retainers are non-essential (e.g. weak): hang them off the root.
-            for v in 1..=count as u32 {
-                let has_pred = pred_first[v as usize - 1] != pred_first[v as usize];
-                if semi[v as usize] == 0 && !has_pred {
-                    parent[v as usize] = r;
-                    dfs(v, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
-                }
-            }
-        }
-    }
+    let mut ancestor = dfnum;
     ancestor.fill(0);
-    let r = g.root + 1;
-    if (n as usize) < count {
-        // Still unreached (cycles retained only by each other): visit individually.
-        for v in 1..=count as u32 {
-            if semi[v as usize] == 0 {
-                parent[v as usize] = r;
-                n += 1;
-                semi[v as usize] = n;
-                vertex[n as usize] = v;
-                label[v as usize] = v;
-            }
-        }
-    }
+    let mut semi: Vec<u32> = (0..len as u32).collect();
+    let mut label: Vec<u32> = (0..len as u32).collect();
 
     let mut stack: Vec<u32> = Vec::new();
     let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
@@ -390,58 +400,52 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
         label[v as usize]
     };
 
-    // `parent[w]` is read once, when w is linked, and cleared; from then on the slot holds
-    // w's dominator (0 until assigned, as a fresh array would).
-    let dom = &mut parent;
-    // Buckets as singly linked lists: each vertex is put in exactly one bucket, once.
+    // Buckets as singly linked lists: each vertex is put in exactly one bucket, once. The
+    // link of vertex w is kept in pred_first[w], whose last reader is step w itself.
     let mut bucket_head = vec![0u32; len];
-    let mut bucket_next = vec![0u32; len];
-    for i in (2..=n).rev() {
-        let w = vertex[i as usize];
-        let wo = w as usize - 1;
-        let (ps, pe) = (pred_first[wo] as usize, pred_first[wo + 1] as usize);
+    for w in (2..=n).rev() {
+        let (ps, pe) = (pred_first[w - 1] as usize, pred_first[w] as usize);
         if ps == pe {
-            semi[w as usize] = semi[r as usize];
+            semi[w] = semi[1];
         }
         for &v in &preds[ps..pe] {
             let u = eval(v, &mut ancestor, &mut label, &semi);
-            if semi[u as usize] < semi[w as usize] {
-                semi[w as usize] = semi[u as usize];
+            if semi[u as usize] < semi[w] {
+                semi[w] = semi[u as usize];
             }
         }
-        let b = vertex[semi[w as usize] as usize] as usize;
-        bucket_next[w as usize] = bucket_head[b];
-        bucket_head[b] = w;
-        let p = std::mem::replace(&mut dom[w as usize], 0);
-        ancestor[w as usize] = p; // link(parent[w], w)
+        let b = semi[w] as usize;
+        pred_first[w] = bucket_head[b];
+        bucket_head[b] = w as u32;
+        let p = std::mem::replace(&mut dom[w], 0);
+        ancestor[w] = p; // link(parent[w], w)
         let mut v = std::mem::replace(&mut bucket_head[p as usize], 0);
         while v != 0 {
             let u = eval(v, &mut ancestor, &mut label, &semi);
             dom[v as usize] = if semi[u as usize] < semi[v as usize] { u } else { p };
-            v = bucket_next[v as usize];
+            v = pred_first[v as usize];
         }
     }
-    drop((bucket_head, bucket_next, preds, pred_first, ancestor, label));
-    dom[0] = r;
-    dom[r as usize] = r;
+    drop((bucket_head, preds, pred_first, ancestor, label));
+    dom[0] = 1;
+    dom[1] = 1;
     for i in 2..=n {
-        let w = vertex[i as usize] as usize;
-        if dom[w] != vertex[semi[w] as usize] {
-            dom[w] = dom[dom[w] as usize];
+        if dom[i] != semi[i] {
+            dom[i] = dom[dom[i] as usize];
         }
     }
-    drop(semi);
-    // In place: dominator[o] = dom[o + 1] - 1, order[i] = vertex[i + 1] - 1.
-    let mut dominator = parent;
-    for o in 0..count {
-        dominator[o] = dominator[o + 1].wrapping_sub(1).min(count as u32 - 1);
-    }
+    // Back to ordinals: dominator[ordinal] and the DFS preorder (in place in `vertex`).
+    let mut dominator = semi;
     dominator.truncate(count);
+    for i in 1..=n {
+        dominator[vertex[i] as usize - 1] = vertex[dom[i] as usize].wrapping_sub(1).min(count as u32 - 1);
+    }
+    drop(dom);
     let mut order = vertex;
-    for i in 0..n as usize {
+    for i in 0..n {
         order[i] = order[i + 1] - 1;
     }
-    order.truncate(n as usize);
+    order.truncate(n);
     (dominator, order)
 }
 
