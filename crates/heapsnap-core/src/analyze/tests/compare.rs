@@ -382,3 +382,51 @@ fn retainer_path_prefers_user_roots_and_handles_over_the_stack() {
         ["(GC roots)", "[1] (element)", "(Stack roots)", "3 (internal)", "Leak"]
     );
 }
+
+#[test]
+fn retainer_path_follows_a_user_closures_scope_chain() {
+    // handler() closes over an inner scope whose `previous` is the module scope holding
+    // `cache`: 6 hops of user structure, preferred to global.h.p -internal-> Leak (3 hops).
+    let path = leak_path(|s, g, _, with_leak| {
+        let f = s.node("closure", "handler", 11, 32);
+        let sfi = s.node("code", "handler", 13, 32);
+        let scr = s.node("code", "/srv/app/server.js", 15, 32);
+        let inner = s.node("object", "system / Context", 17, 32);
+        let outer = s.node("object", "system / Context", 19, 32);
+        let map = s.node("object", "Map", 21, 32);
+        let table = s.node("array", "", 23, 64);
+        s.edge(g, "property", "handler", f);
+        s.edge(f, "internal", "shared", sfi);
+        s.edge(sfi, "internal", "script_or_debug_info", scr);
+        s.edge(f, "internal", "context", inner);
+        s.edge(inner, "internal", "previous", outer);
+        s.edge(outer, "context", "cache", map);
+        s.edge(map, "internal", "table", table);
+        let h = s.node("object", "H", 25, 16);
+        let h2 = s.node("object", "H2", 27, 16);
+        s.edge(g, "property", "h", h);
+        s.edge(h, "property", "p", h2);
+        if with_leak {
+            let leak = s.node("object", "Leak", 999, 40);
+            s.edge(h2, "internal", "slot", leak);
+            s.edge(table, "internal", "7", leak);
+        }
+    });
+    assert_eq!(
+        path,
+        [
+            "(GC roots)",
+            "global",
+            "handler (property)",
+            "handler()",
+            "context (internal)",
+            "system / Context",
+            "previous (internal)",
+            "system / Context",
+            "cache (context)",
+            "Map",
+            "[entry] (internal)",
+            "Leak"
+        ]
+    );
+}
