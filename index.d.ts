@@ -260,7 +260,10 @@ export interface LeakCheckLeak {
   retainedSize: number
   /** `count / iterations`. */
   perIteration: number
-  /** Shortest chain from a GC root: `["(GC roots)", ..., "cache (property)", "Map", ..., name]`. */
+  /**
+   * Chain from a GC root, the one a person would follow (user properties and closures preferred
+   * over V8/Node internals): `["(GC roots)", ..., "cache (property)", "Map", ..., name]`.
+   */
   retainerPath: string[]
   /** Leaking objects reachable only through this group (e.g. a leaked session's arrays). */
   holds: { name: string; count: number; size: number }[]

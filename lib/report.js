@@ -143,7 +143,7 @@ function renderLeaks(leaks, top) {
 <h3 title="${esc(g.name)}">${esc(clip(g.name, 80))}</h3>
 <div class="stats"><span><b>${esc(int(g.count))}</b> objects</span><span><b>${esc(formatBytes(g.size))}</b> self</span><span><b>${esc(formatBytes(g.retainedSize))}</b> retained</span></div>
 ${via === undefined ? '' : `<div class="heldby">Held through <b>${esc(clip(via, 60))}</b>, itself a leak candidate.</div>`}
-<div class="via">Retained via (shortest path from the GC roots, in C):</div>
+<div class="via">Retained via (from the GC roots, in C; user references preferred over internals):</div>
 ${renderChain(g)}
 </article>`);
   const more = leaks.length > shown.length ? `<p class="muted">${esc(int(leaks.length - shown.length))} smaller groups not shown (raise --top).</p>` : '';
