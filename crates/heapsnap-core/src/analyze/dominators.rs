@@ -52,7 +52,7 @@ impl BitSet {
 
 impl Analysis {
     /// Temporaries are freed as soon as they are used up and the big per-node arrays are
-    /// reused in place, so the peak stays near 28 bytes per node plus 4 per essential edge
+    /// reused in place, so the peak stays near 24 bytes per node plus 4 per essential edge
     /// (the Lengauer–Tarjan arrays and the predecessor index) on top of the graph.
     pub(crate) fn compute(g: &HeapGraph) -> Analysis {
         let page = page_owned(g);
@@ -87,7 +87,7 @@ fn has_user_roots(g: &HeapGraph) -> bool {
 }
 
 /// DevTools' `markPageOwnedNodes`.
-fn page_owned(g: &HeapGraph) -> BitSet {
+pub(crate) fn page_owned(g: &HeapGraph) -> BitSet {
     let mut flags = BitSet::new(g.node_count());
     let mut stack: Vec<u32> = Vec::new();
     for e in g.edges(g.root) {
@@ -158,7 +158,7 @@ pub(crate) fn weakmap_table_id(name: &str) -> Option<u64> {
 }
 
 /// DevTools' `initEssentialEdges`: one bit per edge ordinal.
-fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
+pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
     const UNKNOWN: u64 = u64::MAX;
     const NOT_WEAKMAP: u64 = u64::MAX - 1;
     let mut weakmap_cache: Vec<u64> = Vec::new();
@@ -262,13 +262,14 @@ fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
 /// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
 ///
 /// After the DFS, everything runs on DFS numbers instead of vertex numbers (a pure
-/// relabeling: the algorithm compares only DFS numbers), which keeps the memory at 7 `u32`
-/// arrays per node plus 4 bytes per essential edge at the peak: `semi` and `label` start as
-/// the identity, the predecessor lists hold DFS numbers, a bucket's "next" link of vertex
-/// `i` lives in `pred_first[i]` (read for the last time at step `i`, before it is needed),
+/// relabeling: the algorithm compares only DFS numbers), which keeps the memory at 6 `u32`
+/// arrays per node plus 4 bytes per essential edge at the peak: `semi` starts as the
+/// identity, the predecessor lists hold DFS numbers, bucket heads live in `label` while
+/// their vertex is unlinked, a bucket's "next" link of vertex `i` lives in `pred_first[i]`
+/// (read for the last time at step `i`, before it is needed),
 /// `parent` becomes `dom` (a vertex's parent is read once, when it is linked), and
 /// allocations are handed from one array to the next.
-fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
+pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     let count = g.node_count();
     // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
     let len = count + 1;
@@ -377,7 +378,12 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     let mut ancestor = dfnum;
     ancestor.fill(0);
     let mut semi: Vec<u32> = (0..len as u32).collect();
-    let mut label: Vec<u32> = (0..len as u32).collect();
+    // `label[v]` is only read once v is linked (eval looks at linked vertices only), and
+    // until then it would be the identity: so it holds the head of v's bucket (0: empty)
+    // while v is unlinked, and becomes `v` when v is linked. A bucket of v is only filled
+    // and emptied before v is linked (sdom(w) <= w; parent(w) < w); anything still in it
+    // then was never going to be processed.
+    let mut label = vec![0u32; len];
 
     let mut stack: Vec<u32> = Vec::new();
     let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
@@ -401,8 +407,8 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     };
 
     // Buckets as singly linked lists: each vertex is put in exactly one bucket, once. The
-    // link of vertex w is kept in pred_first[w], whose last reader is step w itself.
-    let mut bucket_head = vec![0u32; len];
+    // head of v's bucket is label[v] (see above); the link of vertex w is kept in
+    // pred_first[w], whose last reader is step w itself.
     for w in (2..=n).rev() {
         let (ps, pe) = (pred_first[w - 1] as usize, pred_first[w] as usize);
         if ps == pe {
@@ -415,18 +421,19 @@ fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
             }
         }
         let b = semi[w] as usize;
-        pred_first[w] = bucket_head[b];
-        bucket_head[b] = w as u32;
+        pred_first[w] = label[b];
+        label[b] = w as u32;
         let p = std::mem::replace(&mut dom[w], 0);
         ancestor[w] = p; // link(parent[w], w)
-        let mut v = std::mem::replace(&mut bucket_head[p as usize], 0);
+        label[w] = w as u32;
+        let mut v = std::mem::replace(&mut label[p as usize], 0);
         while v != 0 {
             let u = eval(v, &mut ancestor, &mut label, &semi);
             dom[v as usize] = if semi[u as usize] < semi[v as usize] { u } else { p };
             v = pred_first[v as usize];
         }
     }
-    drop((bucket_head, preds, pred_first, ancestor, label));
+    drop((preds, pred_first, ancestor, label));
     dom[0] = 1;
     dom[1] = 1;
     for i in 2..=n {

@@ -7,6 +7,7 @@ mod classes;
 mod compare;
 mod graph;
 mod io;
+mod lengauer_tarjan;
 mod parity;
 mod robust;
 
