@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::error::AnalyzeError;
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
-use super::scanner::{self, fill_chunk, ReadSource, ScanError, Scanner, Source, CHUNK};
+use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
 
 /// Never pre-allocate more than this many elements on the strength of a declared count when
 /// the length of the (decompressed) input is unknown.
@@ -336,6 +336,58 @@ impl NodeCols {
     }
 }
 
+/// Field positions of the node roles, for whole-record pushes.
+struct NodeSink<'a> {
+    l: &'a Layout,
+    cols: &'a mut NodeCols,
+    pos: [usize; 5],
+    det: Option<usize>,
+}
+
+impl<'a> NodeSink<'a> {
+    fn new(l: &'a Layout, cols: &'a mut NodeCols) -> Self {
+        let at = |r: NodeRole| l.node_roles.iter().position(|&x| x == r);
+        let pos = [NodeRole::Type, NodeRole::Name, NodeRole::Id, NodeRole::SelfSize, NodeRole::EdgeCount]
+            .map(|r| at(r).expect("required node fields are in the layout"));
+        NodeSink { l, cols, pos, det: at(NodeRole::Detachedness) }
+    }
+}
+
+impl NumSink for NodeSink<'_> {
+    fn take(&mut self, nums: &[u32]) -> Result<(), (usize, String)> {
+        let (l, cols) = (self.l, &mut *self.cols);
+        let nf = l.node_roles.len();
+        let mut i = 0;
+        // Finish a record begun in the previous batch, then whole records, then the rest.
+        while cols.field != 0 && i < nums.len() {
+            cols.push(l, nums[i]).map_err(|m| (i, m))?;
+            i += 1;
+        }
+        let [ty, name, id, self_size, edge_count] = self.pos;
+        let ntypes = l.node_type_names.len() as u32;
+        while i + nf <= nums.len() {
+            let r = &nums[i..i + nf];
+            if r[ty] >= ntypes {
+                return Err((i + ty, format!("node type {} out of range", r[ty])));
+            }
+            cols.ty.push(r[ty] as u8);
+            cols.name.push(r[name]);
+            cols.id.push(r[id]);
+            cols.self_size.push(r[self_size]);
+            cols.edge_count.push(r[edge_count]);
+            if let Some(d) = self.det {
+                cols.det.push(r[d].min(255) as u8);
+            }
+            i += nf;
+        }
+        while i < nums.len() {
+            cols.push(l, nums[i]).map_err(|m| (i, m))?;
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 struct EdgeCols {
     ty: Vec<u8>,
@@ -381,6 +433,59 @@ impl EdgeCols {
         self.field += 1;
         if self.field == l.edge_roles.len() {
             self.field = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Whole-record pushes of edges; `NF` is the node field count when known at compile time
+/// (0: the layout's).
+struct EdgeSink<'a, const NF: u32> {
+    l: &'a Layout,
+    node_count: Option<usize>,
+    cols: &'a mut EdgeCols,
+    pos: [usize; 3],
+}
+
+impl<'a, const NF: u32> EdgeSink<'a, NF> {
+    fn new(l: &'a Layout, node_count: Option<usize>, cols: &'a mut EdgeCols) -> Self {
+        let at = |r: EdgeRole| l.edge_roles.iter().position(|&x| x == r).expect("required edge fields are in the layout");
+        EdgeSink { l, node_count, cols, pos: [at(EdgeRole::Type), at(EdgeRole::Name), at(EdgeRole::To)] }
+    }
+}
+
+impl<const NF: u32> NumSink for EdgeSink<'_, NF> {
+    fn take(&mut self, nums: &[u32]) -> Result<(), (usize, String)> {
+        let (l, n, cols) = (self.l, self.node_count, &mut *self.cols);
+        let ef = l.edge_roles.len();
+        let mut i = 0;
+        while cols.field != 0 && i < nums.len() {
+            cols.push::<NF>(l, n, nums[i]).map_err(|m| (i, m))?;
+            i += 1;
+        }
+        let [ty, name, to] = self.pos;
+        let ntypes = l.edge_type_names.len() as u32;
+        let nf = if NF != 0 { NF } else { l.node_roles.len() as u32 };
+        let limit = n.map_or(u32::MAX as u64 + 1, |n| n as u64);
+        while i + ef <= nums.len() {
+            let r = &nums[i..i + ef];
+            let (t, v) = (r[ty], r[to]);
+            if t >= ntypes || !v.is_multiple_of(nf) || (v / nf) as u64 >= limit {
+                // The per-field path finds and words the problem (same checks).
+                for (k, &x) in r.iter().enumerate() {
+                    cols.push::<NF>(l, n, x).map_err(|m| (i + k, m))?;
+                }
+                i += ef;
+                continue;
+            }
+            cols.ty.push(t as u8);
+            cols.name.push(r[name]);
+            cols.to.push(v / nf);
+            i += ef;
+        }
+        while i < nums.len() {
+            cols.push::<NF>(l, n, nums[i]).map_err(|m| (i, m))?;
+            i += 1;
         }
         Ok(())
     }
@@ -453,17 +558,8 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                         return sc.corrupt("duplicate \"nodes\" section");
                     }
                     match &b.layout {
-                        Some(l) => {
-                            let cols = &mut b.nodes;
-                            sc.u32_array(|v| cols.push(l, v))?;
-                        }
-                        None => {
-                            let raw = b.raw_nodes.insert(Vec::new());
-                            sc.u32_array(|v| {
-                                raw.push(v);
-                                Ok(())
-                            })?;
-                        }
+                        Some(l) => sc.u32_array(&mut NodeSink::new(l, &mut b.nodes))?,
+                        None => sc.u32_array(b.raw_nodes.insert(Vec::new()))?,
                     }
                 }
                 b"edges" => {
@@ -475,22 +571,13 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                     match &b.layout {
                         Some(l) if b.raw_nodes.is_none() => {
                             let cols = &mut b.edges;
-                            let nf = l.node_roles.len() as u32;
-                            if nf == 7 {
-                                sc.u32_array(|v| cols.push::<7>(l, n, v))?;
-                            } else if nf == 6 {
-                                sc.u32_array(|v| cols.push::<6>(l, n, v))?;
-                            } else {
-                                sc.u32_array(|v| cols.push::<0>(l, n, v))?;
+                            match l.node_roles.len() {
+                                7 => sc.u32_array(&mut EdgeSink::<7>::new(l, n, cols))?,
+                                6 => sc.u32_array(&mut EdgeSink::<6>::new(l, n, cols))?,
+                                _ => sc.u32_array(&mut EdgeSink::<0>::new(l, n, cols))?,
                             }
                         }
-                        _ => {
-                            let raw = b.raw_edges.insert(Vec::new());
-                            sc.u32_array(|v| {
-                                raw.push(v);
-                                Ok(())
-                            })?;
-                        }
+                        _ => sc.u32_array(b.raw_edges.insert(Vec::new()))?,
                     }
                 }
                 b"strings" => {
@@ -504,11 +591,7 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                     if b.locations.is_some() {
                         return sc.corrupt("duplicate \"locations\" section");
                     }
-                    let raw = b.locations.insert(Vec::new());
-                    sc.u32_array(|v| {
-                        raw.push(v);
-                        Ok(())
-                    })?;
+                    sc.u32_array(b.locations.insert(Vec::new()))?;
                 }
                 _ => sc.skip_value()?,
             }

@@ -26,6 +26,19 @@ pub(crate) enum ScanError {
 
 pub(crate) type Result<T> = std::result::Result<T, ScanError>;
 
+/// Takes the numbers of an array, in order, a batch at a time.
+pub(crate) trait NumSink {
+    /// On a bad number, its index in `nums` and what is wrong.
+    fn take(&mut self, nums: &[u32]) -> std::result::Result<(), (usize, String)>;
+}
+
+impl NumSink for Vec<u32> {
+    fn take(&mut self, nums: &[u32]) -> std::result::Result<(), (usize, String)> {
+        self.extend_from_slice(nums);
+        Ok(())
+    }
+}
+
 /// Where chunks come from.
 pub(crate) trait Source {
     /// The next chunk (empty at the end of the stream). `old` is the previous chunk, handed
@@ -331,10 +344,16 @@ impl<S: Source> Scanner<S> {
         Ok(v as u32)
     }
 
-    /// Parses an array of unsigned 32-bit integers (after whitespace), calling `sink` for
-    /// each. An error from `sink` is reported at the number's offset.
+    /// Parses an array of unsigned 32-bit integers (after whitespace), handing them to `sink`
+    /// in batches. An error from `sink` is reported at the offending number's offset; a
+    /// batch is always handed over before a syntax error is looked at, so errors come in
+    /// stream order.
     #[inline(never)]
-    pub fn u32_array(&mut self, mut sink: impl FnMut(u32) -> std::result::Result<(), String>) -> Result<()> {
+    pub fn u32_array(&mut self, sink: &mut impl NumSink) -> Result<()> {
+        const BATCH: usize = 4096;
+        let mut nums = [0u32; BATCH];
+        // Offsets of the numbers in the current chunk (chunks are at most CHUNK bytes).
+        let mut offs = [0u32; BATCH];
         self.expect(b'[', "an array of unsigned 32-bit integers")?;
         if self.peek_token()? == Some(b']') {
             self.pos += 1;
@@ -342,12 +361,14 @@ impl<S: Source> Scanner<S> {
         }
         loop {
             // Fast path: whole numbers and separators inside the current chunk.
+            let mut k = 0;
+            let mut closed = false;
             {
                 let buf = &self.buf[..];
                 let len = buf.len();
                 let limit = len.saturating_sub(32);
                 let mut p = self.pos;
-                while p < limit {
+                while p < limit && k < BATCH {
                     let start = p;
                     let mut v: u64 = 0;
                     let mut q = p;
@@ -369,13 +390,14 @@ impl<S: Source> Scanner<S> {
                     if sep != b',' && sep != b']' {
                         break;
                     }
-                    if let Err(m) = sink(v as u32) {
-                        return Err(ScanError::Corrupt(m, self.base + start as u64));
-                    }
+                    nums[k] = v as u32;
+                    offs[k] = start as u32;
+                    k += 1;
                     q += 1;
                     if sep == b']' {
-                        self.pos = q;
-                        return Ok(());
+                        p = q;
+                        closed = true;
+                        break;
                     }
                     while q < len && is_ws(buf[q]) {
                         q += 1;
@@ -384,11 +406,22 @@ impl<S: Source> Scanner<S> {
                 }
                 self.pos = p;
             }
+            if k > 0 {
+                if let Err((i, m)) = sink.take(&nums[..k]) {
+                    return Err(ScanError::Corrupt(m, self.base + offs[i] as u64));
+                }
+            }
+            if closed {
+                return Ok(());
+            }
+            if k == BATCH && self.pos < self.buf.len().saturating_sub(32) {
+                continue;
+            }
             // Slow path: one element, across chunk boundaries.
             self.skip_ws()?;
             let at = self.offset();
             let v = self.slow_u32()?;
-            if let Err(m) = sink(v) {
+            if let Err((_, m)) = sink.take(&[v]) {
                 return Err(ScanError::Corrupt(m, at));
             }
             match self.peek_token()? {
