@@ -348,12 +348,24 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
     // Predecessors over essential edges, as DFS numbers: those of i are
     // preds[pred_first[i - 1]..pred_first[i]], in the same order as before the relabeling
     // (by source ordinal, then edge order). Counts, exclusive prefix sums used as cursors,
-    // then shifted back.
+    // then shifted back. A vertex's DFS parent is left out (it is a predecessor of every
+    // vertex reached through a tree edge, the bit says which): it is unlinked when its child
+    // is processed, so its eval is itself, with no side effect, and its candidate semi is
+    // its own number. That is one entry fewer per vertex (and repeated edges from the parent).
     let mut pred_first = parent;
     pred_first.fill(0);
-    for (e, &to) in g.edge_to.iter().enumerate() {
-        if essential.get(e) {
-            pred_first[dfnum[to as usize + 1] as usize - 1] += 1;
+    let mut parent_is_pred = BitSet::new(len);
+    for src in 0..count {
+        let from = dfnum[src + 1];
+        for e in g.edges(src as u32) {
+            if essential.get(e) {
+                let k = dfnum[g.edge_to[e] as usize + 1] as usize;
+                if dom[k] == from {
+                    parent_is_pred.set(k);
+                } else {
+                    pred_first[k - 1] += 1;
+                }
+            }
         }
     }
     let mut acc = 0u32;
@@ -367,9 +379,11 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
         let from = dfnum[src + 1];
         for e in g.edges(src as u32) {
             if essential.get(e) {
-                let k = dfnum[g.edge_to[e] as usize + 1] as usize - 1;
-                preds[pred_first[k] as usize] = from;
-                pred_first[k] += 1;
+                let k = dfnum[g.edge_to[e] as usize + 1] as usize;
+                if dom[k] != from {
+                    preds[pred_first[k - 1] as usize] = from;
+                    pred_first[k - 1] += 1;
+                }
             }
         }
     }
@@ -411,7 +425,9 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
     // pred_first[w], whose last reader is step w itself.
     for w in (2..=n).rev() {
         let (ps, pe) = (pred_first[w - 1] as usize, pred_first[w] as usize);
-        if ps == pe {
+        if parent_is_pred.get(w) {
+            semi[w] = semi[w].min(dom[w]); // the parent, unlinked: eval = itself
+        } else if ps == pe {
             semi[w] = semi[1];
         }
         for &v in &preds[ps..pe] {
@@ -433,7 +449,7 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
             v = pred_first[v as usize];
         }
     }
-    drop((preds, pred_first, ancestor, label));
+    drop((preds, pred_first, ancestor, label, parent_is_pred));
     dom[0] = 1;
     dom[1] = 1;
     for i in 2..=n {
