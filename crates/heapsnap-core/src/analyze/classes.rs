@@ -51,7 +51,7 @@ impl Classes {
             Some(d) => d.to_vec(),
             None => infer_interface_definitions(g),
         };
-        let plain = apply_interface_definitions(g, &definitions);
+        let mut plain = InterfaceMatcher::new(&definitions);
         let mut b = KeyBuilder::default();
         let def_names: Vec<u32> = definitions.iter().map(|d| b.name_id(&d.name)).collect();
         let n = g.node_count();
@@ -80,7 +80,7 @@ impl Classes {
         for o in 0..n as u32 {
             let t = g.node_type[o as usize];
             let name_id = if t == g.nt.object || t == g.nt.native {
-                if let Some(&di) = plain.get(o as usize).filter(|&&d| d != u32::MAX) {
+                if let Some(di) = plain.as_mut().and_then(|m| m.match_node(g, o)) {
                     def_names[di as usize]
                 } else {
                     let s = g.node_name[o as usize] as usize;
@@ -310,72 +310,83 @@ struct TrieNode {
     greatest: Option<u32>,
 }
 
-/// DevTools' `applyInterfaceDefinitions`: definition index per node ordinal (`u32::MAX` for
-/// none; empty when there are no definitions). Property names are mapped to ids; any
-/// consistent order works for the subset walk.
-fn apply_interface_definitions(g: &HeapGraph, defs: &[InterfaceDefinition]) -> Vec<u32> {
-    if defs.is_empty() {
-        return Vec::new();
-    }
-    let mut out = vec![u32::MAX; g.node_count()];
-    let mut prop_ids: HashMap<&str, u32> = HashMap::new();
-    for d in defs {
-        for p in &d.properties {
-            let next = prop_ids.len() as u32;
-            prop_ids.entry(p.as_str()).or_insert(next);
+/// DevTools' `applyInterfaceDefinitions`, one node at a time (no per-node array): the
+/// definition a plain object takes. Property names are mapped to ids; any consistent order
+/// works for the subset walk.
+struct InterfaceMatcher<'a> {
+    prop_ids: HashMap<&'a str, u32>,
+    trie: Vec<TrieNode>,
+    props: Vec<u32>,
+    states: Vec<u32>,
+    next_states: Vec<u32>,
+}
+
+impl<'a> InterfaceMatcher<'a> {
+    /// `None` when there are no definitions (nothing can match).
+    fn new(defs: &'a [InterfaceDefinition]) -> Option<Self> {
+        if defs.is_empty() {
+            return None;
         }
-    }
-    let mut trie = vec![TrieNode { next: HashMap::new(), matched: None, greatest: None }];
-    for (di, d) in defs.iter().enumerate() {
-        let mut props: Vec<u32> = d.properties.iter().map(|p| prop_ids[p.as_str()]).collect();
-        props.sort_unstable();
-        let mut cur = 0usize;
-        for p in &props {
-            let existing = trie[cur].next.get(p).copied();
-            let nxt = match existing {
-                Some(n) => n as usize,
-                None => {
-                    let id = trie.len();
-                    trie.push(TrieNode { next: HashMap::new(), matched: None, greatest: None });
-                    trie[cur].next.insert(*p, id as u32);
-                    if trie[cur].greatest.is_none_or(|gr| gr < *p) {
-                        trie[cur].greatest = Some(*p);
-                    }
-                    id
-                }
-            };
-            cur = nxt;
-        }
-        if trie[cur].matched.is_none() {
-            trie[cur].matched = Some((props.len(), di));
-        }
-    }
-    let better = |a: (usize, usize), b: Option<(usize, usize)>| -> (usize, usize) {
-        match b {
-            None => a,
-            Some(b) if a.0 > b.0 => a,
-            Some(b) if b.0 > a.0 => b,
-            Some(b) => {
-                if a.1 <= b.1 {
-                    a
-                } else {
-                    b
-                }
+        let mut prop_ids: HashMap<&str, u32> = HashMap::new();
+        for d in defs {
+            for p in &d.properties {
+                let next = prop_ids.len() as u32;
+                prop_ids.entry(p.as_str()).or_insert(next);
             }
         }
-    };
-    let mut props: Vec<u32> = Vec::new();
-    let mut states: Vec<u32> = Vec::new();
-    let mut next_states: Vec<u32> = Vec::new();
-    for o in 0..g.node_count() as u32 {
-        if !is_plain_object(g, o) {
-            continue;
+        let mut trie = vec![TrieNode { next: HashMap::new(), matched: None, greatest: None }];
+        for (di, d) in defs.iter().enumerate() {
+            let mut props: Vec<u32> = d.properties.iter().map(|p| prop_ids[p.as_str()]).collect();
+            props.sort_unstable();
+            let mut cur = 0usize;
+            for p in &props {
+                let existing = trie[cur].next.get(p).copied();
+                let nxt = match existing {
+                    Some(n) => n as usize,
+                    None => {
+                        let id = trie.len();
+                        trie.push(TrieNode { next: HashMap::new(), matched: None, greatest: None });
+                        trie[cur].next.insert(*p, id as u32);
+                        if trie[cur].greatest.is_none_or(|gr| gr < *p) {
+                            trie[cur].greatest = Some(*p);
+                        }
+                        id
+                    }
+                };
+                cur = nxt;
+            }
+            if trie[cur].matched.is_none() {
+                trie[cur].matched = Some((props.len(), di));
+            }
         }
+        Some(InterfaceMatcher { prop_ids, trie, props: Vec::new(), states: Vec::new(), next_states: Vec::new() })
+    }
+
+    /// Definition index of node `o`, if it is a plain object that matches one.
+    fn match_node(&mut self, g: &HeapGraph, o: u32) -> Option<u32> {
+        if !is_plain_object(g, o) {
+            return None;
+        }
+        let better = |a: (usize, usize), b: Option<(usize, usize)>| -> (usize, usize) {
+            match b {
+                None => a,
+                Some(b) if a.0 > b.0 => a,
+                Some(b) if b.0 > a.0 => b,
+                Some(b) => {
+                    if a.1 <= b.1 {
+                        a
+                    } else {
+                        b
+                    }
+                }
+            }
+        };
+        let (trie, props, states, next_states) = (&self.trie, &mut self.props, &mut self.states, &mut self.next_states);
         props.clear();
         for e in g.edges(o) {
             if g.edge_type[e] == g.et.property {
                 // Properties no definition mentions can never extend a match.
-                if let Some(&id) = prop_ids.get(g.strings.get(g.edge_name[e])) {
+                if let Some(&id) = self.prop_ids.get(g.strings.get(g.edge_name[e])) {
                     props.push(id);
                 }
             }
@@ -385,9 +396,9 @@ fn apply_interface_definitions(g: &HeapGraph, defs: &[InterfaceDefinition]) -> V
         states.push(0);
         const NONE: (usize, usize) = (0, usize::MAX);
         let mut best = better(NONE, trie[0].matched);
-        for &p in &props {
+        for &p in props.iter() {
             next_states.clear();
-            for &s in &states {
+            for &s in states.iter() {
                 let node = &trie[s as usize];
                 let keep = node.greatest.is_some_and(|gr| p < gr);
                 if keep {
@@ -400,11 +411,8 @@ fn apply_interface_definitions(g: &HeapGraph, defs: &[InterfaceDefinition]) -> V
             }
             next_states.sort_unstable();
             next_states.dedup();
-            std::mem::swap(&mut states, &mut next_states);
+            std::mem::swap(states, next_states);
         }
-        if best != NONE {
-            out[o as usize] = best.1 as u32;
-        }
+        (best != NONE).then_some(best.1 as u32)
     }
-    out
 }
