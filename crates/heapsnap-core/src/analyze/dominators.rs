@@ -52,7 +52,7 @@ impl BitSet {
 
 impl Analysis {
     /// Temporaries are freed as soon as they are used up and the big per-node arrays are
-    /// reused in place, so the peak stays near 24 bytes per node plus 4 per essential edge
+    /// reused in place, so the peak stays near 20 bytes per node plus 4 per essential edge
     /// (the Lengauer–Tarjan arrays and the predecessor index) on top of the graph.
     pub(crate) fn compute(g: &HeapGraph) -> Analysis {
         let page = page_owned(g);
@@ -257,42 +257,25 @@ fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
     sizes
 }
 
-/// Lengauer–Tarjan ("simple" eval/link with iterative path compression), following
-/// DevTools' traversal order so ties and unreachable nodes resolve identically.
-/// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
-///
-/// After the DFS, everything runs on DFS numbers instead of vertex numbers (a pure
-/// relabeling: the algorithm compares only DFS numbers), which keeps the memory at 6 `u32`
-/// arrays per node plus 4 bytes per essential edge at the peak: `semi` starts as the
-/// identity, the predecessor lists hold DFS numbers, bucket heads live in `label` while
-/// their vertex is unlinked, a bucket's "next" link of vertex `i` lives in `pred_first[i]`
-/// (read for the last time at step `i`, before it is needed),
-/// `parent` becomes `dom` (a vertex's parent is read once, when it is linked), and
-/// allocations are handed from one array to the next.
-pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
+/// DevTools' traversal order: a DFS from the root over essential edges in edge order; then,
+/// from each still unreached node without essential predecessors in ordinal order, a DFS
+/// hung off the root; then every node still unreached (cycles retained only by each other)
+/// individually, hung off the root. Calls `number(v, parent)` for each vertex (ordinal + 1)
+/// in that preorder. Deterministic, so it can be run twice instead of keeping its result.
+fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number: impl FnMut(u32, u32)) {
     let count = g.node_count();
-    // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
     let len = count + 1;
-    let mut has_pred = BitSet::new(len);
-    for (e, &to) in g.edge_to.iter().enumerate() {
-        if essential.get(e) {
-            has_pred.set(to as usize + 1);
-        }
-    }
+    let mut seen = BitSet::new(len);
     let mut parent = vec![0u32; len];
-    let mut dfnum = vec![0u32; len];
-    let mut vertex = vec![0u32; len];
     let mut next_edge = vec![0u32; len];
-    let mut n: u32 = 0;
-
-    let mut dfs = |root: u32, parent: &mut [u32], dfnum: &mut [u32], vertex: &mut [u32], n: &mut u32| {
+    let mut dfs = |root: u32, root_parent: u32, seen: &mut BitSet| {
+        parent[root as usize] = root_parent;
         next_edge[root as usize] = g.first_edge[root as usize - 1];
         let mut v = root;
-        while v != 0 {
-            if dfnum[v as usize] == 0 {
-                *n += 1;
-                dfnum[v as usize] = *n;
-                vertex[*n as usize] = v;
+        while v != 0 && v != root_parent {
+            if !seen.get(v as usize) {
+                seen.set(v as usize);
+                number(v, parent[v as usize]);
             }
             let mut v_next = parent[v as usize];
             let end = g.first_edge[v as usize];
@@ -300,7 +283,7 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
                 let e = next_edge[v as usize] as usize;
                 if essential.get(e) {
                     let w = g.edge_to[e] + 1;
-                    if dfnum[w as usize] == 0 {
+                    if !seen.get(w as usize) {
                         parent[w as usize] = v;
                         next_edge[w as usize] = g.first_edge[w as usize - 1];
                         v_next = w;
@@ -312,39 +295,56 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
             v = v_next;
         }
     };
-
     let r = g.root + 1;
-    dfs(r, &mut parent, &mut dfnum, &mut vertex, &mut n);
-    if (n as usize) < count {
-        // Nodes whose only retainers are non-essential (e.g. weak): hang them off the root.
-        for v in 1..=count as u32 {
-            if dfnum[v as usize] == 0 && !has_pred.get(v as usize) {
-                parent[v as usize] = r;
-                dfs(v, &mut parent, &mut dfnum, &mut vertex, &mut n);
-            }
+    dfs(r, 0, &mut seen);
+    for v in 1..=count as u32 {
+        if !seen.get(v as usize) && !has_pred.get(v as usize) {
+            dfs(v, r, &mut seen);
         }
     }
-    drop(has_pred);
-    if (n as usize) < count {
-        // Still unreached (cycles retained only by each other): visit individually.
-        for v in 1..=count as u32 {
-            if dfnum[v as usize] == 0 {
-                parent[v as usize] = r;
-                n += 1;
-                dfnum[v as usize] = n;
-                vertex[n as usize] = v;
-            }
+    drop(dfs);
+    for v in 1..=count as u32 {
+        if !seen.get(v as usize) {
+            seen.set(v as usize);
+            number(v, r);
         }
     }
-    let n = n as usize;
+}
+
+/// Lengauer–Tarjan ("simple" eval/link with iterative path compression), following
+/// DevTools' traversal order so ties and unreachable nodes resolve identically.
+/// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
+///
+/// Everything runs on DFS numbers instead of vertex numbers (a pure relabeling: the
+/// algorithm compares only DFS numbers), which keeps the memory at 5 `u32` arrays per node
+/// plus 4 bytes per non-tree essential edge at the peak: `semi` starts as the identity, the
+/// predecessor lists hold DFS numbers, bucket heads live in `label` while their vertex is
+/// unlinked, a bucket's "next" link of vertex `i` lives in `pred_first[i]` (read for the
+/// last time at step `i`, before it is needed), `parent` becomes `dom` (a vertex's parent
+/// is read once, when it is linked), the DFS-number -> vertex map is not kept through the
+/// main loop but rebuilt by running the (deterministic) DFS again, and allocations are
+/// handed from one array to the next.
+pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
+    let count = g.node_count();
+    // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
+    let len = count + 1;
+    let mut has_pred = BitSet::new(len);
+    for (e, &to) in g.edge_to.iter().enumerate() {
+        if essential.get(e) {
+            has_pred.set(to as usize + 1);
+        }
+    }
+    // DFS number per vertex, and the parent per DFS number (then the dominator).
+    let mut dfnum = vec![0u32; len];
+    let mut dom = vec![0u32; len];
+    let mut n = 0usize;
+    dfs_preorder(g, essential, &has_pred, |v, p| {
+        n += 1;
+        dfnum[v as usize] = n as u32;
+        dom[n] = dfnum[p as usize]; // numbered before v (0 for none)
+    });
     debug_assert_eq!(n, count);
 
-    // From here on, indices are DFS numbers (1..=n; 0 = none; the root is 1).
-    let mut dom = next_edge; // parent by DFS number, then dominator
-    for i in 1..=n {
-        dom[i] = dfnum[parent[vertex[i] as usize] as usize];
-    }
-    dom[0] = 0;
     // Predecessors over essential edges, as DFS numbers: those of i are
     // preds[pred_first[i - 1]..pred_first[i]], in the same order as before the relabeling
     // (by source ordinal, then edge order). Counts, exclusive prefix sums used as cursors,
@@ -352,8 +352,7 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
     // vertex reached through a tree edge, the bit says which): it is unlinked when its child
     // is processed, so its eval is itself, with no side effect, and its candidate semi is
     // its own number. That is one entry fewer per vertex (and repeated edges from the parent).
-    let mut pred_first = parent;
-    pred_first.fill(0);
+    let mut pred_first = vec![0u32; len];
     let mut parent_is_pred = BitSet::new(len);
     for src in 0..count {
         let from = dfnum[src + 1];
@@ -457,14 +456,20 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
             dom[i] = dom[dom[i] as usize];
         }
     }
-    // Back to ordinals: dominator[ordinal] and the DFS preorder (in place in `vertex`).
-    let mut dominator = semi;
-    dominator.truncate(count);
+    drop(semi);
+    // Back to ordinals: the DFS preorder again (vertex per DFS number, then ordinals in
+    // place) and dominator[ordinal].
+    let mut order = vec![0u32; len];
+    let mut k = 0usize;
+    dfs_preorder(g, essential, &has_pred, |v, _| {
+        k += 1;
+        order[k] = v;
+    });
+    let mut dominator = vec![0u32; count];
     for i in 1..=n {
-        dominator[vertex[i] as usize - 1] = vertex[dom[i] as usize].wrapping_sub(1).min(count as u32 - 1);
+        dominator[order[i] as usize - 1] = order[dom[i] as usize].wrapping_sub(1).min(count as u32 - 1);
     }
     drop(dom);
-    let mut order = vertex;
     for i in 0..n {
         order[i] = order[i + 1] - 1;
     }
