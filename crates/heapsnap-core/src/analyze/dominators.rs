@@ -27,10 +27,37 @@ pub(crate) struct Analysis {
     pub shallow: Vec<u32>,
     /// Immediate dominator ordinal (the root dominates itself).
     pub dominator: Vec<u32>,
-    pub retained: Vec<u64>,
+    pub retained: Retained,
     /// Children in the dominator tree: `dom_children[dom_first[n]..dom_first[n + 1]]`.
     pub dom_first: Vec<u32>,
     pub dom_children: Vec<u32>,
+}
+
+/// Retained sizes: 4 bytes each when the heap's total fits in a `u32` (no retained size
+/// exceeds the root's, which is the sum of all shallow sizes), else 8.
+pub(crate) enum Retained {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Retained {
+    #[inline]
+    pub fn get(&self, ord: usize) -> u64 {
+        match self {
+            Retained::Narrow(v) => v[ord] as u64,
+            Retained::Wide(v) => v[ord],
+        }
+    }
+
+    /// Post-order accumulation: reverse DFS preorder visits children before dominators.
+    fn accumulate<T: Copy + std::ops::AddAssign>(mut sizes: Vec<T>, order: &[u32], dominator: &[u32]) -> Vec<T> {
+        for &v in order.iter().skip(1).rev() {
+            let d = dominator[v as usize] as usize;
+            let s = sizes[v as usize];
+            sizes[d] += s;
+        }
+        sizes
+    }
 }
 
 /// A compact bit set (one bit per node or edge).
@@ -63,12 +90,14 @@ impl Analysis {
         // After the dominator tree, so its arrays and these never coexist.
         let shallow = shallow_sizes(g);
         let n = g.node_count();
-        let mut retained: Vec<u64> = shallow.iter().map(|&s| s as u64).collect();
-        // Post-order accumulation: reverse DFS preorder visits children before dominators.
-        for &v in order.iter().skip(1).rev() {
-            let d = dominator[v as usize] as usize;
-            retained[d] += retained[v as usize];
-        }
+        // Each shallow size is added along a chain of dominators whose preorder positions
+        // decrease, so into any node at most once: nothing exceeds the total.
+        let total: u64 = shallow.iter().map(|&s| s as u64).sum();
+        let retained = if total <= u32::MAX as u64 {
+            Retained::Narrow(Retained::accumulate(shallow.clone(), &order, &dominator))
+        } else {
+            Retained::Wide(Retained::accumulate(shallow.iter().map(|&s| s as u64).collect(), &order, &dominator))
+        };
         drop(order);
         let (dom_first, dom_children) = dominated_nodes(&dominator, g.root, n);
         Analysis { shallow, dominator, retained, dom_first, dom_children }

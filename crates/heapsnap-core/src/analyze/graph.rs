@@ -205,7 +205,7 @@ impl HeapGraph {
     }
     /// Retained size of a node with DevTools' semantics (see [`super::dominators`]).
     pub fn retained_size(&self, ord: u32) -> u64 {
-        self.analysis().retained[ord as usize]
+        self.analysis().retained.get(ord as usize)
     }
     /// Self size after DevTools' re-attribution of owned arrays/hidden objects to their owner.
     pub fn self_size(&self, ord: u32) -> u64 {

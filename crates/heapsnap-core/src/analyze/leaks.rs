@@ -74,7 +74,7 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
         count[k] += 1;
         size[k] += an.shallow[o] as u64;
         let r = rep[k];
-        if r == u32::MAX || an.retained[o] > an.retained[r as usize] {
+        if r == u32::MAX || an.retained.get(o) > an.retained.get(r as usize) {
             rep[k] = o as u32;
         }
     }

@@ -190,7 +190,7 @@ impl HeapGraph {
         let a = self.analysis();
         let mut kids: Vec<u32> =
             a.dom_children[a.dom_first[o as usize] as usize..a.dom_first[o as usize + 1] as usize].to_vec();
-        kids.sort_by(|&x, &y| a.retained[y as usize].cmp(&a.retained[x as usize]).then(x.cmp(&y)));
+        kids.sort_by(|&x, &y| a.retained.get(y as usize).cmp(&a.retained.get(x as usize)).then(x.cmp(&y)));
         kids.truncate(limit);
         Some(kids.into_iter().map(|k| self.dominator_entry(k)).collect())
     }

@@ -72,7 +72,7 @@ pub(crate) fn top_level_retained(g: &HeapGraph, groups: usize, group: impl Fn(u3
         let (from, to) = (a.dom_first[n as usize] as usize, a.dom_first[n as usize + 1] as usize);
         if let Some(k) = group(n) {
             if !seen[k as usize] {
-                out[k as usize] += a.retained[n as usize];
+                out[k as usize] += a.retained.get(n as usize);
                 if from != to {
                     seen[k as usize] = true;
                     stack.push(MARK | k as u64);

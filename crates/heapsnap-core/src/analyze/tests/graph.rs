@@ -286,3 +286,23 @@ fn retainers_by_id_and_by_class() {
     );
     assert!(h.retainers_by_class("Nope").is_empty());
 }
+
+#[test]
+fn retained_sizes_past_4_gib() {
+    // The total no longer fits in 32 bits: retained sizes are kept in 64.
+    let (mut s, g, _) = Snap::with_global();
+    let a = s.node("object", "Big", 7, 4_000_000_000);
+    let b = s.node("object", "Big", 9, 4_000_000_000);
+    let c = s.node("object", "Small", 11, 5);
+    s.edge(g, "property", "a", a);
+    s.edge(a, "property", "b", b);
+    s.edge(b, "property", "c", c);
+    let graph = s.graph();
+    assert_eq!(graph.total_size(), 8_000_000_015);
+    assert_eq!(graph.retained_size(a as u32), 8_000_000_005);
+    assert_eq!(graph.retained_size(b as u32), 4_000_000_005);
+    let sum = graph.summary();
+    assert_eq!(sum.total_size, 8_000_000_015);
+    let big = row(&sum, "Big").unwrap();
+    assert_eq!((big.count, big.self_size, big.retained_size), (2, 8_000_000_000, 8_000_000_005));
+}
