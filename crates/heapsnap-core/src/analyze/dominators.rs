@@ -331,7 +331,6 @@ fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number
             dfs(v, r, &mut seen);
         }
     }
-    drop(dfs);
     for v in 1..=count as u32 {
         if !seen.get(v as usize) {
             seen.set(v as usize);
