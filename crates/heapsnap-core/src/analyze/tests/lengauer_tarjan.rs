@@ -165,19 +165,6 @@ fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Ve
     (dominator, order)
 }
 
-/// xorshift64*
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 #[test]
 fn same_dominators_as_the_reference_on_random_graphs() {

@@ -13,6 +13,22 @@ mod robust;
 
 use super::*;
 
+/// xorshift64*: deterministic pseudo-random cases for the fuzz-like tests, no dependency.
+pub(super) struct Rng(pub(super) u64);
+
+impl Rng {
+    pub(super) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub(super) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
 /// Node types and edge types exactly as Node 20 (V8 11.3) writes them.
 pub(super) const NODE_TYPES: &[&str] = &[
     "hidden",

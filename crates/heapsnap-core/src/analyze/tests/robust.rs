@@ -22,19 +22,6 @@ pub(super) fn real_snapshot() -> Vec<u8> {
     out
 }
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// Everything a caller may do with a parsed graph; must not panic.
 pub(crate) fn exercise(g: &HeapGraph) {
