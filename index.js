@@ -3,6 +3,7 @@
 // keeps heapdump's calling conventions, and turns native results into JS values.
 
 const native = require('./lib/native');
+const { writeNow, writeAsync } = require('./lib/write');
 const { checkOptions, toNative } = require('./lib/options');
 const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, installDefaultHandler } = require('./lib/signal');
@@ -30,7 +31,7 @@ function writeSnapshot(filename, options, callback) {
 
   let info;
   try {
-    info = native.writeSnapshotSync(toNative(checked, { heapdumpDefault: checked.path === undefined }));
+    info = writeNow(toNative(checked, { heapdumpDefault: checked.path === undefined }));
   } catch (err) {
     // heapdump's message prefix, which existing code matches on.
     err.message = `heapdump write error ${err.code}: ${err.message}`;
@@ -47,7 +48,7 @@ function writeSnapshot(filename, options, callback) {
  * is finished off-thread. Resolves to `{ path, bytes, rawBytes, compression, durationMs, pauseMs }`.
  */
 async function writeSnapshotAsync(options) {
-  return native.writeSnapshotAsync(toNative(checkOptions('writeSnapshotAsync', options)));
+  return writeAsync(toNative(checkOptions('writeSnapshotAsync', options)));
 }
 
 /** A full garbage collection, with or without --expose-gc. */

@@ -126,3 +126,23 @@ test('gc() collects garbage without --expose-gc', async () => {
   assert.strictEqual(ref.deref(), undefined);
   ref = null;
 });
+
+test('on V8 < 12, JS-initiated dumps warm script line ends with a debugger session first', async (t) => {
+  const inspector = require('inspector');
+  const calls = [];
+  const post = inspector.Session.prototype.post;
+  inspector.Session.prototype.post = function (method, ...rest) {
+    calls.push(method);
+    return post.call(this, method, ...rest);
+  };
+  t.after(() => {
+    inspector.Session.prototype.post = post;
+  });
+  const dir = tmpDir(t);
+  assert.strictEqual(heapsnap.writeSnapshot(path.join(dir, 'sync.heapsnapshot')), true);
+  await heapsnap.writeSnapshotAsync({ dir, path: 'async.heapsnapshot' });
+  const warms = Number.parseInt(process.versions.v8, 10) < 12;
+  const once = ['Debugger.enable', 'Debugger.disable'];
+  assert.deepStrictEqual(calls, warms ? [...once, ...once] : [], `V8 ${process.versions.v8}`);
+  assert.strictEqual(readSnapshot(path.join(dir, 'async.heapsnapshot')).countObjects('HeapsnapWriteMarker'), 7);
+});

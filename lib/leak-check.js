@@ -11,6 +11,7 @@ const { checkOptions, toNative } = require('./options');
 const { invalidOption } = require('./errors');
 const { formatBytes } = require('./format');
 const { readSnapshotAsync, leaks: threeSnapshotLeaks } = require('./analyze');
+const { writeAsync } = require('./write');
 
 const SCHEMA = { iterations: 'count', warmup: 'count', dir: 'string', keepSnapshots: 'boolean' };
 const DEFAULTS = { iterations: 10, warmup: 3, keepSnapshots: false };
@@ -51,7 +52,7 @@ async function runIterations(fn, count, phase) {
 async function snapshot(dir, label) {
   await new Promise((resolve) => setImmediate(resolve));
   native.gc();
-  const info = await native.writeSnapshotAsync(toNative({ dir, path: `${label}.heapsnapshot`, gc: true }));
+  const info = await writeAsync(toNative({ dir, path: `${label}.heapsnapshot`, gc: true }));
   return info.path;
 }
 
