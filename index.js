@@ -10,6 +10,7 @@ const { installSignalHandler, removeSignalHandler, installDefaultHandler } = req
 const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyze');
 const { onNearHeapLimit } = require('./lib/near-heap-limit');
 const { leakCheck, assertNoLeaks } = require('./lib/leak-check');
+const { writeReport } = require('./lib/report');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
@@ -56,7 +57,20 @@ function gc() {
   native.gc();
 }
 
-module.exports = { writeSnapshot, writeSnapshotAsync, gc, installSignalHandler, removeSignalHandler, onNearHeapLimit, readSnapshot, readSnapshotAsync, leaks, leakCheck, assertNoLeaks, writeReport: require('./lib/report').writeReport };
+module.exports = {
+  writeSnapshot,
+  writeSnapshotAsync,
+  gc,
+  installSignalHandler,
+  removeSignalHandler,
+  onNearHeapLimit,
+  readSnapshot,
+  readSnapshotAsync,
+  leaks,
+  leakCheck,
+  assertNoLeaks,
+  writeReport,
+};
 
 installDefaultHandler();
 
