@@ -146,3 +146,26 @@ test('on V8 < 12, JS-initiated dumps warm script line ends with a debugger sessi
   assert.deepStrictEqual(calls, warms ? [...once, ...once] : [], `V8 ${process.versions.v8}`);
   assert.strictEqual(readSnapshot(path.join(dir, 'async.heapsnapshot')).countObjects('HeapsnapWriteMarker'), 7);
 });
+
+test('node ids stay stable across snapshots of one process, so they can be compared', async (t) => {
+  const dir = tmpDir(t);
+  const markerIds = (file) => {
+    const { snapshot } = readSnapshot(file);
+    const fields = snapshot.snapshot.meta.node_fields;
+    const [typeAt, nameAt, idAt] = ['type', 'name', 'id'].map((f) => fields.indexOf(f));
+    const objectType = snapshot.snapshot.meta.node_types[typeAt].indexOf('object');
+    const ids = [];
+    for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+      if (snapshot.nodes[i + typeAt] === objectType && snapshot.strings[snapshot.nodes[i + nameAt]] === 'HeapsnapWriteMarker') {
+        ids.push(snapshot.nodes[i + idAt]);
+      }
+    }
+    return ids.sort((a, b) => a - b);
+  };
+  const first = path.join(dir, 'first.heapsnapshot');
+  assert.strictEqual(heapsnap.writeSnapshot(first), true);
+  const second = await heapsnap.writeSnapshotAsync({ dir, path: 'second.heapsnapshot.gz' });
+  const ids = markerIds(first);
+  assert.strictEqual(ids.length, 7);
+  assert.deepStrictEqual(markerIds(second.path), ids);
+});

@@ -11,13 +11,20 @@ const native = require('./native');
 
 const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 
+// One session for the life of the thread, never disconnected: closing an inspector session
+// disables its heap profiler agent, which clears V8's object ids, and then no two snapshots
+// of the process could be compared (diff, leaks, leakCheck).
+let session;
+
 function warmLineEnds() {
   if (!LINE_ENDS_NEED_WARMING) return false;
-  let session;
   try {
-    const inspector = require('inspector');
-    session = new inspector.Session();
-    session.connect();
+    if (!session) {
+      const inspector = require('inspector');
+      const fresh = new inspector.Session();
+      fresh.connect();
+      session = fresh;
+    }
     // In-process sessions answer synchronously: the work is done when post() returns.
     session.post('Debugger.enable');
     session.post('Debugger.disable');
@@ -25,8 +32,6 @@ function warmLineEnds() {
   } catch {
     // No inspector in this build, or the session is refused: the snapshot is only slower.
     return false;
-  } finally {
-    if (session) session.disconnect();
   }
 }
 
