@@ -12,6 +12,7 @@ use heapsnap_core::naming::WritePlan;
 use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
 
 use crate::error::DumpError;
+use crate::options::NativeWriteOptions;
 use crate::v8::{Isolate, SnapshotOptions};
 
 /// Everything a dump needs once the file name is decided.
@@ -123,4 +124,24 @@ impl DumpOutcome {
 /// Both halves on the calling thread: the synchronous, heapdump-compatible path.
 pub fn write_now(isolate: &Isolate, request: &DumpRequest) -> Result<DumpOutcome, DumpError> {
     capture(isolate, request)?.finish()
+}
+
+/// What a triggered dump (signal, near heap limit) writes, and whether it reports on stderr.
+#[derive(Clone, Default)]
+pub struct TriggerOptions {
+    pub write: NativeWriteOptions,
+    pub quiet: bool,
+}
+
+impl TriggerOptions {
+    /// Writes a dump nobody awaits; the outcome goes to stderr as one line (the success line
+    /// only when not quiet). `trigger` names the cause: `signal`, `near-heap-limit`.
+    pub fn write_and_report(&self, isolate: &Isolate, trigger: &str, success_prefix: &str) {
+        let result = self.write.clone().into_request().and_then(|request| write_now(isolate, &request));
+        match result {
+            Ok(outcome) if !self.quiet => eprintln!("heapsnap: {success_prefix}{}", outcome.describe()),
+            Ok(_) => {}
+            Err(err) => eprintln!("heapsnap: {trigger} dump failed: {}: {err}", err.code()),
+        }
+    }
 }

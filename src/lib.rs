@@ -55,7 +55,7 @@ pub fn install_signal_handler(env: Env, signal: i32, options: NativeWriteOptions
     hook_teardown(&env)?;
     // SAFETY: `uv_loop` is this environment's loop, and the teardown hook uninstalls on
     // this thread before the loop closes.
-    unsafe { signal::install(&isolate, uv_loop.cast(), signal, signal::SignalOptions { write: options, quiet }) }?;
+    unsafe { signal::install(&isolate, uv_loop.cast(), signal, dump::TriggerOptions { write: options, quiet }) }?;
     Ok(())
 }
 
@@ -65,7 +65,7 @@ pub fn install_signal_handler(env: Env, signal: i32, options: NativeWriteOptions
 pub fn on_near_heap_limit(env: Env, options: NativeWriteOptions, quiet: bool, max_dumps: u32) -> napi::Result<(), String> {
     let isolate = current_isolate()?;
     hook_teardown(&env)?;
-    near_limit::install(&isolate, signal::SignalOptions { write: options, quiet }, max_dumps)?;
+    near_limit::install(&isolate, dump::TriggerOptions { write: options, quiet }, max_dumps)?;
     Ok(())
 }
 

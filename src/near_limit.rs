@@ -11,9 +11,9 @@ use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::dump;
+use crate::dump::TriggerOptions;
 use crate::error::DumpError;
-use crate::signal::SignalOptions;
+use crate::signal::lock;
 use crate::v8::{InterruptHandle, Isolate};
 
 /// How many times the limit may be raised while a requested dump has not started yet
@@ -22,7 +22,7 @@ const MAX_RAISES_PER_DUMP: u32 = 3;
 
 
 struct NearLimit {
-    options: Mutex<SignalOptions>,
+    options: Mutex<TriggerOptions>,
     dumps_left: AtomicU32,
     /// Raises since the last dump finished.
     raises: AtomicU32,
@@ -48,7 +48,7 @@ thread_local! {
 }
 
 /// Arms (or re-arms with new options) this environment's near-heap-limit dump.
-pub fn install(isolate: &Isolate, options: SignalOptions, max_dumps: u32) -> Result<(), DumpError> {
+pub fn install(isolate: &Isolate, options: TriggerOptions, max_dumps: u32) -> Result<(), DumpError> {
     uninstall(isolate);
     if max_dumps == 0 {
         return Ok(());
@@ -161,15 +161,10 @@ fn dump_now(isolate: &Isolate, state: &Arc<NearLimit>) {
     if state.closed.load(Ordering::SeqCst) || !state.pending.load(Ordering::SeqCst) {
         return;
     }
-    let options = state.options.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    let options = lock(&state.options).clone();
     state.dumping.store(true, Ordering::SeqCst);
-    let result = options.write.clone().into_request().and_then(|request| dump::write_now(isolate, &request));
+    options.write_and_report(isolate, "near-heap-limit", "near the heap limit: ");
     state.dumping.store(false, Ordering::SeqCst);
-    match result {
-        Ok(outcome) if !options.quiet => eprintln!("heapsnap: near the heap limit: {}", outcome.describe()),
-        Ok(_) => {}
-        Err(err) => eprintln!("heapsnap: near-heap-limit dump failed: {}: {err}", err.code()),
-    }
     state.raises.store(0, Ordering::SeqCst);
     state.pending.store(false, Ordering::SeqCst);
     if state.dumps_left.fetch_sub(1, Ordering::SeqCst) <= 1 {

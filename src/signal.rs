@@ -11,23 +11,15 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::dump;
+use crate::dump::TriggerOptions;
 use crate::error::DumpError;
-use crate::options::NativeWriteOptions;
 use crate::v8::uv::{SignalWatcher, Wakeup};
 use crate::v8::{InterruptHandle, Isolate};
-
-/// What a signal dump writes, and whether it reports itself on stderr.
-#[derive(Clone, Default)]
-pub struct SignalOptions {
-    pub write: NativeWriteOptions,
-    pub quiet: bool,
-}
 
 /// One JS environment (main thread or worker) that dumps on a signal.
 struct Trigger {
     signum: i32,
-    options: Mutex<SignalOptions>,
+    options: Mutex<TriggerOptions>,
     /// A dump was requested and has not finished yet.
     pending: AtomicBool,
     /// The environment is gone or removed its handler: late interrupts do nothing.
@@ -50,7 +42,7 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Trigger>>> = const { RefCell::new(None) };
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not disable signal dumps for good.
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -60,7 +52,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// # Safety
 /// `uv_loop` must be the event loop of the calling thread's environment, and
 /// [`uninstall`] must run on this thread before that loop is closed (an env cleanup hook).
-pub unsafe fn install(isolate: &Isolate, uv_loop: *mut c_void, signum: i32, options: SignalOptions) -> Result<(), DumpError> {
+pub unsafe fn install(isolate: &Isolate, uv_loop: *mut c_void, signum: i32, options: TriggerOptions) -> Result<(), DumpError> {
     let existing = CURRENT.with(|current| current.borrow().clone());
     if let Some(trigger) = existing {
         if trigger.signum == signum {
@@ -165,13 +157,9 @@ impl Trigger {
             return;
         }
         let options = lock(&self.options).clone();
-        let result = Isolate::current()
-            .ok_or(DumpError::NoIsolate)
-            .and_then(|isolate| dump::write_now(&isolate, &options.write.clone().into_request()?));
-        match result {
-            Ok(outcome) if !options.quiet => eprintln!("heapsnap: {}", outcome.describe()),
-            Ok(_) => {}
-            Err(err) => eprintln!("heapsnap: signal dump failed: {}: {err}", err.code()),
+        match Isolate::current() {
+            Some(isolate) => options.write_and_report(&isolate, "signal", ""),
+            None => eprintln!("heapsnap: signal dump failed: {}", DumpError::NoIsolate),
         }
         self.pending.store(false, Ordering::SeqCst);
     }
