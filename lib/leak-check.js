@@ -6,7 +6,6 @@ const assert = require('assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const native = require('./native');
 const { checkOptions, toNative } = require('./options');
 const { invalidOption } = require('./errors');
 const { formatBytes } = require('./format');
@@ -48,10 +47,9 @@ async function runIterations(fn, count, phase) {
   }
 }
 
-/** A snapshot after a full GC; the JS side lets pending microtasks and timers settle first. */
+/** A snapshot after a full GC (`gc: true`), once pending microtasks and immediates settled. */
 async function snapshot(dir, label) {
   await new Promise((resolve) => setImmediate(resolve));
-  native.gc();
   const info = await writeAsync(toNative({ dir, path: `${label}.heapsnapshot`, gc: true }));
   return info.path;
 }

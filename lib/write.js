@@ -17,7 +17,7 @@ const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 let session;
 
 function warmLineEnds() {
-  if (!LINE_ENDS_NEED_WARMING) return false;
+  if (!LINE_ENDS_NEED_WARMING) return;
   try {
     if (!session) {
       const inspector = require('inspector');
@@ -28,10 +28,8 @@ function warmLineEnds() {
     // In-process sessions answer synchronously: the work is done when post() returns.
     session.post('Debugger.enable');
     session.post('Debugger.disable');
-    return true;
   } catch {
     // No inspector in this build, or the session is refused: the snapshot is only slower.
-    return false;
   }
 }
 
@@ -45,4 +43,4 @@ function writeAsync(nativeOptions) {
   return native.writeSnapshotAsync(nativeOptions);
 }
 
-module.exports = { writeNow, writeAsync, warmLineEnds, LINE_ENDS_NEED_WARMING };
+module.exports = { writeNow, writeAsync };
