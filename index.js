@@ -2,7 +2,7 @@
 // heapsnap: heap snapshots for Node.js, written natively. This file only shapes arguments,
 // keeps heapdump's calling conventions, and turns native results into JS values.
 
-const native = require('./lib/native');
+const { writer } = require('./lib/native');
 const { writeNow, writeAsync } = require('./lib/write');
 const { checkOptions, toNative } = require('./lib/options');
 const { invalidOption } = require('./lib/errors');
@@ -54,7 +54,7 @@ async function writeSnapshotAsync(options) {
 
 /** A full garbage collection, with or without --expose-gc. */
 function gc() {
-  native.gc();
+  writer().gc();
 }
 
 module.exports = {
@@ -75,4 +75,6 @@ module.exports = {
 installDefaultHandler();
 
 // A process that exits mid-dump (its writer threads die with it) leaves no partial file.
-if (require('worker_threads').isMainThread) process.on('exit', () => native.abandonUnfinishedDumps());
+if (require('worker_threads').isMainThread) {
+  process.on('exit', () => writer.isLoaded() && writer().abandonUnfinishedDumps());
+}

@@ -9,15 +9,15 @@ const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 const { spawnSync } = require('child_process');
-const heapsnap = require('..');
-const { ROOT, tmpDir, runNode, loadWithMemlab } = require('./helpers');
+const heapsnap = require('heapsnap');
+const { PKG, tmpDir, runNode, loadWithMemlab } = require('./helpers');
 
-const CLI = path.join(ROOT, 'bin', 'heapsnap.js');
+const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const LEAKY = 500;
 
 /** Runs `body` in a fresh node with `heapsnap` and `dir` in scope; fails the test on error. */
 function inChild(dir, body) {
-  const code = `const heapsnap = require(${JSON.stringify(ROOT)}); const dir = ${JSON.stringify(dir)};
+  const code = `const heapsnap = require(${JSON.stringify(PKG)}); const dir = ${JSON.stringify(dir)};
 const path = require('path'); const file = (name) => path.join(dir, name);
 class LeakyThing { constructor(i) { this.i = i; this.payload = new Array(16).fill(i); } }
 class CleanThing { constructor(i) { this.i = i; this.payload = new Array(16).fill(i); } }

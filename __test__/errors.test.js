@@ -6,8 +6,8 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const heapsnap = require('..');
-const { ROOT, tmpDir, readSnapshot, listDir } = require('./helpers');
+const heapsnap = require('heapsnap');
+const { PKG, tmpDir, readSnapshot, listDir } = require('./helpers');
 
 function writeError(target, options) {
   let error;
@@ -48,7 +48,7 @@ test('unwritable directory: EACCES', (t) => {
     // root ignores permission bits: write as an unprivileged user instead.
     fs.chmodSync(dir, 0o755);
     const child = spawnSync(process.execPath, ['-e', `
-      const heapsnap = require(${JSON.stringify(ROOT)});
+      const heapsnap = require(${JSON.stringify(PKG)});
       heapsnap.writeSnapshot(${JSON.stringify(path.join(dir, 'x.heapsnapshot'))}, (err) => {
         console.log(JSON.stringify({ code: err && err.code, message: err && err.message }));
       });`], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
@@ -137,7 +137,7 @@ test('a failed write leaves an existing good snapshot at the target untouched', 
 test('a process that exits mid-dump neither crashes nor leaves a partial file', (t) => {
   const dir = tmpDir(t);
   const child = spawnSync(process.execPath, ['-e', `
-    const heapsnap = require(${JSON.stringify(ROOT)});
+    const heapsnap = require(${JSON.stringify(PKG)});
     globalThis.big = Array.from({ length: 200000 }, (_, i) => ({ i, s: 'x' + i }));
     heapsnap.writeSnapshotAsync({ dir: ${JSON.stringify(dir)}, path: 'exit.heapsnapshot.gz', level: 9 });
     process.exit(7);

@@ -7,7 +7,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { ROOT, tmpDir } = require('./helpers');
+const { PKG, ROOT, tmpDir } = require('./helpers');
 
 const HEAPDUMP_TESTS = path.join(ROOT, 'node_modules', 'heapdump', 'test');
 const files = fs.readdirSync(HEAPDUMP_TESTS).filter((name) => name.endsWith('.js')).sort();
@@ -20,7 +20,7 @@ for (const name of files) {
   test(`heapdump's ${name}`, (t) => {
     const dir = tmpDir(t);
     const source = fs.readFileSync(path.join(HEAPDUMP_TESTS, name), 'utf8');
-    const patched = source.replace(/require\((['"])\.\.\/?\1\)/g, `require(${JSON.stringify(ROOT)})`);
+    const patched = source.replace(/require\((['"])\.\.\/?\1\)/g, `require(${JSON.stringify(PKG)})`);
     assert.notStrictEqual(patched, source, 'the require() was found and changed');
     fs.writeFileSync(path.join(dir, name), patched);
     const child = spawnSync(process.execPath, [name], {

@@ -7,7 +7,11 @@ const path = require('path');
 const zlib = require('zlib');
 const { spawnSync } = require('child_process');
 
+// ROOT holds the tests, the examples and the dev dependencies; PKG is the heapsnap under test,
+// found by name: this checkout itself (package self-reference), or the package installed from
+// a tarball when scripts/test-matrix.js runs the suite in a fresh project.
 const ROOT = path.resolve(__dirname, '..');
+const PKG = path.dirname(require.resolve('heapsnap/package.json'));
 
 function tmpDir(t, prefix = 'heapsnap-test-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -63,4 +67,4 @@ function listDir(dir) {
   return fs.readdirSync(dir).sort();
 }
 
-module.exports = { ROOT, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir };
+module.exports = { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir };

@@ -5,8 +5,8 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const { EventEmitter } = require('events');
-const heapsnap = require('..');
-const { tmpDir, runNode, ROOT } = require('./helpers');
+const heapsnap = require('heapsnap');
+const { PKG, tmpDir, runNode } = require('./helpers');
 
 const ITERATIONS = 10;
 // Failing checks keep their snapshots: keep them here, removed after the file's tests.
@@ -165,7 +165,7 @@ test('bad arguments and a throwing scenario give clear errors', async () => {
 
 test('works with --expose-gc too', () => {
   const child = runNode(`
-    const heapsnap = require(${JSON.stringify(ROOT)});
+    const heapsnap = require(${JSON.stringify(PKG)});
     const kept = [];
     class Exposed {}
     heapsnap.leakCheck(() => kept.push(new Exposed()), { iterations: 5, dir: ${JSON.stringify(KEPT)} }).then((report) => {

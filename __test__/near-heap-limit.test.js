@@ -5,10 +5,10 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { ROOT, tmpDir, readSnapshot, runNode } = require('./helpers');
+const { PKG, tmpDir, readSnapshot, runNode } = require('./helpers');
 
 const LEAK_TO_DEATH = (options) => `
-  const heapsnap = require(${JSON.stringify(ROOT)});
+  const heapsnap = require(${JSON.stringify(PKG)});
   heapsnap.onNearHeapLimit(${JSON.stringify(options)});
   class LeakyRecord { constructor(i) { this.payload = new Array(64).fill(i); } }
   const keep = [];
@@ -45,7 +45,7 @@ test('maxDumps bounds the number of snapshots, and compression applies', (t) => 
 });
 
 test('onNearHeapLimit checks its options', () => {
-  const heapsnap = require('..');
+  const heapsnap = require('heapsnap');
   for (const bad of [{ maxDumps: -1 }, { maxDumps: 1.5 }, { dir: 1 }, { gc: true }, 'x']) {
     assert.throws(() => heapsnap.onNearHeapLimit(bad), { code: 'ERR_HEAPSNAP_INVALID_OPTION' }, JSON.stringify(bad));
   }

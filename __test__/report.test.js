@@ -11,11 +11,11 @@ const os = require('os');
 const path = require('path');
 const { pathToFileURL } = require('url');
 const { spawnSync } = require('child_process');
-const heapsnap = require('..');
-const { renderReport } = require('../lib/report');
-const { ROOT, tmpDir, runNode } = require('./helpers');
+const heapsnap = require('heapsnap');
+const { PKG, tmpDir, runNode } = require('./helpers');
+const { renderReport } = require(path.join(PKG, 'lib', 'report'));
 
-const CLI = path.join(ROOT, 'bin', 'heapsnap.js');
+const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const EVIL_PROP = '<img src=x onerror=alert(1)>';
 const EVIL_CLASS = '</script><script>alert(1)</script>';
 
@@ -31,7 +31,7 @@ process.on('exit', () => fs.rmSync(fixtures, { recursive: true, force: true }));
 const snapDir = path.join(fixtures, 'snaps <b>&"it\'s"');
 fs.mkdirSync(snapDir);
 {
-  const r = runNode(`const heapsnap = require(${JSON.stringify(ROOT)});
+  const r = runNode(`const heapsnap = require(${JSON.stringify(PKG)});
 const path = require('path'); const file = (n) => path.join(${JSON.stringify(snapDir)}, n);
 class LeakySession { constructor(i) { this.id = 'session-' + i; this.user = { name: 'user' + i }; this.buf = new Array(32).fill(i); } }
 globalThis.sessionCache = new Map();

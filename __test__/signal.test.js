@@ -6,11 +6,11 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
-const { ROOT, tmpDir, readSnapshot } = require('./helpers');
+const { PKG, tmpDir, readSnapshot } = require('./helpers');
 
 /** Starts `code` in a child that requires heapsnap; resolves once it printed "ready". */
 function startChild(t, code, { env = {}, cwd } = {}) {
-  const child = spawn(process.execPath, ['-e', `const heapsnap = require(${JSON.stringify(ROOT)});\n${code}`], {
+  const child = spawn(process.execPath, ['-e', `const heapsnap = require(${JSON.stringify(PKG)});\n${code}`], {
     cwd,
     env: { ...process.env, HEAPSNAP_OPTIONS: '', NODE_HEAPDUMP_OPTIONS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,7 +167,7 @@ test('a worker dumps its own heap, on signal and on demand', async (t) => {
     class MainThreadOnly {}
     globalThis.mainOnly = new MainThreadOnly();
     const worker = new Worker(\`
-      const heapsnap = require(${JSON.stringify(ROOT)});
+      const heapsnap = require(${JSON.stringify(PKG)});
       const { parentPort } = require('worker_threads');
       class WorkerOnly {}
       globalThis.workerOnly = [new WorkerOnly(), new WorkerOnly()];
@@ -200,7 +200,7 @@ test('a worker that exits with a handler installed leaves no crash and no partia
     let done = 0;
     for (let i = 0; i < 4; i++) {
       const worker = new Worker(\`
-        const heapsnap = require(${JSON.stringify(ROOT)});
+        const heapsnap = require(${JSON.stringify(PKG)});
         heapsnap.installSignalHandler({ dir: ${JSON.stringify(dir)}, path: 'w-{tid}-{seq}.heapsnapshot', quiet: true });
         const t0 = Date.now(); while (Date.now() - t0 < 300) {}
       \`, { eval: true });

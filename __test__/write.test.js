@@ -6,7 +6,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const heapsnap = require('..');
+const heapsnap = require('heapsnap');
 const { tmpDir, snapshotText, readSnapshot, loadWithMemlab, listDir } = require('./helpers');
 
 class HeapsnapWriteMarker {

@@ -5,7 +5,7 @@
 //   node examples/compare-snapshots.js before.heapsnapshot after.heapsnapshot.gz
 
 const fs = require('fs');
-const heapsnap = require('..');
+const heapsnap = require('heapsnap');
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
 const signed = (n, fmt = String) => (n >= 0 ? `+${fmt(n)}` : `-${fmt(-n)}`);

@@ -12,7 +12,7 @@ const http = require('http');
 const path = require('path');
 const fs = require('fs');
 const { EventEmitter } = require('events');
-const heapsnap = require('..');
+const heapsnap = require('heapsnap');
 
 const serve = process.argv.includes('--serve');
 const outDir = path.resolve(process.argv.find((arg) => arg.startsWith('--dir='))?.slice(6) || 'snapshots');

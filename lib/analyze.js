@@ -2,7 +2,7 @@
 // The analyzer's JS API: argument checks and error shaping over the native NativeSnapshot.
 // Results are plain objects whose shapes match the CLI's `--json` output (DESIGN.md).
 
-const native = require('./native');
+const { analyzer } = require('./native');
 const { invalidOption } = require('./errors');
 
 /** Adds `offset` (decompressed byte position) to corrupt-snapshot errors, from the message. */
@@ -108,7 +108,7 @@ function readSnapshot(path, { onProgress } = {}) {
     throw invalidOption(`readSnapshot: onProgress must be a function, got ${typeof onProgress}`);
   }
   try {
-    return new Snapshot(native.NativeSnapshot.read(path, onProgress), path);
+    return new Snapshot(analyzer().NativeSnapshot.read(path, onProgress), path);
   } catch (err) {
     throw shapeError(err);
   }
@@ -118,7 +118,7 @@ function readSnapshot(path, { onProgress } = {}) {
 async function readSnapshotAsync(path) {
   checkPath('readSnapshotAsync', path);
   try {
-    return new Snapshot(await native.readSnapshotAsync(path), path);
+    return new Snapshot(await analyzer().readSnapshotAsync(path), path);
   } catch (err) {
     throw shapeError(err);
   }
@@ -129,7 +129,7 @@ async function readSnapshotAsync(path) {
  * by constructor: `[{ name, count, size, retainedSize, representativeId, retainerPath }]`.
  */
 function leaks(a, b, c) {
-  return native.leaks(unwrap('leaks', a, 'a'), unwrap('leaks', b, 'b'), unwrap('leaks', c, 'c'));
+  return analyzer().leaks(unwrap('leaks', a, 'a'), unwrap('leaks', b, 'b'), unwrap('leaks', c, 'c'));
 }
 
 module.exports = { readSnapshot, readSnapshotAsync, leaks, Snapshot };

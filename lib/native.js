@@ -1,31 +1,66 @@
 'use strict';
-// Loads the addon built for this Node, or explains how to get one.
+// Loads heapsnap's addons on first use (see lib/addons.js for where they live):
+// - writer(): dumps, triggers, gc. Built per Node ABI; without one for this Node, the writing
+//   functions throw ERR_HEAPSNAP_NATIVE_MISSING and say what to do, while the rest still works.
+// - analyzer(): readSnapshot, leaks, the CLI. Plain N-API, so it loads on any Node >= 18.
 
-const { addonPath } = require('./native-path');
+const fs = require('fs');
+const { addonCandidates, currentPlatform, prebuiltWriterMajors } = require('./addons');
 const { heapsnapError } = require('./errors');
 
-function load() {
-  const file = addonPath();
-  let native;
-  try {
-    native = require(file);
-  } catch (err) {
-    if (err.code !== 'MODULE_NOT_FOUND' && err.code !== 'ERR_DLOPEN_FAILED') throw err;
-    throw heapsnapError(
-      'ERR_HEAPSNAP_NATIVE_MISSING',
-      `heapsnap: no native addon for Node ${process.version} (ABI ${process.versions.modules}) at ${file}: ` +
-        `run \`npm run build\` in the heapsnap package (needs Rust's cargo). Cause: ${err.message}`,
-    );
-  }
-  const built = native.nativeBuildInfo();
-  if (String(built.nodeModuleVersion) !== process.versions.modules) {
-    throw heapsnapError(
-      'ERR_HEAPSNAP_NATIVE_MISMATCH',
-      `heapsnap: ${file} was built for Node ABI ${built.nodeModuleVersion}, this is Node ${process.version} ` +
-        `(ABI ${process.versions.modules}): run \`npm run build\` again with this node`,
-    );
-  }
-  return native;
+const REBUILD = "install Rust (https://rustup.rs) and run `npm rebuild heapsnap` to build one from source";
+
+function listMajors(majors) {
+  return majors.length === 0 ? 'none' : `Node ${majors.join(', ')}`;
 }
 
-module.exports = load();
+/** The first candidate file that exists, loaded; or a coded error that says what to do. */
+function load(kind) {
+  const candidates = addonCandidates(kind);
+  const file = candidates.find((candidate) => fs.existsSync(candidate));
+  const what = `heapsnap: no ${kind} addon for Node ${process.version} (ABI ${process.versions.modules}) on ${currentPlatform()}`;
+  if (file === undefined) {
+    const prebuilt = kind === 'writer' ? ` (prebuilt here: ${listMajors(prebuiltWriterMajors())})` : '';
+    const tail = kind === 'writer' ? '; reading and analyzing snapshots works without it' : '';
+    throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}${prebuilt}: to write snapshots, ${REBUILD}${tail}`);
+  }
+  let addon;
+  try {
+    addon = require(file);
+  } catch (err) {
+    throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}: ${file} does not load (${err.message.split('\n')[0]}): ${REBUILD}`);
+  }
+  if (kind === 'writer') {
+    const built = addon.nativeBuildInfo();
+    if (String(built.nodeModuleVersion) !== process.versions.modules) {
+      throw heapsnapError(
+        'ERR_HEAPSNAP_NATIVE_MISMATCH',
+        `heapsnap: ${file} was built for Node ABI ${built.nodeModuleVersion}, this is Node ${process.version} ` +
+          `(ABI ${process.versions.modules}): run \`npm run build\` again with this node`,
+      );
+    }
+  }
+  return addon;
+}
+
+/** Loads once; a failure is remembered and thrown again (a fresh Error each time, same code). */
+function lazy(kind) {
+  let addon;
+  let failure;
+  const get = () => {
+    if (addon) return addon;
+    if (!failure) {
+      try {
+        addon = load(kind);
+        return addon;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    throw heapsnapError(failure.code, failure.message);
+  };
+  get.isLoaded = () => addon !== undefined;
+  return get;
+}
+
+module.exports = { writer: lazy('writer'), analyzer: lazy('analyzer') };

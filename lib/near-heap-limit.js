@@ -1,7 +1,7 @@
 'use strict';
 // onNearHeapLimit: a snapshot just before an out-of-memory crash.
 
-const native = require('./native');
+const { writer } = require('./native');
 const { WRITE_OPTIONS, checkOptions, toNative } = require('./options');
 
 const SCHEMA = {
@@ -20,7 +20,7 @@ const SCHEMA = {
  */
 function onNearHeapLimit(options) {
   const { maxDumps = 1, quiet = false, ...write } = checkOptions('onNearHeapLimit', options, SCHEMA);
-  native.onNearHeapLimit(toNative(write, { heapdumpDefault: write.path === undefined }), quiet, maxDumps);
+  writer().onNearHeapLimit(toNative(write, { heapdumpDefault: write.path === undefined }), quiet, maxDumps);
 }
 
 module.exports = { onNearHeapLimit };

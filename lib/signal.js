@@ -3,7 +3,7 @@
 // environment variables, and the default handler installed at require().
 
 const os = require('os');
-const native = require('./native');
+const { writer } = require('./native');
 const { WRITE_OPTIONS, checkOptions, toNative } = require('./options');
 const { invalidOption } = require('./errors');
 
@@ -35,12 +35,12 @@ function signalNumber(name) {
  */
 function installSignalHandler(options) {
   const { signal = 'SIGUSR2', quiet = false, ...write } = checkOptions('installSignalHandler', options, SIGNAL_SCHEMA);
-  native.installSignalHandler(signalNumber(signal), toNative(write, { heapdumpDefault: write.path === undefined }), quiet);
+  writer().installSignalHandler(signalNumber(signal), toNative(write, { heapdumpDefault: write.path === undefined }), quiet);
 }
 
 /** Stops signal dumps on this thread; returns whether a handler was installed. */
 function removeSignalHandler() {
-  return native.removeSignalHandler();
+  return writer.isLoaded() && writer().removeSignalHandler();
 }
 
 /**
@@ -76,7 +76,7 @@ function installDefaultHandler() {
   try {
     installSignalHandler(options);
   } catch (err) {
-    console.error(`heapsnap: signal dumps disabled: ${err.message}`);
+    console.error(`heapsnap: signal dumps disabled: ${err.message.replace(/^heapsnap: /, '')}`);
   }
 }
 

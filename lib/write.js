@@ -7,7 +7,7 @@
 // enabling and disabling it right before the snapshot keeps the pause short. Signal and
 // near-heap-limit dumps run inside V8 interrupts, where no JS can run, and do without.
 
-const native = require('./native');
+const { writer } = require('./native');
 
 const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 
@@ -34,11 +34,13 @@ function warmLineEnds() {
 }
 
 function writeNow(nativeOptions) {
+  const native = writer();
   warmLineEnds();
   return native.writeSnapshotSync(nativeOptions);
 }
 
 function writeAsync(nativeOptions) {
+  const native = writer();
   warmLineEnds();
   return native.writeSnapshotAsync(nativeOptions);
 }

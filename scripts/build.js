@@ -1,24 +1,23 @@
 #!/usr/bin/env node
 'use strict';
-// Builds the native addon from source for the Node.js running this script.
+// Builds heapsnap's addons from source for the Node.js running this script, into native/
+// (which the loader prefers over the shipped prebuilds/).
 //
-// The C++ shim is compiled against this node's own V8 headers (build.rs finds them from
-// HEAPSNAP_NODE), and the result is named after this node's ABI, so several Node majors can
-// live side by side in native/ and index.js loads the right one.
+// The writer's C++ shim is compiled against this node's own V8 headers (build.rs finds them
+// from HEAPSNAP_NODE), and named after this node's ABI, so several majors live side by side.
 //
 //   node scripts/build.js              release build
 //   node scripts/build.js --debug      debug build
-//   node scripts/build.js --if-needed  skip when the addon is newer than every source file
+//   node scripts/build.js --if-needed  skip when both addons are newer than every source file
+//   node scripts/build.js --target T   build for Rust target T (default: this machine's)
 
-const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { addonPath } = require('../lib/native-path');
+const { parseArgs } = require('util');
+const { ROOT, LOCAL_BUILDS, addonFileName, currentPlatform } = require('../lib/addons');
+const { buildAddons, platformOf } = require('./cargo-build');
 
-const root = path.resolve(__dirname, '..');
-const args = new Set(process.argv.slice(2));
-const profile = args.has('--debug') ? 'debug' : 'release';
-const target = addonPath();
+const SOURCES = ['Cargo.toml', 'Cargo.lock', 'build.rs', 'src', 'crates/heapsnap-core', 'crates/heapsnap-napi', 'crates/heapsnap-analyzer'];
 
 function newestSourceMtime() {
   let newest = 0;
@@ -26,40 +25,42 @@ function newestSourceMtime() {
     const stat = fs.statSync(entry, { throwIfNoEntry: false });
     if (!stat) return;
     if (stat.isDirectory()) {
-      for (const name of fs.readdirSync(entry)) visit(path.join(entry, name));
-    } else if (/\.(rs|cc|h|toml|lock)$/.test(entry) || entry.endsWith('build.rs')) {
+      for (const name of fs.readdirSync(entry)) if (name !== 'fuzz' && name !== 'target') visit(path.join(entry, name));
+    } else if (/\.(rs|cc|h|toml|lock)$/.test(entry)) {
       newest = Math.max(newest, stat.mtimeMs);
     }
   };
-  for (const entry of ['Cargo.toml', 'Cargo.lock', 'build.rs', 'src', 'crates/heapsnap-core/Cargo.toml', 'crates/heapsnap-core/src']) {
-    visit(path.join(root, entry));
-  }
+  for (const entry of SOURCES) visit(path.join(ROOT, entry));
   return newest;
 }
 
-if (args.has('--if-needed')) {
-  const built = fs.statSync(target, { throwIfNoEntry: false });
-  if (built && built.mtimeMs >= newestSourceMtime()) process.exit(0);
+function upToDate(platform) {
+  const sources = newestSourceMtime();
+  return ['writer', 'analyzer'].every((kind) => {
+    const built = fs.statSync(path.join(LOCAL_BUILDS, addonFileName(kind, platform, process.versions.modules)), { throwIfNoEntry: false });
+    return built && built.mtimeMs >= sources;
+  });
 }
 
-const cargoArgs = ['build', '--lib', '-p', 'heapsnap'];
-if (profile === 'release') cargoArgs.push('--release');
-const result = spawnSync('cargo', cargoArgs, {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, HEAPSNAP_NODE: process.execPath },
-});
-if (result.error && result.error.code === 'ENOENT') {
-  console.error('heapsnap: building from source needs Rust (cargo on PATH): see https://rustup.rs');
+function main() {
+  const { values } = parseArgs({ options: { debug: { type: 'boolean' }, 'if-needed': { type: 'boolean' }, target: { type: 'string' } } });
+  // Without --target: this machine, named as the loader here will look for it.
+  const platform = values.target ? platformOf(values.target) : currentPlatform();
+  if (values['if-needed'] && upToDate(platform)) return;
+  const files = buildAddons({
+    kinds: ['writer', 'analyzer'],
+    node: { execPath: process.execPath, abi: process.versions.modules },
+    target: values.target,
+    platform,
+    outDir: LOCAL_BUILDS,
+    profile: values.debug ? 'debug' : 'release',
+  });
+  for (const file of files) console.error(`heapsnap: built ${path.relative(ROOT, file)}`);
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(err.message);
   process.exit(1);
 }
-if (result.status !== 0) process.exit(result.status || 1);
-
-const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target');
-const libName = { darwin: 'libheapsnap.dylib', win32: 'heapsnap.dll' }[process.platform] || 'libheapsnap.so';
-fs.mkdirSync(path.dirname(target), { recursive: true });
-// Copy to a temp name and rename: a process that is loading the addon never sees half a file.
-const tmp = `${target}.${process.pid}.tmp`;
-fs.copyFileSync(path.join(targetDir, profile, libName), tmp);
-fs.renameSync(tmp, target);
-console.error(`heapsnap: built ${path.relative(root, target)}`);

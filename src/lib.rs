@@ -1,14 +1,13 @@
-//! heapsnap's native addon: the JS surface only. The work is in plain modules: `dump` (one
+//! heapsnap's writer addon: the JS surface only. The work is in plain modules: `dump` (one
 //! heap dump), `v8` (the C++ boundary), `options` (JS options to a dump request), and the
-//! V8-free crate `heapsnap-core` (sink, naming, analyzer).
+//! V8-free crate `heapsnap-core` (sink, naming). It is built once per Node ABI because of the
+//! V8 shim; the analyzer is a separate, ABI-free addon (crates/heapsnap-analyzer).
 
-mod analyze;
 mod dump;
 mod error;
 mod near_limit;
 mod options;
 mod signal;
-mod task;
 mod v8;
 
 use std::cell::Cell;
@@ -19,7 +18,7 @@ use napi_derive::napi;
 
 use crate::error::DumpError;
 use crate::options::{NativeWriteOptions, SnapshotInfo};
-use crate::task::CodedTask;
+use heapsnap_napi::CodedTask;
 
 fn current_isolate() -> Result<v8::Isolate, DumpError> {
     v8::Isolate::current().ok_or(DumpError::NoIsolate)

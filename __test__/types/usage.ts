@@ -1,5 +1,5 @@
 // Compiled (not run) by types.test.js: every documented call shape must type-check.
-import * as heapsnap from '../..';
+import * as heapsnap from 'heapsnap';
 async function main() {
   const ok: boolean = heapsnap.writeSnapshot('/tmp/x.heapsnapshot', { gc: true, compress: 'gzip' }, (err, filename) => { if (err) console.log(err.code); else console.log(filename); });
   const info = await heapsnap.writeSnapshotAsync({ dir: '/tmp', compress: 'zstd', level: 3 });

@@ -4,7 +4,7 @@
 // Jest runs tests inside vm contexts; heapsnap snapshots the whole isolate, so objects made
 // in the test context are seen, and heapsnap's retainer paths name the test's own variables.
 
-const heapsnap = require('../..');
+const heapsnap = require('heapsnap');
 const { createSessionStore } = require('./session-store');
 
 jest.setTimeout(30000);

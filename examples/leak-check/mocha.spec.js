@@ -1,7 +1,7 @@
 'use strict';
 // Leak checks in mocha:  npx mocha --timeout 30000 examples/leak-check/mocha.spec.js
 
-const heapsnap = require('../..');
+const heapsnap = require('heapsnap');
 const { createSessionStore } = require('./session-store');
 
 describe('session store', function () {

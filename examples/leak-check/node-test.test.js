@@ -3,7 +3,7 @@
 // (add --expose-gc if you like; heapsnap collects garbage without it).
 
 const test = require('node:test');
-const heapsnap = require('../..');
+const heapsnap = require('heapsnap');
 const { createSessionStore } = require('./session-store');
 
 test('creating and closing sessions does not leak', async () => {

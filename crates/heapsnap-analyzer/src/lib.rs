@@ -1,6 +1,9 @@
-//! The analyzer's JS surface: `NativeSnapshot` (a parsed snapshot held natively), its sync and
+//! heapsnap's analyzer addon: `NativeSnapshot` (a parsed snapshot held natively), its sync and
 //! async loaders, and `leaks`. All the work is in `heapsnap_core::analyze`; this file only
 //! moves results into plain JS objects and errors into coded JS errors.
+//!
+//! It is its own addon, apart from the writer, because it needs nothing of V8: built as plain
+//! N-API, one binary loads on every Node.js >= 18, including majors that have no writer build.
 //!
 //! Numbers (ids, sizes, counts) cross as JS numbers (f64): exact up to 2^53, far beyond any
 //! heap. lib/analyze.js shapes the arguments and adds the error's `offset` property.
@@ -12,7 +15,7 @@ use heapsnap_core::analyze::{self as core, AnalyzeError, HeapGraph};
 use napi::bindgen_prelude::{AsyncTask, FnArgs, Function};
 use napi_derive::napi;
 
-use crate::task::CodedTask;
+use heapsnap_napi::CodedTask;
 
 /// `AnalyzeError` -> JS error: `code` is `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` or an errno name
 /// (`ENOENT`...), the message names the path and, for corruption, `(at byte N)`.
