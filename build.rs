@@ -10,21 +10,24 @@ fn main() {
     napi_build::setup();
 
     println!("cargo:rerun-if-changed=src/v8/shim.cc");
-    for var in ["HEAPSNAP_NODE_INCLUDE", "npm_config_nodedir", "HEAPSNAP_NODE", "npm_node_execpath"] {
+    for var in ["HEAPSNAP_NODE_INCLUDE", "npm_config_nodedir", "HEAPSNAP_NODE", "HEAPSNAP_NODE_ABI", "npm_node_execpath"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 
-    let include = find_node_headers().unwrap_or_else(|tried| {
+    let wanted_abi = env::var("HEAPSNAP_NODE_ABI").ok().and_then(|abi| abi.parse().ok());
+    let include = find_node_headers(wanted_abi).unwrap_or_else(|tried| {
+        let wanted = wanted_abi.map_or(String::new(), |abi| format!(" for Node ABI {abi}"));
         panic!(
-            "heapsnap: cannot find Node.js headers (v8-profiler.h). Looked in:\n  {}\n\
+            "heapsnap: cannot find Node.js headers{wanted} (v8-profiler.h, node_version.h). Looked in:\n  {}\n\
              Set HEAPSNAP_NODE_INCLUDE to the folder holding node_version.h, or npm_config_nodedir to a Node install.",
-            tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n  ")
+            tried.join("\n  ")
         )
     });
     println!("cargo:rerun-if-changed={}", include.join("node_version.h").display());
     println!("cargo:rustc-env=HEAPSNAP_NODE_INCLUDE={}", include.display());
 
-    let v8_major = v8_major_version(&include);
+    let v8_major = header_define(&include.join("v8-version.h"), "V8_MAJOR_VERSION")
+        .unwrap_or_else(|| panic!("heapsnap: no V8_MAJOR_VERSION in {}", include.join("v8-version.h").display()));
     println!("cargo:rustc-env=HEAPSNAP_V8_MAJOR={v8_major}");
     cc::Build::new()
         .cpp(true)
@@ -39,35 +42,45 @@ fn main() {
         .compile("heapsnap_shim");
 }
 
-/// V8_MAJOR_VERSION from the headers' v8-version.h.
-fn v8_major_version(include: &Path) -> u32 {
-    let header = include.join("v8-version.h");
-    let text = std::fs::read_to_string(&header).unwrap_or_else(|err| panic!("heapsnap: cannot read {}: {err}", header.display()));
-    text.lines()
-        .find_map(|line| line.strip_prefix("#define V8_MAJOR_VERSION")?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("heapsnap: no V8_MAJOR_VERSION in {}", header.display()))
+/// The number a header `#define`s, e.g. V8_MAJOR_VERSION in v8-version.h.
+fn header_define(header: &Path, name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(header).ok()?;
+    text.lines().find_map(|line| line.strip_prefix("#define ")?.strip_prefix(name)?.trim().parse().ok())
 }
 
-/// Candidate header folders, most specific first.
-fn find_node_headers() -> Result<PathBuf, Vec<PathBuf>> {
+/// The first candidate header folder, most specific first, that is complete and (when the
+/// target node's ABI is known) belongs to that ABI: a global npm config's `nodedir` (Debian sets
+/// one) may point at another Node's headers than the node running the build, and a shim built
+/// against them would not load. Err lists what was tried.
+fn find_node_headers(wanted_abi: Option<u32>) -> Result<PathBuf, Vec<String>> {
     let mut candidates = Vec::new();
     if let Some(dir) = env::var_os("HEAPSNAP_NODE_INCLUDE") {
         candidates.push(PathBuf::from(dir));
-    }
-    if let Some(dir) = env::var_os("npm_config_nodedir") {
-        candidates.push(Path::new(&dir).join("include/node"));
     }
     if let Some(exec) = node_exec_path() {
         if let Some(prefix) = exec.parent().and_then(Path::parent) {
             candidates.push(prefix.join("include/node"));
         }
     }
+    if let Some(dir) = env::var_os("npm_config_nodedir") {
+        candidates.push(Path::new(&dir).join("include/node"));
+    }
     candidates.push(PathBuf::from("/usr/include/node"));
-    candidates
-        .iter()
-        .find(|dir| dir.join("v8-profiler.h").is_file() && dir.join("node_version.h").is_file())
-        .cloned()
-        .ok_or(candidates)
+
+    let mut tried = Vec::new();
+    for dir in candidates {
+        if !dir.join("v8-profiler.h").is_file() {
+            tried.push(format!("{} (no v8-profiler.h)", dir.display()));
+            continue;
+        }
+        let abi = header_define(&dir.join("node_version.h"), "NODE_MODULE_VERSION");
+        match (abi, wanted_abi) {
+            (None, _) => tried.push(format!("{} (no NODE_MODULE_VERSION in node_version.h)", dir.display())),
+            (Some(abi), Some(wanted)) if abi != wanted => tried.push(format!("{} (headers of ABI {abi})", dir.display())),
+            _ => return Ok(dir),
+        }
+    }
+    Err(tried)
 }
 
 /// The node binary the addon is being built for: the one that runs our build script or npm,

@@ -32,7 +32,7 @@ test('mocha example passes', () => {
 });
 
 test('jest example passes', () => {
-  const child = run([bin('jest', 'jest.js'), '--rootDir', ROOT, '--ci', 'examples/leak-check/jest.test.js']);
+  const child = run([bin('jest', 'jest.js'), '--rootDir', ROOT, '--ci', '--runTestsByPath', 'examples/leak-check/jest.test.js']);
   assert.strictEqual(child.status, 0, child.stdout + child.stderr);
   assert.match(child.stderr, /Tests:\s+2 passed, 2 total/);
 });

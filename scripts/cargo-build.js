@@ -58,7 +58,7 @@ function run(command, args, options) {
  * Returns the installed files.
  */
 function buildAddons({ kinds, node, target, platform = platformOf(target), outDir, profile = 'release', zig = false, targetDir }) {
-  const env = { ...process.env, HEAPSNAP_NODE: node.execPath };
+  const env = { ...process.env, HEAPSNAP_NODE: node.execPath, HEAPSNAP_NODE_ABI: String(node.abi) };
   if (node.include) env.HEAPSNAP_NODE_INCLUDE = node.include;
   const args = [zig ? 'zigbuild' : 'build', '--lib', ...kinds.flatMap((kind) => ['-p', CRATES[kind]])];
   if (profile === 'release') args.push('--release');
