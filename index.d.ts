@@ -40,7 +40,11 @@ export interface SnapshotInfo {
   pauseMs: number
 }
 
-/** Errors carry a stable `code`: an OS code (`ENOENT`, `EACCES`, `EISDIR`, `ENOSPC`, ...) or `ERR_HEAPSNAP_*`. */
+/**
+ * Errors carry a stable `code`: an OS code (`ENOENT`, `EACCES`, `EISDIR`, `ENOSPC`, ...) or `ERR_HEAPSNAP_*`.
+ * `ERR_HEAPSNAP_NATIVE_MISSING`: no writer addon for this Node major or platform (the writing
+ * functions, `gc`, triggers); the message says what to do. Reading and analyzing still work.
+ */
 export interface HeapsnapError extends Error {
   code: string
 }

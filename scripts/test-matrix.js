@@ -4,8 +4,8 @@
 //
 // 1. `npm run prebuilds`, then `npm pack`: the tarball users would install.
 // 2. For each major, a fresh project and that major's node (from the npm registry):
-//    - `npm install <tarball>` with failing stand-ins for every compiler first on PATH: any
-//      call is recorded, and fails the run;
+//    - `npm install <tarball>` (and again with --ignore-scripts) with failing stand-ins for
+//      every compiler first on PATH: any call is recorded, and fails the run;
 //    - what a user does first: a snapshot from code, a dump on SIGUSR2, `npx heapsnap summary`;
 //    - the whole Node test suite (this checkout's __test__/ and examples/, with its dev
 //      dependencies linked in) against the installed package;
@@ -237,6 +237,15 @@ async function testMajor(node, tarball, { suite }) {
   check('the installed package loads its prebuilt writer', () => {
     const r = nodeIn(project, node, env, "const h = require.resolve('heapsnap'); console.log(require(require('path').join(h, '..', 'lib', 'native')).writer().nativeBuildInfo().nodeModuleVersion)", log);
     assert(r.status === 0 && r.stdout.trim() === node.abi, `exit ${r.status}: ${r.stdout}${r.stderr}`);
+  });
+
+  check('installed with --ignore-scripts (as pnpm 10 and Bun do), it still writes a snapshot', () => {
+    const bare = freshProject(`node${node.major}-ignore-scripts`);
+    const r = npmInstall(bare, tarball, env, log, ['--ignore-scripts']);
+    assert(r.status === 0, `install exit ${r.status}: ${r.stderr.slice(-2000)}`);
+    const w = nodeIn(bare, node, env, "console.log(require('heapsnap').writeSnapshot('x.heapsnapshot'))", log);
+    assert(w.status === 0 && w.stdout.trim() === 'true', `exit ${w.status}: ${w.stdout}${w.stderr}`);
+    return `${parseSnapshotHeader(path.join(bare, 'x.heapsnapshot'))} nodes`;
   });
 
   await userChecks(project, node, env, log);
