@@ -7,6 +7,7 @@
 //   heapsnap leaks A B C [--top N] [--json]        exit 1 when leaks are found
 //   heapsnap retainers FILE (--id N | --name Ctor) [--top N] [--json]
 //   heapsnap report A B [C] [-o FILE] [--top N]       one self-contained HTML page
+//   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--thread N] [--timeout S] [--inspector]
 //
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
 // `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
@@ -32,6 +33,20 @@ Commands:
 
 Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
 
+  dump PID                        a snapshot of a running Node process, written by it; prints
+                                  the file's path once it is complete. The process must have
+                                  loaded heapsnap (it is asked through its signal handler), or
+                                  pass --inspector (Node's own inspector: a debugging port is
+                                  open on 127.0.0.1 while the dump runs)
+    -o, --output FILE             where (default heapsnap-PID-DATE-TIME.heapsnapshot in the cwd)
+    --compress gzip|zstd          compressed file (also inferred from a .gz / .zst name)
+    --gc                          full garbage collection first
+    --thread N                    the worker with this threadId (default: the main thread)
+    --signal SIG                  the signal its heapsnap handler listens to (default: from
+                                  its HEAPSNAP_OPTIONS, else SIGUSR2)
+    --timeout S                   give up after S seconds (default 300)
+    --inspector                   for processes without heapsnap
+
 Options:
   --json             machine-readable output (shapes documented in the README)
   --top N            show only the first N rows
@@ -40,7 +55,7 @@ Options:
   -o, --output FILE  (report) where to write the page (default heapsnap-report.html)
   -h, --help         show this help
 
-Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage.
+Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input, usage, or a failed dump.
 (report exits 0 whenever it wrote the page; use leaks to fail a CI job.)`;
 
 const ARITY = { summary: 1, diff: 2, leaks: 3, retainers: 1, report: [2, 3] };
@@ -73,7 +88,7 @@ function parse(argv) {
   const { values, positionals } = parsed;
   if (values.help) return { help: true };
   const [command, ...files] = positionals;
-  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers or report); see --help');
+  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers, report or dump); see --help');
   if (!Object.hasOwn(ARITY, command)) throw new UsageError(`unknown command '${command}'; see --help`);
   if (Array.isArray(ARITY[command])) {
     if (!ARITY[command].includes(files.length)) {
@@ -327,18 +342,99 @@ function main(argv) {
   return 2;
 }
 
-process.stdout.on('error', (err) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
+// ---- dump: another process's heap ----
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (err) {
+function parseDump(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        compress: { type: 'string' },
+        gc: { type: 'boolean', default: false },
+        thread: { type: 'string', default: '0' },
+        signal: { type: 'string' },
+        timeout: { type: 'string', default: '300' },
+        inspector: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`dump takes one process id, got ${positionals.length}`);
+  const [pid] = positionals;
+  if (!/^[1-9]\d*$/.test(pid) || !Number.isSafeInteger(Number(pid))) throw new UsageError(`the process id must be a positive integer, got '${pid}'`);
+  if (values.compress !== undefined && !['gzip', 'zstd'].includes(values.compress)) {
+    throw new UsageError(`--compress must be gzip or zstd, got '${values.compress}'`);
+  }
+  if (!/^\d+$/.test(values.thread)) throw new UsageError(`--thread must be a worker's threadId (a non-negative integer), got '${values.thread}'`);
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0) || !Number.isFinite(timeout)) throw new UsageError(`--timeout must be a positive number of seconds, got '${values.timeout}'`);
+  if (values.signal !== undefined && !require('node:os').constants.signals[values.signal]) {
+    throw new UsageError(`--signal must be a signal name such as SIGUSR2, got '${values.signal}'`);
+  }
+  if (values.inspector && (values.thread !== '0' || values.signal !== undefined)) {
+    throw new UsageError('--thread and --signal are for processes with heapsnap loaded, not --inspector');
+  }
+  if (values.output === '') throw new UsageError('--output must not be empty');
+  return {
+    pid: Number(pid),
+    path: values.output ?? defaultDumpName(Number(pid), values.compress),
+    compress: values.compress,
+    gc: values.gc,
+    thread: Number(values.thread),
+    signal: values.signal,
+    timeoutMs: timeout * 1000,
+    inspector: values.inspector,
+  };
+}
+
+function defaultDumpName(pid, compress) {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const extension = { gzip: '.gz', zstd: '.zst' }[compress] ?? '';
+  return `heapsnap-${pid}-${stamp}.heapsnapshot${extension}`;
+}
+
+async function dump(argv) {
+  const options = parseDump(argv);
+  if (process.stderr.isTTY) {
+    options.onProgress = ({ phase, bytes, ms }) => {
+      const what = phase === 'waiting' ? 'waiting for it to answer' : `writing ${formatBytes(bytes)}`;
+      process.stderr.write(`\r\x1b[Kdumping process ${options.pid}: ${what} (${(ms / 1000).toFixed(1)} s)`);
+    };
+  }
+  const { dumpProcess } = require('../lib/remote-dump');
+  const info = await dumpProcess(options);
+  clearLine();
+  out(info.path);
+  return 0;
+}
+
+/** One line on stderr naming the code; exit code 2. */
+function fail(err) {
   clearLine();
   const code = err.code || 'ERR_HEAPSNAP_INTERNAL';
   const message = String(err.message || err).split('\n')[0];
   process.stderr.write(`heapsnap: ${message.startsWith(code) ? message : `${code}: ${message}`}\n`);
   if (err instanceof UsageError) process.stderr.write("Run 'heapsnap --help' for usage.\n");
   process.exitCode = 2;
+}
+
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+const argv = process.argv.slice(2);
+if (argv[0] === 'dump') {
+  dump(argv.slice(1)).then((code) => (process.exitCode = code), fail);
+} else {
+  try {
+    process.exitCode = main(argv);
+  } catch (err) {
+    fail(err);
+  }
 }

@@ -46,9 +46,10 @@ function removeSignalHandler() {
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
  * `quiet`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
- * Returns `null` when signal dumps are disabled, else the handler's options.
+ * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
+ * reads another process's environment with it (`quiet`: no complaints about unknown words).
  */
-function optionsFromEnv(env = process.env) {
+function optionsFromEnv(env = process.env, { quiet = false } = {}) {
   const options = {};
   let enabled = true;
   const words = [env.NODE_HEAPDUMP_OPTIONS, env.HEAPSNAP_OPTIONS]
@@ -64,7 +65,7 @@ function optionsFromEnv(env = process.env) {
     else if (key === 'dir' || key === 'path') options[key] = value;
     else if (key === 'compress') options.compress = value === 'none' ? false : value;
     else if (key === 'gc' || key === 'quiet') options[key] = value === '' || value === 'true' || value === '1';
-    else console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
+    else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
   return enabled ? options : null;
 }

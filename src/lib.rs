@@ -7,6 +7,7 @@ mod dump;
 mod error;
 mod near_limit;
 mod options;
+mod remote;
 mod signal;
 mod v8;
 

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::dump::TriggerOptions;
 use crate::error::DumpError;
+use crate::remote;
 use crate::v8::uv::{SignalWatcher, Wakeup};
 use crate::v8::{InterruptHandle, Isolate};
 
@@ -158,7 +159,7 @@ impl Trigger {
         }
         let options = lock(&self.options).clone();
         match Isolate::current() {
-            Some(isolate) => options.write_and_report(&isolate, "signal", ""),
+            Some(isolate) => remote::on_signal(&isolate, &options),
             None => eprintln!("heapsnap: signal dump failed: {}", DumpError::NoIsolate),
         }
         self.pending.store(false, Ordering::SeqCst);

@@ -1,0 +1,245 @@
+'use strict';
+// `heapsnap dump <pid>`: a heap snapshot of another running Node process, written by that
+// process itself, with the answer of when it is complete.
+//
+// Target with heapsnap loaded (its writer addon is mapped): the request channel. We leave a
+// request in /tmp/heapsnap-<uid>/ (private to the target's user), send the target its dump
+// signal, and wait for its answer file (heapsnap-core's remote.rs is the other side; the
+// protocol and its trust rules are in SECURITY.md). Nothing listens in the target.
+// Target without heapsnap: only with `inspector: true`, through Node's own inspector
+// (lib/inspector-dump.js), which opens a debugging port while it runs.
+
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const { heapsnapError } = require('./errors');
+const { optionsFromEnv } = require('./signal');
+
+const POLL_MS = 50;
+// A signalled thread answers at once (interrupt inside running JS, or its idle event loop):
+// no answer in this time means no heapsnap handler is listening for that signal there.
+const ANSWER_WINDOW_MS = 10_000;
+
+const INSPECTOR_HINT =
+  "--inspector dumps it through Node's own inspector instead (it opens a debugging port on 127.0.0.1 " +
+  'while the dump runs: any local user can connect to it and run code in the process until heapsnap closes it)';
+
+/** The request channel of processes running as `uid` (mirrors heapsnap-core's remote::channel_dir). */
+function channelDir(uid) {
+  return `/tmp/heapsnap-${uid}`;
+}
+
+/** Checks the pid exists, is ours to signal, and runs Node. Returns { uid, exe }. */
+function inspectTarget(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if (err.code === 'ESRCH') throw heapsnapError('ESRCH', `no such process: ${pid}`);
+    if (err.code === 'EPERM') {
+      throw heapsnapError('EPERM', `permission denied: process ${pid} belongs to another user (run heapsnap dump as that user or as root)`);
+    }
+    throw err;
+  }
+  if (process.platform !== 'linux') {
+    throw heapsnapError('ERR_HEAPSNAP_UNSUPPORTED', `heapsnap dump needs Linux's /proc (this is ${process.platform})`);
+  }
+  let exe;
+  let uid;
+  try {
+    exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    uid = fs.statSync(`/proc/${pid}`).uid;
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ESRCH') throw heapsnapError('ERR_HEAPSNAP_TARGET_DIED', `process ${pid} exited`);
+    throw heapsnapError('EPERM', `permission denied reading /proc/${pid} (run heapsnap dump as the process's user or as root)`);
+  }
+  if (!/node/i.test(path.basename(exe))) {
+    throw heapsnapError('ERR_HEAPSNAP_NOT_NODE', `process ${pid} is not a Node.js process (${exe})`);
+  }
+  return { uid, exe };
+}
+
+/** Whether the target has heapsnap's writer addon mapped. */
+function hasHeapsnap(pid) {
+  const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+  return /[/]heapsnap\.[\w-]+\.abi\d+\.node$/m.test(maps);
+}
+
+/** The signal the target's default heapsnap handler listens to, from its environment. */
+function targetSignal(pid) {
+  let environ = '';
+  try {
+    environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return 'SIGUSR2';
+  }
+  const env = {};
+  for (const entry of environ.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  const options = optionsFromEnv(env, { quiet: true });
+  if (options === null) {
+    throw heapsnapError(
+      'ERR_HEAPSNAP_NO_HANDLER',
+      `process ${pid} runs with heapsnap's signal dumps off (HEAPSNAP_OPTIONS=nosignal): pass --signal if it installed a handler itself; or ${INSPECTOR_HINT}`,
+    );
+  }
+  return options.signal || 'SIGUSR2';
+}
+
+/** Creates (or checks) the private channel directory: ours alone, or we refuse to use it. */
+function openChannel(uid) {
+  const dir = channelDir(uid);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+    if (process.getuid() !== uid) fs.chownSync(dir, uid, -1);
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+  const stat = fs.lstatSync(dir);
+  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
+    throw heapsnapError(
+      'ERR_HEAPSNAP_UNSAFE_CHANNEL',
+      `refusing ${dir}: it must be a directory owned by uid ${uid} with mode 0700 (owner ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)}); remove it and retry`,
+    );
+  }
+  return dir;
+}
+
+/** Leaves the request where only the target will take it; returns the files to clean up. */
+function leaveRequest(dir, pid, request) {
+  const target = path.join(dir, `${pid}.request`);
+  const temp = path.join(dir, `.${pid}.request.${request.id}`);
+  fs.writeFileSync(temp, JSON.stringify(request), { mode: 0o600, flag: 'wx' });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.linkSync(temp, target);
+        break;
+      } catch (err) {
+        if (err.code !== 'EEXIST' || attempt > 0 || !removeIfExpired(target)) {
+          throw heapsnapError('ERR_HEAPSNAP_BUSY', `another heapsnap dump of process ${pid} is in progress (${target})`);
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+  return {
+    request: target,
+    taken: path.join(dir, `${pid}.request.taken`),
+    response: path.join(dir, `${pid}-${request.id}.response`),
+  };
+}
+
+/** Removes a request left by a heapsnap dump that gave up (its deadline passed). */
+function removeIfExpired(file) {
+  try {
+    if (JSON.parse(fs.readFileSync(file, 'utf8')).deadline < Date.now()) {
+      fs.rmSync(file, { force: true });
+      return true;
+    }
+  } catch {
+    fs.rmSync(file, { force: true });
+    return true;
+  }
+  return false;
+}
+
+/** A small JSON file the other side wrote whole (temp + rename), or null. */
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** Bytes written so far: the size of the sink's hidden temp file beside the target. */
+function bytesSoFar(target, pid) {
+  const prefix = `.${path.basename(target)}.${pid}.`;
+  try {
+    const temp = fs.readdirSync(path.dirname(target)).find((name) => name.startsWith(prefix) && name.endsWith('.heapsnap-tmp'));
+    return temp ? fs.statSync(path.join(path.dirname(target), temp)).size : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Only our own request's files: a later request may already use the same names. The claimed
+ * request goes first: without it, a target still dumping knows nobody waits for its answer.
+ */
+function cleanUp(files, id) {
+  for (const file of [files.request, files.taken]) {
+    const left = readJson(file);
+    if (left && left.id === id) fs.rmSync(file, { force: true });
+  }
+  fs.rmSync(files.response, { force: true });
+}
+
+/** Waits for the target's answer; resolves with its `done` response. */
+async function awaitAnswer(pid, files, { id, thread, signal, timeoutMs, onProgress, target }) {
+  const started = Date.now();
+  let answeredAt = 0;
+  for (;;) {
+    const answer = readJson(files.response);
+    if (answer && answer.state === 'done') return answer;
+    if (answer && answer.state === 'failed') throw heapsnapError(answer.code, `process ${pid} could not write ${target}: ${answer.message}`);
+    if (answer && !answeredAt) answeredAt = Date.now();
+    if (!isAlive(pid)) throw heapsnapError('ERR_HEAPSNAP_TARGET_DIED', `process ${pid} exited before the snapshot was complete`);
+    const waited = Date.now() - started;
+    if (!answeredAt && waited > Math.min(ANSWER_WINDOW_MS, timeoutMs)) {
+      const who = thread === 0 ? `process ${pid}` : `thread ${thread} of process ${pid}`;
+      throw heapsnapError(
+        'ERR_HEAPSNAP_NO_ANSWER',
+        `${who} did not answer ${signal}: no heapsnap handler listens for it there (removed, or another signal: pass --signal${thread === 0 ? '' : '; or no such worker'})`,
+      );
+    }
+    if (waited > timeoutMs) throw heapsnapError('ERR_HEAPSNAP_TIMEOUT', `no complete snapshot from process ${pid} after ${Math.round(timeoutMs / 1000)} s (it may still finish: ${target})`);
+    if (onProgress) onProgress({ phase: answeredAt ? 'writing' : 'waiting', bytes: bytesSoFar(target, pid), ms: waited });
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/**
+ * Dumps process `pid`'s heap to `path` (absolute or relative to our cwd). Resolves with
+ * `{ path, bytes, rawBytes, compression, durationMs, pauseMs, via }` once the file is complete.
+ */
+async function dumpProcess({ pid, path: output, compress, gc = false, thread = 0, signal, timeoutMs = 300_000, inspector = false, onProgress }) {
+  const { uid } = inspectTarget(pid);
+  const target = path.resolve(output);
+  if (inspector) {
+    const { dumpViaInspector } = require('./inspector-dump');
+    const info = await dumpViaInspector({ pid, path: target, compress, gc, timeoutMs, onProgress });
+    return { ...info, via: 'inspector' };
+  }
+  // Signals off in its environment first: heapsnap then never loads its writer, so it looks
+  // exactly like a process without heapsnap.
+  const dumpSignal = signal || targetSignal(pid);
+  if (!hasHeapsnap(pid)) {
+    throw heapsnapError('ERR_HEAPSNAP_NOT_LOADED', `process ${pid} has not loaded heapsnap (add require('heapsnap') to it); ${INSPECTOR_HINT}`);
+  }
+  const dir = openChannel(uid);
+  const request = { id: crypto.randomBytes(8).toString('hex'), thread, path: target, gc, deadline: Date.now() + timeoutMs };
+  if (compress) request.compress = compress;
+  const files = leaveRequest(dir, pid, request);
+  try {
+    process.kill(pid, dumpSignal);
+    const done = await awaitAnswer(pid, files, { id: request.id, thread, signal: dumpSignal, timeoutMs, onProgress, target });
+    return { path: done.path, bytes: done.bytes, rawBytes: done.rawBytes, compression: done.compression, durationMs: done.durationMs, pauseMs: done.pauseMs, via: 'signal' };
+  } finally {
+    cleanUp(files, request.id);
+  }
+}
+
+module.exports = { dumpProcess, channelDir };
