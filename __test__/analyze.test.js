@@ -319,8 +319,14 @@ test('CLI: leaks exits 1 with leaks found, 0 without, and --json matches the API
   const r = cli('leaks', ...abc(leaky), '--json');
   assert.strictEqual(r.status, 1, r.stderr);
   const api = heapsnap.leaks(...abc(leaky).map((f) => heapsnap.readSnapshot(f)));
-  assert.deepStrictEqual(r.json(), { leaks: api.map(({ name, count, size, retainerPath }) => ({ name, count, size, retainerPath })) });
-  assert.ok(r.json().leaks.some((g) => g.name === 'LeakyThing' && g.count === 200));
+  const documented = ({ name, count, size, retainedSize, runtime, holds, retainerPath }) => ({ name, count, size, retainedSize, runtime, holds, retainerPath });
+  assert.deepStrictEqual(r.json(), { leaks: api.map(documented) });
+  // Ranked: the leaking class first, with the arrays it holds folded into it.
+  const [first] = r.json().leaks;
+  assert.strictEqual(first.name, 'LeakyThing');
+  assert.strictEqual(first.count, 200);
+  assert.deepStrictEqual(first.holds.map((held) => [held.name, held.count]), [['Array', 200]]);
+  assert.ok(!r.json().leaks.some((g) => g.name === 'Array'), 'folded into its holder');
   const human = cli('leaks', ...abc(leaky));
   assert.strictEqual(human.status, 1);
   assert.match(human.stdout, /LeakyThing/);
@@ -358,4 +364,39 @@ test('CLI: usage errors and bad input exit 2 with one line naming the code', (t)
   const help = cli('--help');
   assert.strictEqual(help.status, 0);
   assert.match(help.stdout, /heapsnap <command>/);
+});
+
+test('leaks: the class to fix comes first, holding what it holds; runtime noise comes last', (t) => {
+  // The leaky-server pattern: sessions kept in a module-level cache by a long-lived request
+  // handler (a `Function` on every path), plus a listener closure per session.
+  const dir = tmpDir(t);
+  inChild(dir, `
+const sessionCache = new Map();
+const emitter = new (require('events').EventEmitter)();
+emitter.setMaxListeners(0);
+globalThis.handleRequest = function handleRequest(i) {
+  const session = new LeakyThing(i);
+  session.label = 'session ' + i;
+  sessionCache.set(i, session);
+  emitter.on('change', () => session.i++);
+};
+const grow = (from) => { for (let i = from; i < from + 200; i++) handleRequest(i); };
+heapsnap.writeSnapshot(file('a.heapsnapshot'), { gc: true });
+grow(0);
+heapsnap.writeSnapshot(file('b.heapsnapshot'), { gc: true });
+grow(200);
+heapsnap.writeSnapshot(file('c.heapsnapshot'), { gc: true });`);
+  const groups = heapsnap.leaks(...abc(dir).map((f) => heapsnap.readSnapshot(f)));
+  const names = groups.map((g) => g.name);
+  assert.strictEqual(names[0], 'LeakyThing', names.join(', '));
+  assert.strictEqual(groups[0].count, 200);
+  assert.ok(groups[0].holds.some((held) => held.name === 'Array' && held.count === 200), JSON.stringify(groups[0].holds));
+  assert.ok(!groups.some((g) => g.name === 'Array' && g.count >= 200), 'the payload arrays are under their sessions');
+  // The listener closures are a leak of their own, under the emitter's growing listener array.
+  const listeners = groups.find((g) => g.holds.some((held) => held.name === 'Function' && held.count === 200));
+  assert.ok(listeners && listeners.name === 'Array' && listeners.count === 1, JSON.stringify(groups));
+  assert.match(listeners.retainerPath.join(' -> '), /_events \(property\) -> Object -> change \(property\) -> Array$/);
+  const firstRuntime = groups.findIndex((g) => g.runtime);
+  assert.ok(firstRuntime === -1 || groups.slice(firstRuntime).every((g) => g.runtime), names.join(', '));
+  assert.ok(groups.slice(0, firstRuntime === -1 ? groups.length : firstRuntime).every((g) => !g.name.startsWith('(')));
 });

@@ -235,19 +235,22 @@ function leaks(analyze, a, b, c, opts) {
   const all = analyze.leaks(a, b, c);
   const groups = opts.top === undefined ? all : all.slice(0, opts.top);
   if (opts.json) {
-    out(JSON.stringify({ leaks: groups.map(({ name, count, size, retainerPath }) => ({ name, count, size, retainerPath })) }));
+    out(JSON.stringify({
+      leaks: groups.map(({ name, count, size, retainedSize, runtime, holds, retainerPath }) => ({ name, count, size, retainedSize, runtime, holds, retainerPath })),
+    }));
   } else if (all.length === 0) {
     out('No leak candidates: nothing allocated between A and B is still alive in C.');
   } else {
-    out(`${all.length} leak candidate group${all.length > 1 ? 's' : ''}: allocated between A and B, still alive in C\n`);
+    out(`${all.length} leak candidate group${all.length > 1 ? 's' : ''}: allocated between A and B, still alive in C; largest retained first, runtime objects last\n`);
     out(table(
       [
         { title: 'Constructor', align: 'left' },
         { title: 'Count', align: 'right' },
         { title: 'Size', align: 'right' },
         { title: 'Retained', align: 'right' },
+        { title: 'Also holding', align: 'left' },
       ],
-      groups.map((g) => [truncate(g.name), int(g.count), formatBytes(g.size), formatBytes(g.retainedSize)]),
+      groups.map((g) => [truncate(g.name), int(g.count), formatBytes(g.size), formatBytes(g.retainedSize), truncate(g.holds.map((h) => `${int(h.count)} ${h.name}`).join(', '), 50)]),
     ));
     for (const g of groups) {
       out(`\n${truncate(g.name)} (${int(g.count)}), retained via:\n  ${g.retainerPath.map((p) => truncate(p, 80)).join('\n  -> ')}`);

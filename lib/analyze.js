@@ -125,11 +125,53 @@ async function readSnapshotAsync(path) {
 }
 
 /**
- * The three-snapshot technique: objects allocated between `a` and `b` and still alive in `c`,
- * by constructor: `[{ name, count, size, retainedSize, representativeId, retainerPath }]`.
+ * The three-snapshot technique, unranked: objects allocated between `a` and `b` and still
+ * alive in `c`, by constructor, largest self size first:
+ * `[{ name, count, size, retainedSize, representativeId, retainerPath, holds: [{ name, count, size }] }]`.
  */
-function leaks(a, b, c) {
+function leakCandidates(a, b, c) {
   return analyzer().leaks(unwrap('leaks', a, 'a'), unwrap('leaks', b, 'b'), unwrap('leaks', c, 'c'));
 }
 
-module.exports = { readSnapshot, readSnapshotAsync, leaks, Snapshot };
+// Classes V8 and the runtime grow by themselves while code runs (compiled code, feedback,
+// shapes, internal arrays, strings V8 interns): rarely the thing to fix on their own. A real
+// leak of user objects shows up in the user classes that hold them.
+const RUNTIME_CLASSES = new Set([
+  '(compiled code)',
+  '(system)',
+  '(object shape)',
+  '(array)',
+  '(string)',
+  '(concatenated string)',
+  '(sliced string)',
+  '(number)',
+  '(symbol)',
+  '(bigint)',
+  '(hidden)',
+  '(synthetic)',
+  '(native)',
+]);
+
+function isRuntimeClass(name) {
+  return RUNTIME_CLASSES.has(name) || name.startsWith('system / ');
+}
+
+/**
+ * Leak groups in the order a person should read them: user classes by what they retain,
+ * runtime noise (`runtime: true`: strings, compiled code, V8 internals) after them. The
+ * analyzer has already put objects held by another group's members under that group
+ * (`holds`). `keep` drops groups (leakCheck keeps only real, growing user classes).
+ */
+function rankLeaks(groups, keep = () => true) {
+  return groups
+    .map((group) => ({ ...group, runtime: isRuntimeClass(group.name) }))
+    .filter(keep)
+    .sort((x, y) => x.runtime - y.runtime || y.retainedSize - x.retainedSize || y.size - x.size || (x.name < y.name ? -1 : 1));
+}
+
+/** Leak groups, ranked for reading (see `rankLeaks`). */
+function leaks(a, b, c) {
+  return rankLeaks(leakCandidates(a, b, c));
+}
+
+module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, Snapshot };

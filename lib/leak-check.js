@@ -9,30 +9,11 @@ const path = require('path');
 const { checkOptions, toNative } = require('./options');
 const { invalidOption } = require('./errors');
 const { formatBytes } = require('./format');
-const { readSnapshotAsync, leaks: threeSnapshotLeaks } = require('./analyze');
+const { readSnapshotAsync, leakCandidates, rankLeaks, isRuntimeClass } = require('./analyze');
 const { writeAsync } = require('./write');
 
 const SCHEMA = { iterations: 'count', warmup: 'count', dir: 'string', keepSnapshots: 'boolean' };
 const DEFAULTS = { iterations: 10, warmup: 3, keepSnapshots: false };
-
-// Classes V8 and the runtime grow by themselves while code runs (compiled code, feedback,
-// shapes, internal arrays, strings V8 interns): never evidence of a leak in user code on
-// their own. A real leak of user objects shows up in the user classes that hold them.
-const RUNTIME_CLASSES = new Set([
-  '(compiled code)',
-  '(system)',
-  '(object shape)',
-  '(array)',
-  '(string)',
-  '(concatenated string)',
-  '(sliced string)',
-  '(number)',
-  '(symbol)',
-  '(bigint)',
-  '(hidden)',
-  '(synthetic)',
-  '(native)',
-]);
 
 let checkSeq = 0;
 
@@ -56,33 +37,22 @@ async function snapshot(dir, label) {
 
 /**
  * Groups that are leaks and not noise: user classes whose objects, allocated between A and
- * B, are still alive in C, at least one per iteration, and that kept growing from B to C.
- * A group reached only through another leaking class (a Session's `data` arrays, a
- * closure's captured object) is folded into that one as `holds`: fix the holder, fix both.
+ * B, are still alive in C, at least one per iteration, and that kept growing from B to C;
+ * then ranked (rankLeaks): a group reached only through another leaking class is folded into
+ * it as `holds`.
  */
 function realLeaks(groups, growthBC, iterations) {
-  const leaks = groups
-    .filter((group) => !RUNTIME_CLASSES.has(group.name) && !group.name.startsWith('system / '))
-    .filter((group) => group.count >= iterations && (growthBC.get(group.name) || 0) >= iterations / 2)
-    .map(({ name, count, size, retainedSize, retainerPath }) => ({
-      name,
-      count,
-      size,
-      retainedSize,
-      perIteration: count / iterations,
-      retainerPath,
-      holds: [],
-    }));
-  const holderOf = (leak) => leaks.find((other) => other !== leak && leak.retainerPath.slice(0, -1).includes(other.name));
-  const secondary = new Set();
-  for (const leak of leaks) {
-    const holder = holderOf(leak);
-    if (holder && !secondary.has(holder)) {
-      secondary.add(leak);
-      holder.holds.push({ name: leak.name, count: leak.count, size: leak.size });
-    }
-  }
-  return leaks.filter((leak) => !secondary.has(leak));
+  const isLeak = (group) =>
+    !isRuntimeClass(group.name) && group.count >= iterations && (growthBC.get(group.name) || 0) >= iterations / 2;
+  return rankLeaks(groups, isLeak).map(({ name, count, size, retainedSize, retainerPath, holds }) => ({
+    name,
+    count,
+    size,
+    retainedSize,
+    perIteration: count / iterations,
+    retainerPath,
+    holds,
+  }));
 }
 
 /**
@@ -109,7 +79,7 @@ async function leakCheck(fn, options) {
 
     const [a, b, c] = await Promise.all(snapshots.map((file) => readSnapshotAsync(file)));
     const growthBC = new Map(b.diff(c).constructors.map((row) => [row.name, row.countDelta]));
-    const leaks = realLeaks(threeSnapshotLeaks(a, b, c), growthBC, iterations);
+    const leaks = realLeaks(leakCandidates(a, b, c), growthBC, iterations);
     result = { ok: leaks.length === 0, leaks, iterations, snapshots };
     return result;
   } finally {

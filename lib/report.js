@@ -132,22 +132,19 @@ function renderLeaks(leaks, top) {
     return '<p class="muted">Leak detection needs three snapshots of one process: A, then B after the suspect work, then C after more of it. Objects allocated between A and B that are still alive in C are the candidates.</p>';
   }
   if (leaks.length === 0) return '<p class="ok big">No leak candidates: nothing allocated between A and B is still alive in C.</p>';
-  // Groups reached through another group's class (a leaked session's arrays, say) follow the
-  // groups that hold them; each kind by retained size.
-  const names = new Set(leaks.map((g) => g.name));
-  const ordered = leaks
-    .map((g) => ({ g, via: (g.retainerPath || []).slice(1, -1).find((n) => n !== g.name && names.has(n)) }))
-    .sort((x, y) => (x.via === undefined ? 0 : 1) - (y.via === undefined ? 0 : 1) || y.g.retainedSize - x.g.retainedSize);
-  const shown = ordered.slice(0, top);
-  const cards = shown.map(({ g, via }) => `<article class="leak${via === undefined ? '' : ' held'}" data-name="${esc(g.name)}">
+  // Already ranked (lib/analyze.js rankLeaks): groups held through another group are folded
+  // into it as `holds`; user classes by retained size, runtime noise after them.
+  const shown = leaks.slice(0, top);
+  const cards = shown.map((g) => `<article class="leak${g.runtime ? ' runtime' : ''}" data-name="${esc(g.name)}">
 <h3 title="${esc(g.name)}">${esc(clip(g.name, 80))}</h3>
 <div class="stats"><span><b>${esc(int(g.count))}</b> objects</span><span><b>${esc(formatBytes(g.size))}</b> self</span><span><b>${esc(formatBytes(g.retainedSize))}</b> retained</span></div>
-${via === undefined ? '' : `<div class="heldby">Held through <b>${esc(clip(via, 60))}</b>, itself a leak candidate.</div>`}
+${g.runtime ? '<div class="note">Runtime objects (strings, compiled code, V8 internals): usually a consequence, not the thing to fix.</div>' : ''}
+${g.holds && g.holds.length ? `<div class="holds">Also holding: ${g.holds.map((h) => `<b>${esc(int(h.count))}</b> ${esc(clip(h.name, 40))} (${esc(formatBytes(h.size))})`).join(', ')}</div>` : ''}
 <div class="via">Retained via (from the GC roots, in C; user references preferred over internals):</div>
 ${renderChain(g)}
 </article>`);
   const more = leaks.length > shown.length ? `<p class="muted">${esc(int(leaks.length - shown.length))} smaller groups not shown (raise --top).</p>` : '';
-  return `<p class="muted">Objects allocated between A and B and still alive in C, by constructor: the holders first, largest retained size first.</p>
+  return `<p class="muted">Objects allocated between A and B and still alive in C, by constructor: largest retained size first, runtime noise last; groups held through another group are listed under it.</p>
 <div class="leaks">${cards.join('')}</div>${more}`;
 }
 
@@ -275,9 +272,11 @@ td.share span{display:inline-block;min-width:44px;text-align:right;color:var(--m
 .card.alarm{border-color:rgba(253,164,175,.6);background:rgba(190,18,60,.18)}
 .leaks{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:14px}
 .leak{border:1px solid var(--line);border-left:4px solid var(--leak-fg);border-radius:10px;padding:12px 14px;background:#fff}
-.leak.held{border-left-color:#f59e0b}
-.leak.held h3{color:#b45309}
-.heldby{font-size:12px;color:#92400e;background:#fffbeb;border-radius:4px;padding:2px 6px;margin-bottom:6px;display:inline-block}
+.leak.runtime{border-left-color:#9ca3af}
+.leak.runtime h3{color:#4b5563}
+.note,.holds{font-size:12px;border-radius:4px;padding:2px 6px;margin-bottom:6px;display:inline-block}
+.note{color:#374151;background:#f3f4f6}
+.holds{color:#92400e;background:#fffbeb}
 .leak h3{margin:0 0 4px;font-size:16px;color:var(--leak-fg);font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono","DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
 .stats{display:flex;gap:16px;color:var(--muted);font-size:13px;margin-bottom:8px}
 .stats b{color:var(--fg)}

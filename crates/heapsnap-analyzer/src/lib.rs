@@ -115,6 +115,15 @@ pub struct NativeLeakGroup {
     pub retained_size: f64,
     pub representative_id: f64,
     pub retainer_path: Vec<String>,
+    /// Leaked objects of other classes its members hold (see core's `LeakGroup`).
+    pub holds: Vec<NativeHeldObjects>,
+}
+
+#[napi(object)]
+pub struct NativeHeldObjects {
+    pub name: String,
+    pub count: f64,
+    pub size: f64,
 }
 
 fn dominator_entry(d: core::DominatorEntry) -> NativeDominatorEntry {
@@ -280,6 +289,11 @@ pub fn leaks(a: &NativeSnapshot, b: &NativeSnapshot, c: &NativeSnapshot) -> Vec<
             retained_size: l.retained_size as f64,
             representative_id: l.representative_id as f64,
             retainer_path: l.retainer_path,
+            holds: l
+                .holds
+                .into_iter()
+                .map(|h| NativeHeldObjects { name: h.name, count: h.count as f64, size: h.size as f64 })
+                .collect(),
         })
         .collect()
 }

@@ -5,6 +5,12 @@
 //! the user can see what holds it: the path a person would follow, through user code's
 //! properties and closures rather than V8/Node internals (see `paths` for the ranking).
 //!
+//! A member reached (on its retainer path) through a member of another class belongs to that
+//! holder: a leaked Session's arrays and strings are reported under the Session (`holds`),
+//! not as groups of their own, so the first lines name what to fix. Holders chain (an array
+//! held by a context held by a closure: the closure holds both); members of the same class
+//! nested in each other (a linked list) stay one group.
+//!
 //! Noise skipped (V8 internals that churn on their own and that users cannot free):
 //! `hidden` (shown as `(system)`), `code`, `synthetic`, `object shape` and `array` (internal
 //! FixedArrays; a JS array is an `Array` object, whose backing store is counted in it after
@@ -34,6 +40,19 @@ pub struct LeakGroup {
     /// The preferred path (user properties and closures over internals), not the one with
     /// the fewest hops; a Map/Set's hash table hop is shown as `[entry]` (see `paths`).
     pub retainer_path: Vec<String>,
+    /// Leaked objects of other classes this group's members hold (see the module docs), by
+    /// class, largest total self size first.
+    pub holds: Vec<HeldObjects>,
+}
+
+/// Objects of one class held by a leak group's members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldObjects {
+    pub name: String,
+    pub count: u64,
+    /// Sum of their self sizes.
+    pub size: u64,
 }
 
 fn sorted_ids(g: &HeapGraph) -> Vec<u32> {
@@ -56,40 +75,85 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
     };
     let groups = classes.keys.len();
     let mut member: Vec<bool> = vec![false; c.node_count()];
+    for o in 0..c.node_count() {
+        let id = c.node_id[o];
+        member[o] = an.shallow[o] != 0
+            && !noise(c.node_type[o])
+            && paths.reached(o as u32)
+            && ids_b.binary_search(&id).is_ok()
+            && ids_a.binary_search(&id).is_err();
+    }
+    let owner = owners(c, &paths, &member, &classes.class_of);
+
+    // Members that own themselves are the groups' own objects; the others are held.
     let mut count = vec![0u64; groups];
     let mut size = vec![0u64; groups];
     let mut rep: Vec<u32> = vec![u32::MAX; groups];
-    for o in 0..c.node_count() {
-        let id = c.node_id[o];
-        if an.shallow[o] == 0
-            || noise(c.node_type[o])
-            || !paths.reached(o as u32)
-            || ids_b.binary_search(&id).is_err()
-            || ids_a.binary_search(&id).is_ok()
-        {
+    let mut holds: Vec<std::collections::BTreeMap<u32, (u64, u64)>> = vec![Default::default(); groups];
+    for o in (0..c.node_count()).filter(|&o| member[o]) {
+        let k = classes.class_of[o] as usize;
+        let self_size = an.shallow[o] as u64;
+        if owner[o] != o as u32 {
+            let holder = classes.class_of[owner[o] as usize] as usize;
+            let held = holds[holder].entry(k as u32).or_default();
+            held.0 += 1;
+            held.1 += self_size;
             continue;
         }
-        member[o] = true;
-        let k = classes.class_of[o] as usize;
         count[k] += 1;
-        size[k] += an.shallow[o] as u64;
+        size[k] += self_size;
         let r = rep[k];
         if r == u32::MAX || an.retained.get(o) > an.retained.get(r as usize) {
             rep[k] = o as u32;
         }
     }
-    let retained = top_level_retained(c, groups, |n| member[n as usize].then(|| classes.class_of[n as usize]));
+    let retained = top_level_retained(c, groups, |n| (owner[n as usize] == n).then(|| classes.class_of[n as usize]));
     let mut out: Vec<LeakGroup> = (0..groups)
         .filter(|&k| count[k] > 0)
-        .map(|k| LeakGroup {
-            name: classes.keys[k].name.clone(),
-            count: count[k],
-            size: size[k],
-            retained_size: retained[k],
-            representative_id: c.node_id(rep[k]),
-            retainer_path: paths.path(c, rep[k]),
+        .map(|k| {
+            let mut held: Vec<HeldObjects> = holds[k]
+                .iter()
+                .map(|(&class, &(count, size))| HeldObjects { name: classes.keys[class as usize].name.clone(), count, size })
+                .collect();
+            held.sort_by(|x, y| y.size.cmp(&x.size).then(y.count.cmp(&x.count)).then_with(|| x.name.cmp(&y.name)));
+            LeakGroup {
+                name: classes.keys[k].name.clone(),
+                count: count[k],
+                size: size[k],
+                retained_size: retained[k],
+                representative_id: c.node_id(rep[k]),
+                retainer_path: paths.path(c, rep[k]),
+                holds: held,
+            }
         })
         .collect();
     out.sort_by(|x, y| y.size.cmp(&x.size).then(y.count.cmp(&x.count)).then_with(|| x.name.cmp(&y.name)));
     out
+}
+
+/// For every member, the member that owns it: the outermost member of another class on its
+/// retainer path, following holders up (itself when there is none). Not a member: `u32::MAX`.
+fn owners(c: &HeapGraph, paths: &RetainerPaths, member: &[bool], class_of: &[u32]) -> Vec<u32> {
+    const UNKNOWN: u32 = u32::MAX;
+    let mut owner = vec![UNKNOWN; c.node_count()];
+    let mut chain = Vec::new();
+    for start in (0..c.node_count()).filter(|&o| member[o]) {
+        // Walk up holder by holder until an owner is known, then give it to the whole chain.
+        let mut o = start as u32;
+        let known = loop {
+            if owner[o as usize] != UNKNOWN {
+                break owner[o as usize];
+            }
+            chain.push(o);
+            let class = class_of[o as usize];
+            match paths.ancestors(c, o).find(|&p| member[p as usize] && class_of[p as usize] != class) {
+                Some(holder) => o = holder,
+                None => break o,
+            }
+        };
+        for o in chain.drain(..) {
+            owner[o as usize] = known;
+        }
+    }
+    owner
 }

@@ -31,7 +31,7 @@ pub use classes::{ClassKey, InterfaceDefinition};
 pub use diff::{diff, ClassDiff, Diff};
 pub use error::{AnalyzeError, CORRUPT_SNAPSHOT};
 pub use graph::{HeapGraph, Location, StringTable};
-pub use leaks::{leaks, LeakGroup};
+pub use leaks::{leaks, HeldObjects, LeakGroup};
 pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress};
 pub use retainers::{DominatorEntry, Retainer, RetainerGroup};
 pub use summary::{ClassSummary, Summary};

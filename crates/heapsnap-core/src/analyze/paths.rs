@@ -280,6 +280,20 @@ impl RetainerPaths {
         self.parent_edge[o as usize] != UNREACHED
     }
 
+    /// The nodes on `target`'s path, from its holder up to the root's child (not `target`).
+    pub(crate) fn ancestors<'g>(&'g self, g: &'g HeapGraph, target: u32) -> impl Iterator<Item = u32> + 'g {
+        let mut o = target;
+        std::iter::from_fn(move || {
+            let e = self.parent_edge[o as usize];
+            if e == ROOT_EDGE || e == UNREACHED {
+                return None;
+            }
+            o = edge_source(g, e);
+            Some(o)
+        })
+        .take(g.node_count())
+    }
+
     /// The path from the GC roots to `target`: `["(GC roots)", node, (edge, node)*]`.
     pub(crate) fn path(&self, g: &HeapGraph, target: u32) -> Vec<String> {
         let mut hops: Vec<u32> = Vec::new(); // edges, from target upward
