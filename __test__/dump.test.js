@@ -188,6 +188,21 @@ test('failures: no such process, not Node, heapsnap not loaded, no handler, writ
   assertFailure(await dumpCli([String(dying.pid), '--signal', 'SIGUSR2']), 'ERR_HEAPSNAP_TARGET_DIED', /exited before the snapshot was complete/);
 });
 
+test('heapsnap dump --inspector: a process that never loaded heapsnap, its inspector closed again', async (t) => {
+  const target = await startTarget(t, PROBES, { withHeapsnap: false });
+  const file = path.join(tmpDir(t), 'plain.heapsnapshot.zst');
+  const r = await dumpCli([String(target.pid), '--inspector', '-o', file]);
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.strictEqual(r.stdout, `${file}\n`);
+  assert.strictEqual(readSnapshot(file).countObjects('DumpProbe'), 500);
+  assert.strictEqual(await target.ping(), 'pong');
+  const { listeningSockets } = require(path.join(PKG, 'lib', 'proc'));
+  assert.deepStrictEqual(listeningSockets(target.pid), [], 'no inspector port left open');
+  const misuse = await dumpCli([String(target.pid), '--inspector', '--thread', '2']);
+  assert.strictEqual(misuse.status, 2);
+  assert.match(misuse.stderr, /^heapsnap: ERR_HEAPSNAP_INVALID_OPTION: --thread and --signal are for processes with heapsnap loaded/);
+});
+
 test('usage errors exit 2 with one line', async () => {
   for (const [args, pattern] of [
     [[], /one process id/],

@@ -404,11 +404,19 @@ function defaultDumpName(pid, compress) {
 async function dump(argv) {
   const options = parseDump(argv);
   if (process.stderr.isTTY) {
-    options.onProgress = ({ phase, bytes, ms }) => {
-      const what = phase === 'waiting' ? 'waiting for it to answer' : `writing ${formatBytes(bytes)}`;
+    options.onProgress = ({ phase, bytes, done, total, ms }) => {
+      const what = {
+        waiting: 'waiting for it to answer',
+        writing: `writing ${formatBytes(bytes)}`,
+        snapshot: `taking the snapshot${total > 0 ? ` ${Math.floor((100 * done) / total)}%` : ''}`,
+      }[phase];
       process.stderr.write(`\r\x1b[Kdumping process ${options.pid}: ${what} (${(ms / 1000).toFixed(1)} s)`);
     };
   }
+  // Ctrl-C: stop waiting, remove our request, and close the target's inspector if we opened it.
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  options.abort = controller.signal;
   const { dumpProcess } = require('../lib/remote-dump');
   const info = await dumpProcess(options);
   clearLine();

@@ -14,6 +14,7 @@ const fs = require('fs');
 const path = require('path');
 const { heapsnapError } = require('./errors');
 const { optionsFromEnv } = require('./signal');
+const proc = require('./proc');
 
 const POLL_MS = 50;
 // A signalled thread answers at once (interrupt inside running JS, or its idle event loop):
@@ -29,33 +30,24 @@ function channelDir(uid) {
   return `/tmp/heapsnap-${uid}`;
 }
 
-/** Checks the pid exists, is ours to signal, and runs Node. Returns { uid, exe }. */
+/** Checks the pid exists, is ours to signal, and runs Node. Returns its uid. */
 function inspectTarget(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if (err.code === 'ESRCH') throw heapsnapError('ESRCH', `no such process: ${pid}`);
-    if (err.code === 'EPERM') {
-      throw heapsnapError('EPERM', `permission denied: process ${pid} belongs to another user (run heapsnap dump as that user or as root)`);
-    }
-    throw err;
-  }
   if (process.platform !== 'linux') {
     throw heapsnapError('ERR_HEAPSNAP_UNSUPPORTED', `heapsnap dump needs Linux's /proc (this is ${process.platform})`);
   }
-  let exe;
+  proc.checkCanSignal(pid);
+  const exe = proc.executable(pid);
   let uid;
   try {
-    exe = fs.readlinkSync(`/proc/${pid}/exe`);
     uid = fs.statSync(`/proc/${pid}`).uid;
-  } catch (err) {
-    if (err.code === 'ENOENT' || err.code === 'ESRCH') throw heapsnapError('ERR_HEAPSNAP_TARGET_DIED', `process ${pid} exited`);
-    throw heapsnapError('EPERM', `permission denied reading /proc/${pid} (run heapsnap dump as the process's user or as root)`);
+  } catch {
+    throw heapsnapError('ERR_HEAPSNAP_TARGET_DIED', `process ${pid} exited`);
   }
+  if (exe === undefined) throw heapsnapError('EPERM', `permission denied reading /proc/${pid} (run heapsnap dump as the process's user or as root)`);
   if (!/node/i.test(path.basename(exe))) {
     throw heapsnapError('ERR_HEAPSNAP_NOT_NODE', `process ${pid} is not a Node.js process (${exe})`);
   }
-  return { uid, exe };
+  return uid;
 }
 
 /** Whether the target has heapsnap's writer addon mapped. */
@@ -66,16 +58,11 @@ function hasHeapsnap(pid) {
 
 /** The signal the target's default heapsnap handler listens to, from its environment. */
 function targetSignal(pid) {
-  let environ = '';
+  let env;
   try {
-    environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+    ({ env } = proc.commandLine(pid));
   } catch {
     return 'SIGUSR2';
-  }
-  const env = {};
-  for (const entry of environ.split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
   const options = optionsFromEnv(env, { quiet: true });
   if (options === null) {
@@ -155,15 +142,6 @@ function readJson(file) {
   }
 }
 
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-}
-
 /** Bytes written so far: the size of the sink's hidden temp file beside the target. */
 function bytesSoFar(target, pid) {
   const prefix = `.${path.basename(target)}.${pid}.`;
@@ -188,7 +166,7 @@ function cleanUp(files, id) {
 }
 
 /** Waits for the target's answer; resolves with its `done` response. */
-async function awaitAnswer(pid, files, { id, thread, signal, timeoutMs, onProgress, target }) {
+async function awaitAnswer(pid, files, { thread, signal, timeoutMs, onProgress, target, abort }) {
   const started = Date.now();
   let answeredAt = 0;
   for (;;) {
@@ -196,7 +174,7 @@ async function awaitAnswer(pid, files, { id, thread, signal, timeoutMs, onProgre
     if (answer && answer.state === 'done') return answer;
     if (answer && answer.state === 'failed') throw heapsnapError(answer.code, `process ${pid} could not write ${target}: ${answer.message}`);
     if (answer && !answeredAt) answeredAt = Date.now();
-    if (!isAlive(pid)) throw heapsnapError('ERR_HEAPSNAP_TARGET_DIED', `process ${pid} exited before the snapshot was complete`);
+    if (proc.hasExited(pid)) throw heapsnapError('ERR_HEAPSNAP_TARGET_DIED', `process ${pid} exited before the snapshot was complete`);
     const waited = Date.now() - started;
     if (!answeredAt && waited > Math.min(ANSWER_WINDOW_MS, timeoutMs)) {
       const who = thread === 0 ? `process ${pid}` : `thread ${thread} of process ${pid}`;
@@ -206,6 +184,7 @@ async function awaitAnswer(pid, files, { id, thread, signal, timeoutMs, onProgre
       );
     }
     if (waited > timeoutMs) throw heapsnapError('ERR_HEAPSNAP_TIMEOUT', `no complete snapshot from process ${pid} after ${Math.round(timeoutMs / 1000)} s (it may still finish: ${target})`);
+    if (abort && abort.aborted) throw heapsnapError('ABORT_ERR', `stopped waiting for process ${pid} (it may still finish: ${target})`);
     if (onProgress) onProgress({ phase: answeredAt ? 'writing' : 'waiting', bytes: bytesSoFar(target, pid), ms: waited });
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -213,14 +192,19 @@ async function awaitAnswer(pid, files, { id, thread, signal, timeoutMs, onProgre
 
 /**
  * Dumps process `pid`'s heap to `path` (absolute or relative to our cwd). Resolves with
- * `{ path, bytes, rawBytes, compression, durationMs, pauseMs, via }` once the file is complete.
+ * `{ path, bytes, rawBytes, compression, durationMs, via }` once the file is complete.
+ * `onProgress({ phase, bytes, ms, done, total })`: phase `waiting` (for the target to answer),
+ * `writing` (bytes so far), or `snapshot` (V8's progress, done/total, through the inspector).
+ * `abort` (an AbortSignal) stops waiting and cleans up (code ABORT_ERR).
  */
-async function dumpProcess({ pid, path: output, compress, gc = false, thread = 0, signal, timeoutMs = 300_000, inspector = false, onProgress }) {
-  const { uid } = inspectTarget(pid);
+async function dumpProcess({ pid, path: output, compress, gc = false, thread = 0, signal, timeoutMs = 300_000, inspector = false, onProgress, abort }) {
+  const uid = inspectTarget(pid);
   const target = path.resolve(output);
   if (inspector) {
     const { dumpViaInspector } = require('./inspector-dump');
-    const info = await dumpViaInspector({ pid, path: target, compress, gc, timeoutMs, onProgress });
+    const started = Date.now();
+    const progress = onProgress && ((done, total) => onProgress({ phase: 'snapshot', done, total, ms: Date.now() - started }));
+    const info = await dumpViaInspector({ pid, path: target, compress, gc, timeoutMs, onProgress: progress, signal: abort });
     return { ...info, via: 'inspector' };
   }
   // Signals off in its environment first: heapsnap then never loads its writer, so it looks
@@ -235,7 +219,7 @@ async function dumpProcess({ pid, path: output, compress, gc = false, thread = 0
   const files = leaveRequest(dir, pid, request);
   try {
     process.kill(pid, dumpSignal);
-    const done = await awaitAnswer(pid, files, { id: request.id, thread, signal: dumpSignal, timeoutMs, onProgress, target });
+    const done = await awaitAnswer(pid, files, { thread, signal: dumpSignal, timeoutMs, onProgress, target, abort });
     return { path: done.path, bytes: done.bytes, rawBytes: done.rawBytes, compression: done.compression, durationMs: done.durationMs, pauseMs: done.pauseMs, via: 'signal' };
   } finally {
     cleanUp(files, request.id);

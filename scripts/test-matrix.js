@@ -167,6 +167,8 @@ function signalDump(project, node, env, log) {
 /** This checkout's tests and examples in the project, its dev dependencies linked in. */
 function addTestSuite(project) {
   for (const dir of ['__test__', 'examples']) fs.cpSync(path.join(ROOT, dir), path.join(project, dir), { recursive: true });
+  // The Node builds cached here serve the tests that dump targets of every major.
+  if (!fs.existsSync(path.join(project, '.cache'))) fs.symlinkSync(path.join(ROOT, '.cache'), path.join(project, '.cache'));
   const modules = path.join(project, 'node_modules');
   for (const name of fs.readdirSync(path.join(ROOT, 'node_modules'))) {
     if (name.startsWith('.') || fs.existsSync(path.join(modules, name))) continue;

@@ -1,12 +1,15 @@
 //! heapsnap's analyzer addon: `NativeSnapshot` (a parsed snapshot held natively), its sync and
 //! async loaders, and `leaks`. All the work is in `heapsnap_core::analyze`; this file only
-//! moves results into plain JS objects and errors into coded JS errors.
+//! moves results into plain JS objects and errors into coded JS errors. It also carries
+//! `NativeFileSink` (file_sink.rs), heapsnap's snapshot file writer for bytes that come from JS.
 //!
 //! It is its own addon, apart from the writer, because it needs nothing of V8: built as plain
 //! N-API, one binary loads on every Node.js >= 18, including majors that have no writer build.
 //!
 //! Numbers (ids, sizes, counts) cross as JS numbers (f64): exact up to 2^53, far beyond any
 //! heap. lib/analyze.js shapes the arguments and adds the error's `offset` property.
+
+mod file_sink;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,138 @@
+//! `NativeFileSink`: heapsnap's snapshot sink (heapsnap-core's `SnapshotSink`: gzip/zstd, a
+//! hidden 0600 temp file beside the target, fsync, rename only once complete) for snapshot
+//! bytes that arrive in JavaScript, such as the chunks Node's inspector streams out of another
+//! process (lib/inspector-dump.js).
+//!
+//! It lives in the ABI-free analyzer addon, not in the writer, so that it works on every
+//! Node.js from 18 on, whether or not a writer was built for that major: dumping another
+//! process through its inspector needs nothing of this process's V8.
+
+use std::path::{Path, PathBuf};
+
+use heapsnap_core::error::Error as CoreError;
+use heapsnap_core::naming::{self, NameContext, WriteRequest};
+use heapsnap_core::sink::{SinkOptions, SinkStats, SnapshotSink};
+use napi::bindgen_prelude::{AsyncTask, BufferSlice};
+use napi_derive::napi;
+
+use heapsnap_napi::CodedTask;
+
+/// Code for calls on a sink that is already finished or aborted.
+const CLOSED: &str = "ERR_HEAPSNAP_SINK_CLOSED";
+
+/// Sink errors keep their stable code (`ENOENT`, `EACCES`, `ENOSPC`...,
+/// `ERR_HEAPSNAP_INVALID_OPTION`) and Node-style message (`ENOENT: no such file or directory,
+/// open '/x/a.heapsnapshot'`).
+fn to_js(err: CoreError) -> napi::Error<String> {
+    napi::Error::new(err.code().to_string(), err.to_string())
+}
+
+fn closed(target: &Path) -> napi::Error<String> {
+    napi::Error::new(CLOSED.to_string(), format!("the snapshot file '{}' is already finished or aborted", target.display()))
+}
+
+/// Where and how to write, as `NativeFileSink.create` takes it.
+#[napi(object)]
+pub struct NativeFileSinkOptions {
+    /// File name or template; `None` for heapsnap's default name in the cwd.
+    pub path: Option<String>,
+    /// `"gzip"`, `"zstd"` or `"none"`; inferred from a `.gz` / `.zst` path when absent.
+    pub compress: Option<String>,
+    pub level: Option<i32>,
+    /// The pid the snapshot is of, for `{pid}` in templates and default names (the dumped
+    /// process, not this one); this process's when absent.
+    pub pid: Option<u32>,
+}
+
+/// What a finished file amounts to.
+#[napi(object)]
+pub struct NativeFileSinkStats {
+    pub path: String,
+    /// Bytes on disk, after compression.
+    pub bytes: f64,
+    /// Bytes written to the sink, before compression.
+    pub raw_bytes: f64,
+    pub compression: String,
+}
+
+impl From<SinkStats> for NativeFileSinkStats {
+    fn from(stats: SinkStats) -> Self {
+        NativeFileSinkStats {
+            path: stats.path.to_string_lossy().into_owned(),
+            bytes: stats.bytes as f64,
+            raw_bytes: stats.raw_bytes as f64,
+            compression: stats.compression.as_str().to_string(),
+        }
+    }
+}
+
+/// A snapshot file being written from JavaScript. Until `finish()` resolves, the target path is
+/// untouched; `abort()` (or garbage collection of an unfinished sink) removes the temp file.
+#[napi]
+pub struct NativeFileSink {
+    target: PathBuf,
+    /// `None` once finished or aborted.
+    sink: Option<SnapshotSink>,
+}
+
+#[napi]
+impl NativeFileSink {
+    /// Decides the name and compression as every heapsnap write does (heapsnap-core's
+    /// `naming::plan`), then creates the temp file at once, so a bad path fails before anyone
+    /// spends seconds producing a snapshot.
+    #[napi(factory)]
+    pub fn create(options: NativeFileSinkOptions) -> napi::Result<Self, String> {
+        let context = match options.pid {
+            Some(pid) => NameContext { pid, ..NameContext::now(0) },
+            None => NameContext::now(0),
+        };
+        let request = WriteRequest {
+            path: options.path,
+            compress: options.compress,
+            level: options.level,
+            ..WriteRequest::default()
+        };
+        let plan = naming::plan(&request, &context).map_err(to_js)?;
+        let sink_options = SinkOptions { compression: plan.compression, level: plan.level, ..SinkOptions::default() };
+        let sink = SnapshotSink::create(&plan.target, sink_options).map_err(to_js)?;
+        Ok(NativeFileSink { target: plan.target, sink: Some(sink) })
+    }
+
+    /// The path the file gets once finished.
+    #[napi(getter)]
+    pub fn path(&self) -> String {
+        self.target.to_string_lossy().into_owned()
+    }
+
+    /// Copies `chunk` for the writer thread, which compresses and writes it. Blocks only while
+    /// the writer is a full queue (8 MiB) behind: that bounds memory, whatever the snapshot's
+    /// size. After a write error (e.g. ENOSPC) every call fails with it.
+    #[napi]
+    pub fn write(&mut self, chunk: BufferSlice) -> napi::Result<(), String> {
+        let sink = self.sink.as_mut().ok_or_else(|| closed(&self.target))?;
+        sink.write(&chunk).map_err(to_js)
+    }
+
+    /// Flushes, fsyncs and renames the file into place on the libuv pool; resolves with its
+    /// stats. On failure the temp file is removed and the target left as it was.
+    #[napi(ts_return_type = "Promise<NativeFileSinkStats>")]
+    pub fn finish(&mut self) -> napi::Result<AsyncTask<CodedTask<NativeFileSinkStats>>, String> {
+        let sink = self.sink.take().ok_or_else(|| closed(&self.target))?;
+        Ok(CodedTask::spawn(move || Ok(sink.finish().map_err(to_js)?.into())))
+    }
+
+    /// Abandons the file: stops the writer and removes the temp file. Does nothing once
+    /// finished or aborted, so cleanup paths may call it unconditionally.
+    #[napi]
+    pub fn abort(&mut self) {
+        if let Some(sink) = self.sink.take() {
+            sink.abort();
+        }
+    }
+}
+
+/// Removes the temp files of sinks still being written; for a process that is exiting.
+#[napi]
+pub fn abandon_unfinished_sinks() -> u32 {
+    heapsnap_core::sink::remove_unfinished_temp_files() as u32
+}
