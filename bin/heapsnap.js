@@ -67,25 +67,24 @@ class UsageError extends Error {
   }
 }
 
-function parse(argv) {
-  let parsed;
+/** node:util's parseArgs, its complaints as usage errors. */
+function parseOrUsage(argv, options) {
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        top: { type: 'string' },
-        id: { type: 'string' },
-        name: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    return parseArgs({ args: argv, allowPositionals: true, options });
   } catch (err) {
     throw new UsageError(err.message);
   }
-  const { values, positionals } = parsed;
+}
+
+function parse(argv) {
+  const { values, positionals } = parseOrUsage(argv, {
+    json: { type: 'boolean', default: false },
+    top: { type: 'string' },
+    id: { type: 'string' },
+    name: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (values.help) return { help: true };
   const [command, ...files] = positionals;
   if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers, report or dump); see --help');
@@ -348,25 +347,15 @@ function main(argv) {
 // ---- dump: another process's heap ----
 
 function parseDump(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        compress: { type: 'string' },
-        gc: { type: 'boolean', default: false },
-        thread: { type: 'string', default: '0' },
-        signal: { type: 'string' },
-        timeout: { type: 'string', default: '300' },
-        inspector: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(err.message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOrUsage(argv, {
+    output: { type: 'string', short: 'o' },
+    compress: { type: 'string' },
+    gc: { type: 'boolean', default: false },
+    thread: { type: 'string', default: '0' },
+    signal: { type: 'string' },
+    timeout: { type: 'string', default: '300' },
+    inspector: { type: 'boolean', default: false },
+  });
   if (positionals.length !== 1) throw new UsageError(`dump takes one process id, got ${positionals.length}`);
   const [pid] = positionals;
   if (!/^[1-9]\d*$/.test(pid) || !Number.isSafeInteger(Number(pid))) throw new UsageError(`the process id must be a positive integer, got '${pid}'`);
