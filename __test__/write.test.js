@@ -7,7 +7,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const heapsnap = require('heapsnap');
-const { tmpDir, snapshotText, readSnapshot, loadWithMemlab, listDir } = require('./helpers');
+const { PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, listDir, runNode } = require('./helpers');
 
 class HeapsnapWriteMarker {
   constructor(n) {
@@ -127,23 +127,28 @@ test('gc() collects garbage without --expose-gc', async () => {
   ref = null;
 });
 
-test('on V8 < 12, JS-initiated dumps warm script line ends with a debugger session first', async (t) => {
-  const inspector = require('inspector');
-  const calls = [];
-  const post = inspector.Session.prototype.post;
-  inspector.Session.prototype.post = function (method, ...rest) {
-    calls.push(method);
-    return post.call(this, method, ...rest);
-  };
-  t.after(() => {
-    inspector.Session.prototype.post = post;
-  });
-  const dir = tmpDir(t);
-  assert.strictEqual(heapsnap.writeSnapshot(path.join(dir, 'sync.heapsnapshot')), true);
-  await heapsnap.writeSnapshotAsync({ dir, path: 'async.heapsnapshot' });
+test('on V8 < 12, JS-initiated dumps warm line ends natively, with a debugger session only where that is off', async (t) => {
   const warms = Number.parseInt(process.versions.v8, 10) < 12;
+  const dir = tmpDir(t);
+  // A child per setting: the native switch is read once per process.
+  const calls = (env) => {
+    const r = runNode(
+      `const inspector = require('inspector');
+      const calls = [];
+      const post = inspector.Session.prototype.post;
+      inspector.Session.prototype.post = function (method, ...rest) { calls.push(method); return post.call(this, method, ...rest); };
+      const heapsnap = require(${JSON.stringify(PKG)});
+      class HeapsnapWriteMarker {}; globalThis.markers = Array.from({ length: 7 }, () => new HeapsnapWriteMarker());
+      heapsnap.writeSnapshot(${JSON.stringify(path.join(dir, 'sync.heapsnapshot'))});
+      heapsnap.writeSnapshotAsync({ path: ${JSON.stringify(path.join(dir, 'async.heapsnapshot'))} }).then(() => console.log(JSON.stringify(calls)));`,
+      { env: { HEAPSNAP_OPTIONS: 'nosignal', ...env } },
+    );
+    assert.strictEqual(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
   const once = ['Debugger.enable', 'Debugger.disable'];
-  assert.deepStrictEqual(calls, warms ? [...once, ...once] : [], `V8 ${process.versions.v8}`);
+  assert.deepStrictEqual(calls({}), [], `V8 ${process.versions.v8}: the native warm-up serves`);
+  assert.deepStrictEqual(calls({ HEAPSNAP_LINE_END_WARMUP: 'off' }), warms ? [...once, ...once] : [], `V8 ${process.versions.v8}`);
   assert.strictEqual(readSnapshot(path.join(dir, 'async.heapsnapshot')).countObjects('HeapsnapWriteMarker'), 7);
 });
 

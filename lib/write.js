@@ -1,11 +1,12 @@
 'use strict';
-// The JS side of every JS-initiated dump: warm V8's script line ends, then write natively.
+// The JS side of every JS-initiated dump: make sure V8's script line ends are warm, then write
+// natively.
 //
 // V8 before 12 (Node 18 and 20) recomputes every script's line ends while it builds a
 // snapshot, which costs seconds with large bundles loaded (21 s with TypeScript's compiler,
-// measured here, against 0.7 s warm). A debugger session computes them once, in ~100 ms:
-// enabling and disabling it right before the snapshot keeps the pause short. Signal and
-// near-heap-limit dumps run inside V8 interrupts, where no JS can run, and do without.
+// measured here, against 0.7 s warm). Every dump warms them natively right before the
+// snapshot (src/line_ends.rs, through V8 debug functions the node binary exports). Where that
+// is unavailable (or turned off), a debugger session computes them once, in ~100 ms.
 
 const { writer } = require('./native');
 
@@ -16,8 +17,8 @@ const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 // of the process could be compared (diff, leaks, leakCheck).
 let session;
 
-function warmLineEnds() {
-  if (!LINE_ENDS_NEED_WARMING) return;
+function warmLineEnds(native) {
+  if (!LINE_ENDS_NEED_WARMING || native.warmLineEnds().status === 'warmed') return;
   try {
     if (!session) {
       const inspector = require('inspector');
@@ -35,13 +36,13 @@ function warmLineEnds() {
 
 function writeNow(nativeOptions) {
   const native = writer();
-  warmLineEnds();
+  warmLineEnds(native);
   return native.writeSnapshotSync(nativeOptions);
 }
 
 function writeAsync(nativeOptions) {
   const native = writer();
-  warmLineEnds();
+  warmLineEnds(native);
   return native.writeSnapshotAsync(nativeOptions);
 }
 

@@ -12,6 +12,7 @@ use heapsnap_core::naming::WritePlan;
 use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
 
 use crate::error::DumpError;
+use crate::line_ends;
 use crate::options::NativeWriteOptions;
 use crate::v8::{Isolate, SnapshotOptions};
 
@@ -79,6 +80,8 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
     if request.gc {
         isolate.full_gc();
     }
+    // Last thing before the snapshot: a script loaded even just before would be cold again.
+    line_ends::warm(isolate);
     let snapshot = isolate.take_snapshot(request.snapshot).ok_or(DumpError::SnapshotFailed)?;
     let mut sink_error = None;
     let complete = snapshot.serialize(&mut |chunk| match sink.write(chunk) {

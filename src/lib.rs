@@ -5,6 +5,7 @@
 
 mod dump;
 mod error;
+mod line_ends;
 mod near_limit;
 mod options;
 mod remote;
@@ -115,4 +116,40 @@ pub struct NativeBuildInfo {
 #[napi]
 pub fn native_build_info() -> NativeBuildInfo {
     NativeBuildInfo { node_module_version: v8::built_for_module_version(), v8_major: v8::built_for_v8_major() }
+}
+
+/// What a line-end warm-up did (see src/line_ends.rs): a diagnostic for tests and benchmarks,
+/// not part of the JS API.
+#[napi(object)]
+pub struct LineEndWarmupInfo {
+    /// `warmed`, `not-needed` (V8 >= 12), `unavailable` (no debug interface here) or `off`.
+    pub status: String,
+    pub scripts: u32,
+    /// Sum of the scripts' last line numbers: about how many lines were scanned.
+    pub lines: f64,
+    pub duration_ms: f64,
+}
+
+impl From<line_ends::WarmupRecord> for LineEndWarmupInfo {
+    fn from(record: line_ends::WarmupRecord) -> Self {
+        let (scripts, lines) = record.scripts_and_lines();
+        LineEndWarmupInfo {
+            status: record.status().to_string(),
+            scripts,
+            lines: lines as f64,
+            duration_ms: record.duration.as_secs_f64() * 1e3,
+        }
+    }
+}
+
+/// The warm-up before this thread's last dump (signal and near-heap-limit ones included).
+#[napi]
+pub fn last_line_end_warmup() -> Option<LineEndWarmupInfo> {
+    line_ends::last().map(Into::into)
+}
+
+/// Warms this thread's script line ends now, as a dump would.
+#[napi]
+pub fn warm_line_ends() -> napi::Result<LineEndWarmupInfo, String> {
+    Ok(line_ends::warm(&current_isolate()?).into())
 }
