@@ -23,6 +23,14 @@ export interface WriteOptions {
   exposeInternals?: boolean
   /** Record the values of numbers (heap numbers and Smis) in the snapshot. */
   numericValues?: boolean
+  /**
+   * Replace every string value in the snapshot (string contents, regexp sources, recorded
+   * numbers) by `<redacted N chars>`, so the file can be shared. Names stay: property, variable,
+   * class, function and script names, source locations, ids, sizes and the whole graph, so it
+   * analyzes exactly like a plain snapshot. A string used both as a value and as a name (a
+   * value `"id"` and a property `id`) stays. See SECURITY.md.
+   */
+  redact?: boolean
 }
 
 /** What a finished snapshot reports. */
@@ -38,6 +46,8 @@ export interface SnapshotInfo {
   durationMs: number
   /** How long the JavaScript thread was blocked (GC + taking + serializing). */
   pauseMs: number
+  /** String values were replaced by placeholders (`redact: true`). */
+  redacted: boolean
 }
 
 /**
@@ -89,6 +99,8 @@ export interface SignalHandlerOptions {
   compress?: Compression | 'none' | true
   level?: number
   gc?: boolean
+  /** See {@link WriteOptions.redact}; also `HEAPSNAP_OPTIONS=redact` for the default handler. */
+  redact?: boolean
   /** Don't print the one-line report to stderr. */
   quiet?: boolean
 }
@@ -112,6 +124,8 @@ export interface NearHeapLimitOptions {
   dir?: string
   compress?: Compression | 'none' | true
   level?: number
+  /** See {@link WriteOptions.redact}. */
+  redact?: boolean
   /** How many snapshots at most (default 1); 0 disarms. */
   maxDumps?: number
   quiet?: boolean

@@ -46,7 +46,8 @@ function writeSnapshot(filename, options, callback) {
 
 /**
  * Writes a snapshot; the JS thread pauses only while V8 builds and serializes it, the file
- * is finished off-thread. Resolves to `{ path, bytes, rawBytes, compression, durationMs, pauseMs }`.
+ * is finished off-thread. Resolves to
+ * `{ path, bytes, rawBytes, compression, durationMs, pauseMs, redacted }`.
  */
 async function writeSnapshotAsync(options) {
   return writeAsync(toNative(checkOptions('writeSnapshotAsync', options)));

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 'use strict';
 // Write benchmark: heapsnap against v8.writeHeapSnapshot, heapdump and
-// v8.getHeapSnapshot()+zlib, on the same heap, in one run. Each method runs in a fresh child
-// process that builds the same heap, so peaks don't leak from one method into the next.
+// v8.getHeapSnapshot()+zlib, and signal dumps against Node's own --heapsnapshot-signal, on
+// the same heap, in one run. Each method runs in a fresh child process that builds the same
+// heap, so peaks don't leak from one method into the next.
 //
 //   node bench/write.js [--heap-mb 100] [--runs 1] [--only name,name] [--typescript]
+//   node bench/write.js --warmup-cost     what the native line-end warm-up costs (V8 < 12)
 //
 // Reports, per method: total time, JS-thread pause, extra peak RSS while writing (VmHWM
 // after the write minus VmRSS before it; the kernel's peak is reset just before writing),
-// and the file size. Ratios are against v8.writeHeapSnapshot in the same run.
+// and the file size. Ratios are against v8.writeHeapSnapshot in the same run. Signal dumps
+// are timed from the kill (the child signals itself) until the file is complete.
 
 const { spawnSync, execFileSync } = require('child_process');
 const fs = require('fs');
@@ -25,6 +28,7 @@ const { values: args } = parseArgs({
     // Load TypeScript's compiler (a 9 MB bundle) first: on V8 < 12 this is what makes
     // snapshot generation slow (line ends), and what heapsnap's warm-up avoids.
     typescript: { type: 'boolean', default: false },
+    'warmup-cost': { type: 'boolean', default: false },
     child: { type: 'string' },
     out: { type: 'string' },
   },
@@ -39,14 +43,41 @@ const syncWrite = (setup, call) => `
     return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`;
 
 // heapsnap's async writer: the pause is what it reports, the total runs to the promise.
-const heapsnapAsync = (suffix) => `
+const heapsnapAsync = (suffix, options = {}) => `
     const heapsnap = require(ROOT);
     const t0 = performance.now();
-    const info = await heapsnap.writeSnapshotAsync({ path: out + ${JSON.stringify(suffix)} });
+    const info = await heapsnap.writeSnapshotAsync({ ...${JSON.stringify(options)}, path: out + ${JSON.stringify(suffix)} });
     return { totalMs: performance.now() - t0, pauseMs: info.pauseMs, file: info.path };`;
+
+// heapsnap's signal dump, served by the V8 interrupt: the child spins until the file is in
+// place (heapsnap renames it there once complete), so the event loop cannot serve it.
+const HEAPSNAP_SIGNAL = `
+    const heapsnap = require(ROOT);
+    heapsnap.installSignalHandler({ path: out, quiet: true });
+    const t0 = performance.now();
+    process.kill(process.pid, 'SIGUSR2');
+    while (!fs.existsSync(out)) {}
+    const t1 = performance.now();
+    return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`;
 
 const METHODS = {
   'v8.writeHeapSnapshot': syncWrite('', "require('v8').writeHeapSnapshot(out)"),
+  // Node's listener, installed before any user code, writes synchronously; ours runs next.
+  // Signal listeners don't keep the loop alive: the interval does.
+  'node --heapsnapshot-signal': {
+    nodeArgs: ['--heapsnapshot-signal=SIGUSR2'],
+    body: `
+    process.chdir(require('path').dirname(out));
+    const keepAlive = setInterval(() => {}, 1000);
+    const t0 = performance.now();
+    await new Promise((resolve) => { process.on('SIGUSR2', resolve); process.kill(process.pid, 'SIGUSR2'); });
+    const t1 = performance.now();
+    clearInterval(keepAlive);
+    const file = fs.readdirSync('.').find((name) => /^Heap\..*\.heapsnapshot$/.test(name));
+    return { totalMs: t1 - t0, pauseMs: t1 - t0, file };`,
+  },
+  'heapsnap SIGUSR2 (warm-up off)': { env: { HEAPSNAP_LINE_END_WARMUP: 'off' }, body: HEAPSNAP_SIGNAL },
+  'heapsnap SIGUSR2': HEAPSNAP_SIGNAL,
   'heapdump.writeSnapshot': syncWrite('const heapdump = require(HEAPDUMP);', "if (!heapdump.writeSnapshot(out)) throw new Error('heapdump failed')"),
   'v8.getHeapSnapshot + zlib gzip': `
     const { pipeline } = require('stream/promises');
@@ -59,6 +90,9 @@ const METHODS = {
   'heapsnap.writeSnapshotAsync': heapsnapAsync(''),
   'heapsnap.writeSnapshotAsync gzip': heapsnapAsync('.gz'),
   'heapsnap.writeSnapshotAsync zstd': heapsnapAsync('.zst'),
+  // String values replaced on the writer thread (redact: true).
+  'heapsnap.writeSnapshotAsync redact': heapsnapAsync('', { redact: true }),
+  'heapsnap.writeSnapshotAsync zstd redact': heapsnapAsync('.zst', { redact: true }),
 };
 
 // Builds a heap of roughly `mb` MB of live objects of several shapes (objects, strings,
@@ -79,8 +113,19 @@ const BUILD_HEAP = `
     keep.push(cache);
   }`;
 
+/** A method's child code, node flags and environment. */
+function methodOf(name) {
+  const method = METHODS[name];
+  return typeof method === 'string' ? { body: method } : method;
+}
+
+// How long the native line-end warm-up of heapsnap's dump took (unset when turned off).
+const WARMUP_OF_THE_DUMP = `
+      const warmup = require(ROOT + '/lib/native').writer().lastLineEndWarmup();
+      if (warmup && warmup.status !== 'off') result.warmupMs = warmup.durationMs;`;
+
 function childMain(name, out) {
-  const body = METHODS[name];
+  const { body, nodeArgs = [], env = {} } = methodOf(name);
   const code = `
     const ROOT = ${JSON.stringify(ROOT)};
     const HEAPDUMP = ${JSON.stringify(heapdumpPath())};
@@ -102,9 +147,44 @@ function childMain(name, out) {
       const after = status();
       const bytes = fs.statSync(result.file).size;
       fs.rmSync(result.file);
+      ${name.startsWith('heapsnap') ? WARMUP_OF_THE_DUMP : ''}
       console.log(JSON.stringify({ ...result, heapUsed, bytes, rssBefore: before.VmRSS, extraPeak: after.VmHWM - before.VmRSS }));
     })().catch((err) => { console.error(err); process.exit(1); });`;
-  return spawnSync(process.execPath, ['--expose-gc', '-e', code], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' } });
+  return spawnSync(process.execPath, ['--expose-gc', ...nodeArgs, '-e', code], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal', ...env },
+  });
+}
+
+// What the native line-end warm-up costs the JS thread: the first one (every script cold),
+// then the median of 1000 when nothing is new, with node's own scripts only and with
+// TypeScript's compiler loaded.
+const WARMUP_COST = `
+  const { writer } = require(${JSON.stringify(path.join(ROOT, 'lib', 'native'))});
+  const measure = () => {
+    const first = writer().warmLineEnds();
+    const again = Array.from({ length: 1000 }, () => writer().warmLineEnds().durationMs).sort((a, b) => a - b);
+    return { status: first.status, scripts: first.scripts, lines: first.lines, firstMs: first.durationMs, againMs: again[500] };
+  };
+  const nodeOnly = measure();
+  require(${JSON.stringify(require.resolve('typescript'))});
+  console.log(JSON.stringify({ 'node only': nodeOnly, 'TypeScript loaded': measure() }));`;
+
+function warmupCostMain() {
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.js'), '--if-needed'], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, ['-e', WARMUP_COST], { encoding: 'utf8', env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' } });
+  if (child.status !== 0) throw new Error(`warm-up cost failed: ${child.stderr}`);
+  const lines = [
+    `Node ${process.version} (V8 ${process.versions.v8}), ${os.cpus().length} cores; median of 1000 when nothing is new`,
+    '',
+    '| loaded | status | scripts | lines | first warm-up | when nothing is new |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const [loaded, r] of Object.entries(JSON.parse(child.stdout))) {
+    lines.push(`| ${loaded} | ${r.status} | ${r.scripts} | ${r.lines} | ${r.firstMs.toFixed(2)} ms | ${r.againMs.toFixed(3)} ms |`);
+  }
+  console.log(lines.join('\n'));
 }
 
 let heapdumpCache;
@@ -155,21 +235,24 @@ function main() {
     pauseMs: median(rs.map((r) => r.pauseMs)),
     extraPeakMiB: median(rs.map((r) => r.extraPeak)) / 2 ** 20,
     bytes: median(rs.map((r) => r.bytes)),
+    warmupMs: rs.some((r) => r.warmupMs === undefined) ? undefined : median(rs.map((r) => r.warmupMs)),
     heapUsedMB: median(rs.map((r) => r.heapUsed)) / 1e6,
   }]));
   const base = summary['v8.writeHeapSnapshot'];
   const lines = [
     `Node ${process.version}, ${os.cpus().length} cores, heap ~${summary[names[0]].heapUsedMB.toFixed(0)} MB used${args.typescript ? ', TypeScript loaded' : ''}, median of ${runs} run(s)`,
     '',
-    '| method | total | x v8 | JS pause | x v8 | extra peak RSS | file |',
-    '|---|---|---|---|---|---|---|',
+    '| method | total | x v8 | JS pause | x v8 | extra peak RSS | file | native line-end warm-up |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, s] of Object.entries(summary)) {
-    lines.push(`| ${name} | ${fmtMs(s.totalMs)} | ${(s.totalMs / base.totalMs).toFixed(2)} | ${fmtMs(s.pauseMs)} | ${(s.pauseMs / base.pauseMs).toFixed(2)} | ${s.extraPeakMiB.toFixed(0)} MiB | ${(s.bytes / 1e6).toFixed(1)} MB |`);
+    const warmup = s.warmupMs === undefined ? '-' : `${s.warmupMs.toFixed(2)} ms`;
+    lines.push(`| ${name} | ${fmtMs(s.totalMs)} | ${(s.totalMs / base.totalMs).toFixed(2)} | ${fmtMs(s.pauseMs)} | ${(s.pauseMs / base.pauseMs).toFixed(2)} | ${s.extraPeakMiB.toFixed(0)} MiB | ${(s.bytes / 1e6).toFixed(1)} MB | ${warmup} |`);
   }
   const table = lines.join('\n');
   console.log(table);
   if (args.out) fs.writeFileSync(args.out, table + '\n');
 }
 
-main();
+if (args['warmup-cost']) warmupCostMain();
+else main();

@@ -9,6 +9,7 @@ const SCHEMA = {
   dir: WRITE_OPTIONS.dir,
   compress: WRITE_OPTIONS.compress,
   level: WRITE_OPTIONS.level,
+  redact: WRITE_OPTIONS.redact,
   maxDumps: 'count',
   quiet: 'boolean',
 };

@@ -14,6 +14,7 @@ const WRITE_OPTIONS = {
   level: 'integer',
   exposeInternals: 'boolean',
   numericValues: 'boolean',
+  redact: 'boolean',
 };
 
 const COMPRESS_VALUES = new Map([

@@ -13,6 +13,7 @@ const SIGNAL_SCHEMA = {
   compress: WRITE_OPTIONS.compress,
   level: WRITE_OPTIONS.level,
   gc: WRITE_OPTIONS.gc,
+  redact: WRITE_OPTIONS.redact,
   signal: 'string',
   quiet: 'boolean',
 };
@@ -45,7 +46,7 @@ function removeSignalHandler() {
 
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
- * `quiet`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
+ * `redact`, `quiet`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
  * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
  * reads another process's environment with it (`quiet`: no complaints about unknown words).
  */
@@ -64,7 +65,7 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'signal') options.signal = value;
     else if (key === 'dir' || key === 'path') options[key] = value;
     else if (key === 'compress') options.compress = value === 'none' ? false : value;
-    else if (key === 'gc' || key === 'quiet') options[key] = value === '' || value === 'true' || value === '1';
+    else if (key === 'gc' || key === 'quiet' || key === 'redact') options[key] = value === '' || value === 'true' || value === '1';
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
   return enabled ? options : null;

@@ -23,6 +23,8 @@ pub struct DumpRequest {
     /// Run a full GC first, so the snapshot shows only what is really retained.
     pub gc: bool,
     pub snapshot: SnapshotOptions,
+    /// Replace the heap's string values by placeholders (heapsnap-core's `redact`).
+    pub redact: bool,
 }
 
 /// A snapshot fully handed to the sink; the file still has to be finished and renamed.
@@ -41,6 +43,7 @@ pub struct DumpOutcome {
     pub compression: Compression,
     pub duration: Duration,
     pub pause: Duration,
+    pub redacted: bool,
 }
 
 thread_local! {
@@ -75,7 +78,7 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
     let started = Instant::now();
     let mut sink = SnapshotSink::create(
         &request.plan.target,
-        SinkOptions { compression: request.plan.compression, level: request.plan.level, ..SinkOptions::default() },
+        SinkOptions { compression: request.plan.compression, level: request.plan.level, redact: request.redact, ..SinkOptions::default() },
     )?;
     if request.gc {
         isolate.full_gc();
@@ -106,8 +109,8 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
 impl CapturedDump {
     /// Waits for the writer, then fsyncs and renames the file into place. May run on any thread.
     pub fn finish(self) -> Result<DumpOutcome, DumpError> {
-        let SinkStats { path, bytes, raw_bytes, compression } = self.sink.finish()?;
-        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration: self.started.elapsed(), pause: self.pause })
+        let SinkStats { path, bytes, raw_bytes, compression, redacted } = self.sink.finish()?;
+        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration: self.started.elapsed(), pause: self.pause, redacted })
     }
 }
 

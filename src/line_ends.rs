@@ -5,8 +5,8 @@
 //! once cached. Scripts loaded since the last warm-up are cold again, so this runs before each
 //! snapshot (a fraction of a millisecond when nothing is new). It is native so that it serves
 //! the dumps that run inside V8 interrupts and callbacks (signal, near heap limit), where no
-//! JS can run; JS-initiated dumps have already warmed through the inspector (lib/write.js),
-//! and then this finds nothing new.
+//! JS can run. JS-initiated dumps rely on it too, and fall back to a debugger session
+//! (lib/write.js) only where it is unavailable or off.
 //!
 //! `HEAPSNAP_LINE_END_WARMUP=off` in the environment turns it off: for benchmarks, and as an
 //! escape hatch should V8's private debug interface misbehave on some node build.

@@ -21,6 +21,8 @@ pub struct NativeWriteOptions {
     pub gc: Option<bool>,
     pub expose_internals: Option<bool>,
     pub numeric_values: Option<bool>,
+    /// Replace string values by `<redacted N chars>`; names stay (see heapsnap-core's `redact`).
+    pub redact: Option<bool>,
     /// `worker_threads.threadId` of the caller, for the `{tid}` token.
     pub thread_id: Option<u32>,
     /// No path given: use heapdump's `heapdump-<ms>.<seq>.heapsnapshot` name.
@@ -39,6 +41,8 @@ pub struct SnapshotInfo {
     pub duration_ms: f64,
     /// How long the JS thread was blocked (GC + take + serialize).
     pub pause_ms: f64,
+    /// String values were replaced by placeholders.
+    pub redacted: bool,
 }
 
 impl NativeWriteOptions {
@@ -61,6 +65,7 @@ impl NativeWriteOptions {
                 expose_internals: self.expose_internals.unwrap_or(false),
                 numeric_values: self.numeric_values.unwrap_or(false),
             },
+            redact: self.redact.unwrap_or(false),
         })
     }
 }
@@ -74,6 +79,7 @@ impl From<DumpOutcome> for SnapshotInfo {
             compression: outcome.compression.as_str().to_string(),
             duration_ms: outcome.duration.as_secs_f64() * 1e3,
             pause_ms: outcome.pause.as_secs_f64() * 1e3,
+            redacted: outcome.redacted,
         }
     }
 }

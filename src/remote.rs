@@ -31,6 +31,8 @@ fn serve(isolate: &Isolate, request: &DumpRequest, trigger: &TriggerOptions) -> 
         path: Some(request.path.to_string_lossy().into_owned()),
         compress: request.compress.clone(),
         gc: Some(request.gc),
+        // A handler set to redact (HEAPSNAP_OPTIONS=redact) never writes a plain snapshot.
+        redact: trigger.write.redact,
         thread_id: trigger.write.thread_id,
         ..NativeWriteOptions::default()
     };

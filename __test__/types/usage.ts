@@ -2,11 +2,11 @@
 import * as heapsnap from 'heapsnap';
 async function main() {
   const ok: boolean = heapsnap.writeSnapshot('/tmp/x.heapsnapshot', { gc: true, compress: 'gzip' }, (err, filename) => { if (err) console.log(err.code); else console.log(filename); });
-  const info = await heapsnap.writeSnapshotAsync({ dir: '/tmp', compress: 'zstd', level: 3 });
-  console.log(ok, info.path, info.bytes, info.pauseMs);
-  heapsnap.installSignalHandler({ signal: 'SIGUSR2', dir: '/tmp', quiet: true });
+  const info = await heapsnap.writeSnapshotAsync({ dir: '/tmp', compress: 'zstd', level: 3, redact: true });
+  console.log(ok, info.path, info.bytes, info.pauseMs, info.redacted === true);
+  heapsnap.installSignalHandler({ signal: 'SIGUSR2', dir: '/tmp', quiet: true, redact: true });
   heapsnap.removeSignalHandler();
-  heapsnap.onNearHeapLimit({ dir: '/tmp', maxDumps: 1 });
+  heapsnap.onNearHeapLimit({ dir: '/tmp', maxDumps: 1, redact: true });
   heapsnap.gc();
   const snap = heapsnap.readSnapshot(info.path);
   const s = snap.summary({ top: 5 });

@@ -8,6 +8,9 @@
 //! The snapshot is written to a hidden temp file beside the target and renamed over it only
 //! once complete and fsynced, so the target never holds a partial snapshot, and a crash or
 //! error leaves either the old file or the new one.
+//!
+//! With `redact`, the writer thread streams the JSON through [`crate::redact`] before
+//! compressing it: the JS thread's share of the work is still only the copy into a buffer.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -22,6 +25,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
+use crate::analyze::scanner::{ScanError, Source};
 pub use crate::error::Error;
 
 /// The sink's error type; the same type as [`crate::naming`]'s so callers map one type.
@@ -145,6 +149,9 @@ pub struct SinkOptions {
     pub chunk_size: usize,
     /// Full buffers that may wait for the writer before `write` blocks.
     pub queue_depth: usize,
+    /// Replace the heap's string values by placeholders ([`crate::redact`]); the input must
+    /// then be a heap snapshot, or the writer fails (never writing it unredacted).
+    pub redact: bool,
 }
 
 impl Default for SinkOptions {
@@ -154,6 +161,7 @@ impl Default for SinkOptions {
             level: None,
             chunk_size: 1 << 20,
             queue_depth: 8,
+            redact: false,
         }
     }
 }
@@ -164,9 +172,11 @@ pub struct SinkStats {
     pub path: PathBuf,
     /// Size on disk, after compression.
     pub bytes: u64,
-    /// Bytes V8 produced, before compression.
+    /// Bytes of JSON before compression: what V8 produced, or what redaction left of it.
     pub raw_bytes: u64,
     pub compression: Compression,
+    /// The string values were redacted.
+    pub redacted: bool,
 }
 
 /// Makes temp names unique within the process; the pid makes them unique across.
@@ -209,7 +219,8 @@ pub struct SnapshotSink {
     /// when none has come back, i.e. when all the others are queued or being written.
     allocated: usize,
     max_buffers: usize,
-    writer: Option<JoinHandle<Result<Disk, (&'static str, io::Error)>>>,
+    writer: Option<JoinHandle<WriterResult>>,
+    redact: bool,
     /// Tells the writer to drop queued work on abandon instead of compressing it.
     cancel: Arc<AtomicBool>,
     /// The writer's first error, repeated by every later call.
@@ -269,7 +280,10 @@ impl SnapshotSink {
             let cancel = Arc::clone(&cancel);
             thread::Builder::new()
                 .name("heapsnap-writer".into())
-                .spawn(move || run_writer(encoder, rx, free_tx, &cancel))
+                .spawn(move || match opts.redact {
+                    false => run_writer(encoder, rx, free_tx, &cancel),
+                    true => run_redacting_writer(encoder, rx, free_tx, &cancel),
+                })
         };
         let writer = match writer {
             Ok(handle) => handle,
@@ -291,6 +305,7 @@ impl SnapshotSink {
             allocated: 0,
             max_buffers: opts.queue_depth + 2,
             writer: Some(writer),
+            redact: opts.redact,
             cancel,
             failed: None,
             done: false,
@@ -358,7 +373,7 @@ impl SnapshotSink {
         Err(err)
     }
 
-    fn join_writer(&mut self) -> Result<Disk, Error> {
+    fn join_writer(&mut self) -> Result<Written, Error> {
         let Some(handle) = self.writer.take() else {
             return Err(self.failed.clone().unwrap_or_else(|| {
                 Error::io(
@@ -369,7 +384,7 @@ impl SnapshotSink {
             }));
         };
         match handle.join() {
-            Ok(Ok(disk)) => Ok(disk),
+            Ok(Ok(written)) => Ok(written),
             Ok(Err((op, e))) => Err(Error::io(op, &self.target, e)),
             Err(_) => Err(Error::io(
                 "write",
@@ -400,7 +415,7 @@ impl SnapshotSink {
             self.send()?;
         }
         self.tx = None;
-        let disk = self.join_writer()?;
+        let Written { disk, json_bytes } = self.join_writer()?;
         let bytes = disk.written;
         drop(disk);
         fs::rename(&self.temp, &self.target).map_err(|e| Error::io("rename", &self.target, e))?;
@@ -408,8 +423,9 @@ impl SnapshotSink {
         Ok(SinkStats {
             path: self.target.clone(),
             bytes,
-            raw_bytes: self.raw_bytes,
+            raw_bytes: json_bytes.unwrap_or(self.raw_bytes),
             compression: self.compression,
+            redacted: self.redact,
         })
     }
 
@@ -443,6 +459,20 @@ impl Drop for SnapshotSink {
     }
 }
 
+/// What the writer thread leaves: the finished file and, when it rewrote the JSON
+/// (redaction), how many bytes of JSON it wrote.
+struct Written {
+    disk: Disk,
+    json_bytes: Option<u64>,
+}
+
+/// The writer thread's result; failures carry the syscall name.
+type WriterResult = Result<Written, (&'static str, io::Error)>;
+
+fn cancelled() -> io::Error {
+    io::Error::other("cancelled")
+}
+
 /// The writer thread: everything that can fail comes back as a value with the syscall
 /// name, and on failure it returns at once, which closes the channel and so unblocks
 /// (and informs) a producer waiting in `send`.
@@ -451,19 +481,75 @@ fn run_writer(
     rx: Receiver<Vec<u8>>,
     free: Sender<Vec<u8>>,
     cancel: &AtomicBool,
-) -> Result<Disk, (&'static str, io::Error)> {
+) -> WriterResult {
     for mut buf in rx {
         if cancel.load(Ordering::Relaxed) {
-            return Err(("write", io::Error::other("cancelled")));
+            return Err(("write", cancelled()));
         }
         encoder.write_all(&buf).map_err(|e| ("write", e))?;
         buf.clear();
         // The producer may be gone (finished or dropped); then the buffer just drops.
         let _ = free.send(buf);
     }
+    Ok(Written { disk: finish_file(encoder)?, json_bytes: None })
+}
+
+/// The writer thread with redaction: the redactor pulls the buffers from the channel and
+/// writes what it passes through (most of it, unchanged) and its placeholders to the encoder.
+/// It holds one buffer at a time, the one a plain writer would be writing, so the memory
+/// bound is the same.
+fn run_redacting_writer(
+    encoder: Encoder,
+    rx: Receiver<Vec<u8>>,
+    free: Sender<Vec<u8>>,
+    cancel: &AtomicBool,
+) -> WriterResult {
+    // Placeholders and the text between them are small writes: buffered, for the plain file.
+    let out = io::BufWriter::with_capacity(64 << 10, encoder);
+    let mut src = ChannelSource { rx, free, cancel, out, json_bytes: 0 };
+    crate::redact::redact(&mut src).map_err(|e| match e {
+        ScanError::Io(e, _) => ("write", e),
+        ScanError::Corrupt(m, at) => {
+            let text = format!("cannot redact the snapshot: {m} at byte {at}");
+            ("write", io::Error::new(io::ErrorKind::InvalidData, text))
+        }
+    })?;
+    let encoder = src.out.into_inner().map_err(|e| ("write", e.into_error()))?;
+    Ok(Written { disk: finish_file(encoder)?, json_bytes: Some(src.json_bytes) })
+}
+
+fn finish_file(encoder: Encoder) -> Result<Disk, (&'static str, io::Error)> {
     let disk = encoder.finish().map_err(|e| ("write", e))?;
     disk.file.sync_all().map_err(|e| ("fsync", e))?;
     Ok(disk)
+}
+
+/// The sink's buffers as the redactor's input, its output going to the encoder.
+struct ChannelSource<'a> {
+    rx: Receiver<Vec<u8>>,
+    free: Sender<Vec<u8>>,
+    cancel: &'a AtomicBool,
+    out: io::BufWriter<Encoder>,
+    json_bytes: u64,
+}
+
+impl Source for ChannelSource<'_> {
+    fn next_chunk(&mut self, mut old: Vec<u8>) -> io::Result<Vec<u8>> {
+        if old.capacity() > 0 {
+            old.clear();
+            let _ = self.free.send(old);
+        }
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
+        // A closed channel is the end of the snapshot.
+        Ok(self.rx.recv().unwrap_or_default())
+    }
+
+    fn echo(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.json_bytes += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
 }
 
 enum Encoder {
@@ -491,19 +577,29 @@ impl Encoder {
         })
     }
 
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Encoder::None(w) => w.write_all(buf),
-            Encoder::Gzip(w) => w.write_all(buf),
-            Encoder::Zstd(w) => w.write_all(buf),
-        }
-    }
-
     fn finish(self) -> io::Result<Disk> {
         match self {
             Encoder::None(w) => Ok(w),
             Encoder::Gzip(w) => w.finish(),
             Encoder::Zstd(w) => w.finish(),
+        }
+    }
+}
+
+impl Write for Encoder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoder::None(w) => w.write(buf),
+            Encoder::Gzip(w) => w.write(buf),
+            Encoder::Zstd(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoder::None(w) => w.flush(),
+            Encoder::Gzip(w) => w.flush(),
+            Encoder::Zstd(w) => w.flush(),
         }
     }
 }
@@ -570,7 +666,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
@@ -596,7 +692,7 @@ mod tests {
         out
     }
 
-    fn decode(path: &Path, compression: Compression) -> Vec<u8> {
+    pub(crate) fn decode(path: &Path, compression: Compression) -> Vec<u8> {
         let file = File::open(path).unwrap();
         let mut reader: Box<dyn Read> = match compression {
             Compression::None => Box::new(file),

@@ -18,14 +18,14 @@ mod dominators;
 mod error;
 mod graph;
 mod leaks;
-mod parser;
+pub(crate) mod parser;
 mod paths;
 mod retainers;
-mod scanner;
+pub(crate) mod scanner;
 mod summary;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use classes::{ClassKey, InterfaceDefinition};
 pub use diff::{diff, ClassDiff, Diff};

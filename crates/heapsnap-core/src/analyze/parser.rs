@@ -162,8 +162,8 @@ impl<F: FnMut(u64, u64)> Source for ChannelSource<'_, F> {
 }
 
 #[derive(Deserialize)]
-struct Header {
-    meta: Meta,
+pub(crate) struct Header {
+    pub(crate) meta: Meta,
     #[serde(default)]
     node_count: Option<u64>,
     #[serde(default)]
@@ -175,17 +175,20 @@ struct Header {
 }
 
 #[derive(Deserialize)]
-struct Meta {
+pub(crate) struct Meta {
     node_fields: Vec<String>,
     node_types: Vec<serde_json::Value>,
     edge_fields: Vec<String>,
     edge_types: Vec<serde_json::Value>,
     #[serde(default)]
     location_fields: Option<Vec<String>>,
+    /// Allocation tracking's function table; its `name` and `script_name` are string indices.
+    #[serde(default)]
+    pub(crate) trace_function_info_fields: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum NodeRole {
+pub(crate) enum NodeRole {
     Type,
     Name,
     Id,
@@ -196,7 +199,7 @@ enum NodeRole {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum EdgeRole {
+pub(crate) enum EdgeRole {
     Type,
     Name,
     To,
@@ -204,11 +207,11 @@ enum EdgeRole {
 }
 
 /// What `snapshot.meta` tells us about the layout of `nodes`, `edges` and `locations`.
-struct Layout {
-    node_roles: Vec<NodeRole>,
-    edge_roles: Vec<EdgeRole>,
-    node_type_names: Vec<String>,
-    edge_type_names: Vec<String>,
+pub(crate) struct Layout {
+    pub(crate) node_roles: Vec<NodeRole>,
+    pub(crate) edge_roles: Vec<EdgeRole>,
+    pub(crate) node_type_names: Vec<String>,
+    pub(crate) edge_type_names: Vec<String>,
     has_detachedness: bool,
     /// (field count, object_index, script_id, line, column)
     location: Option<(usize, usize, usize, usize, usize)>,
@@ -288,6 +291,16 @@ impl Layout {
             location,
         })
     }
+
+    /// Where `role` is in a `nodes` record (the required roles always are).
+    pub(crate) fn node_field(&self, role: NodeRole) -> Option<usize> {
+        self.node_roles.iter().position(|&x| x == role)
+    }
+
+    /// Where `role` is in an `edges` record (the required roles always are).
+    pub(crate) fn edge_field(&self, role: EdgeRole) -> Option<usize> {
+        self.edge_roles.iter().position(|&x| x == role)
+    }
 }
 
 #[derive(Default)]
@@ -346,10 +359,9 @@ struct NodeSink<'a> {
 
 impl<'a> NodeSink<'a> {
     fn new(l: &'a Layout, cols: &'a mut NodeCols) -> Self {
-        let at = |r: NodeRole| l.node_roles.iter().position(|&x| x == r);
         let pos = [NodeRole::Type, NodeRole::Name, NodeRole::Id, NodeRole::SelfSize, NodeRole::EdgeCount]
-            .map(|r| at(r).expect("required node fields are in the layout"));
-        NodeSink { l, cols, pos, det: at(NodeRole::Detachedness) }
+            .map(|r| l.node_field(r).expect("required node fields are in the layout"));
+        NodeSink { l, cols, pos, det: l.node_field(NodeRole::Detachedness) }
     }
 }
 
@@ -449,7 +461,7 @@ struct EdgeSink<'a, const NF: u32> {
 
 impl<'a, const NF: u32> EdgeSink<'a, NF> {
     fn new(l: &'a Layout, node_count: Option<usize>, cols: &'a mut EdgeCols) -> Self {
-        let at = |r: EdgeRole| l.edge_roles.iter().position(|&x| x == r).expect("required edge fields are in the layout");
+        let at = |r: EdgeRole| l.edge_field(r).expect("required edge fields are in the layout");
         EdgeSink { l, node_count, cols, pos: [at(EdgeRole::Type), at(EdgeRole::Name), at(EdgeRole::To)] }
     }
 }
@@ -525,93 +537,77 @@ fn scan_err(e: ScanError) -> AnalyzeError {
     }
 }
 
+/// The `snapshot` section (after whitespace) and the layout its `meta` describes.
+pub(crate) fn read_header<S: Source>(sc: &mut Scanner<S>) -> scanner::Result<(Header, Layout)> {
+    let at = sc.offset();
+    let text = sc.capture_value()?;
+    let h: Header = serde_json::from_slice(&text).map_err(|e| {
+        let off = scanner::line_col_offset(&text, e.line(), e.column());
+        ScanError::Corrupt(format!("\"snapshot\": {e}"), at + off as u64)
+    })?;
+    let layout = Layout::from_meta(&h.meta).map_err(|m| ScanError::Corrupt(m, at))?;
+    Ok((h, layout))
+}
+
 /// The top-level object: sections in any order, unknown ones skipped.
 fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<u64>) -> scanner::Result<()> {
-    sc.expect(b'{', "a heap snapshot object")?;
-    if sc.peek_token()? == Some(b'}') {
-        sc.expect(b'}', "`}`")?;
-    } else {
-        let mut key = Vec::new();
-        loop {
-            sc.string(&mut key, "a section name")?;
-            sc.expect(b':', "`:`")?;
-            sc.skip_ws()?;
-            let at = sc.offset();
-            match key.as_slice() {
-                b"snapshot" => {
-                    if b.header.is_some() {
-                        return sc.corrupt("duplicate \"snapshot\" section");
-                    }
-                    let text = sc.capture_value()?;
-                    let h: Header = serde_json::from_slice(&text).map_err(|e| {
-                        let off = scanner::line_col_offset(&text, e.line(), e.column());
-                        ScanError::Corrupt(format!("\"snapshot\": {e}"), at + off as u64)
-                    })?;
-                    let layout = Layout::from_meta(&h.meta).map_err(|m| ScanError::Corrupt(m, at))?;
-                    b.nodes.reserve(hint(h.node_count, layout.node_roles.len(), input_len), layout.has_detachedness);
-                    b.edges.reserve(hint(h.edge_count, layout.edge_roles.len(), input_len));
-                    b.layout = Some(layout);
-                    b.header = Some(h);
+    sc.sections(|sc, key| {
+        let at = sc.offset();
+        match key {
+            b"snapshot" => {
+                if b.header.is_some() {
+                    return sc.corrupt("duplicate \"snapshot\" section");
                 }
-                b"nodes" => {
-                    if std::mem::replace(&mut b.seen_nodes, true) {
-                        return sc.corrupt("duplicate \"nodes\" section");
-                    }
-                    match &b.layout {
-                        Some(l) => sc.u32_array(&mut NodeSink::new(l, &mut b.nodes))?,
-                        None => sc.u32_array(b.raw_nodes.insert(Vec::new()))?,
-                    }
+                let (h, layout) = read_header(sc)?;
+                b.nodes.reserve(hint(h.node_count, layout.node_roles.len(), input_len), layout.has_detachedness);
+                b.edges.reserve(hint(h.edge_count, layout.edge_roles.len(), input_len));
+                b.layout = Some(layout);
+                b.header = Some(h);
+            }
+            b"nodes" => {
+                if std::mem::replace(&mut b.seen_nodes, true) {
+                    return sc.corrupt("duplicate \"nodes\" section");
                 }
-                b"edges" => {
-                    if std::mem::replace(&mut b.seen_edges, true) {
-                        return sc.corrupt("duplicate \"edges\" section");
-                    }
-                    b.edges_offset = at;
-                    let n = b.seen_nodes.then_some(b.nodes.ty.len());
-                    match &b.layout {
-                        Some(l) if b.raw_nodes.is_none() => {
-                            let cols = &mut b.edges;
-                            match l.node_roles.len() {
-                                7 => sc.u32_array(&mut EdgeSink::<7>::new(l, n, cols))?,
-                                6 => sc.u32_array(&mut EdgeSink::<6>::new(l, n, cols))?,
-                                _ => sc.u32_array(&mut EdgeSink::<0>::new(l, n, cols))?,
-                            }
+                match &b.layout {
+                    Some(l) => sc.u32_array(&mut NodeSink::new(l, &mut b.nodes))?,
+                    None => sc.u32_array(b.raw_nodes.insert(Vec::new()))?,
+                }
+            }
+            b"edges" => {
+                if std::mem::replace(&mut b.seen_edges, true) {
+                    return sc.corrupt("duplicate \"edges\" section");
+                }
+                b.edges_offset = at;
+                let n = b.seen_nodes.then_some(b.nodes.ty.len());
+                match &b.layout {
+                    Some(l) if b.raw_nodes.is_none() => {
+                        let cols = &mut b.edges;
+                        match l.node_roles.len() {
+                            7 => sc.u32_array(&mut EdgeSink::<7>::new(l, n, cols))?,
+                            6 => sc.u32_array(&mut EdgeSink::<6>::new(l, n, cols))?,
+                            _ => sc.u32_array(&mut EdgeSink::<0>::new(l, n, cols))?,
                         }
-                        _ => sc.u32_array(b.raw_edges.insert(Vec::new()))?,
                     }
+                    _ => sc.u32_array(b.raw_edges.insert(Vec::new()))?,
                 }
-                b"strings" => {
-                    if b.strings.is_some() {
-                        return sc.corrupt("duplicate \"strings\" section");
-                    }
-                    let t = b.strings.insert(StringTable::default());
-                    sc.string_array(|s| t.push(s))?;
-                }
-                b"locations" => {
-                    if b.locations.is_some() {
-                        return sc.corrupt("duplicate \"locations\" section");
-                    }
-                    sc.u32_array(b.locations.insert(Vec::new()))?;
-                }
-                _ => sc.skip_value()?,
             }
-            match sc.peek_token()? {
-                Some(b',') => {
-                    sc.expect(b',', "`,`")?;
+            b"strings" => {
+                if b.strings.is_some() {
+                    return sc.corrupt("duplicate \"strings\" section");
                 }
-                Some(b'}') => {
-                    sc.expect(b'}', "`}`")?;
-                    break;
-                }
-                Some(_) => return sc.corrupt("expected `,` or `}` after a section"),
-                None => return sc.corrupt("truncated: EOF while parsing an object"),
+                let t = b.strings.insert(StringTable::default());
+                sc.string_array(|s| t.push(s))?;
             }
+            b"locations" => {
+                if b.locations.is_some() {
+                    return sc.corrupt("duplicate \"locations\" section");
+                }
+                sc.u32_array(b.locations.insert(Vec::new()))?;
+            }
+            _ => sc.skip_value()?,
         }
-    }
-    if !sc.at_end()? {
-        return sc.corrupt("trailing characters");
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn parse_stream<S: Source>(src: S, input_len: Option<u64>) -> Result<HeapGraph, AnalyzeError> {
@@ -792,15 +788,5 @@ fn shrink(g: &mut HeapGraph) {
 /// across a chunk boundary.
 #[cfg(test)]
 pub(crate) fn read_snapshot_chunked(bytes: &[u8], chunk: usize) -> Result<HeapGraph, AnalyzeError> {
-    struct Pieces<'a>(&'a [u8], usize);
-    impl Source for Pieces<'_> {
-        fn next_chunk(&mut self, mut old: Vec<u8>) -> io::Result<Vec<u8>> {
-            let n = self.1.min(self.0.len());
-            old.clear();
-            old.extend_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(old)
-        }
-    }
-    parse_stream(Pieces(bytes, chunk.max(1)), Some(bytes.len() as u64))
+    parse_stream(scanner::Pieces::new(bytes, chunk), Some(bytes.len() as u64))
 }

@@ -44,6 +44,21 @@ pub(crate) trait Source {
     /// The next chunk (empty at the end of the stream). `old` is the previous chunk, handed
     /// back so its allocation can be reused.
     fn next_chunk(&mut self, old: Vec<u8>) -> io::Result<Vec<u8>>;
+
+    /// Bytes the scanner consumed while echoing ([`Scanner::set_echo`]), in stream order.
+    fn echo(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<S: Source + ?Sized> Source for &mut S {
+    fn next_chunk(&mut self, old: Vec<u8>) -> io::Result<Vec<u8>> {
+        (**self).next_chunk(old)
+    }
+
+    fn echo(&mut self, bytes: &[u8]) -> io::Result<()> {
+        (**self).echo(bytes)
+    }
 }
 
 /// Fills `buf` (cleared first) with up to `CHUNK` bytes from `r`; fewer only at the end.
@@ -76,6 +91,29 @@ impl<R: Read> Source for ReadSource<R> {
     }
 }
 
+/// Hands over a byte slice in chunks of a fixed size, so tests can put every token across a
+/// chunk boundary.
+#[cfg(test)]
+pub(crate) struct Pieces<'a>(&'a [u8], usize);
+
+#[cfg(test)]
+impl<'a> Pieces<'a> {
+    pub fn new(bytes: &'a [u8], chunk: usize) -> Self {
+        Pieces(bytes, chunk.max(1))
+    }
+}
+
+#[cfg(test)]
+impl Source for Pieces<'_> {
+    fn next_chunk(&mut self, mut old: Vec<u8>) -> io::Result<Vec<u8>> {
+        let n = self.1.min(self.0.len());
+        old.clear();
+        old.extend_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(old)
+    }
+}
+
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
@@ -91,11 +129,14 @@ pub(crate) struct Scanner<S> {
     /// When recording, the bytes consumed since `rec_from` in earlier chunks go here.
     rec: Option<Vec<u8>>,
     rec_from: usize,
+    /// When echoing, the bytes consumed since `echo_from` go to the source's `echo`.
+    echo: bool,
+    echo_from: usize,
 }
 
 impl<S: Source> Scanner<S> {
     pub fn new(src: S) -> Self {
-        Scanner { src, buf: Vec::new(), pos: 0, base: 0, eof: false, rec: None, rec_from: 0 }
+        Scanner { src, buf: Vec::new(), pos: 0, base: 0, eof: false, rec: None, rec_from: 0, echo: false, echo_from: 0 }
     }
 
     #[inline]
@@ -122,6 +163,10 @@ impl<S: Source> Scanner<S> {
             rec.extend_from_slice(&self.buf[self.rec_from..]);
             self.rec_from = 0;
         }
+        if self.echo {
+            self.src.echo(&self.buf[self.echo_from..]).map_err(|e| ScanError::Io(e, self.offset()))?;
+            self.echo_from = 0;
+        }
         self.base += self.buf.len() as u64;
         self.pos = 0;
         let old = std::mem::take(&mut self.buf);
@@ -134,6 +179,24 @@ impl<S: Source> Scanner<S> {
             return Ok(false);
         }
         Ok(true)
+    }
+
+    /// Starts or stops echoing: while on, every byte consumed is handed to the source's
+    /// [`Source::echo`] (a chunk at a time, and what is pending when echoing stops), so a
+    /// filter can pass most of its input through unchanged and write its own text in between.
+    pub fn set_echo(&mut self, on: bool) -> Result<()> {
+        if self.echo && self.echo_from < self.pos {
+            let at = self.offset();
+            self.src.echo(&self.buf[self.echo_from..self.pos]).map_err(|e| ScanError::Io(e, at))?;
+        }
+        self.echo = on;
+        self.echo_from = self.pos;
+        Ok(())
+    }
+
+    /// The source, e.g. to write between echoed runs.
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.src
     }
 
     #[inline]
@@ -200,7 +263,20 @@ impl<S: Source> Scanner<S> {
     /// Consumes the rest of a string whose opening quote was consumed. With `out`, appends
     /// the unescaped bytes (and validates surrogate pairs, like serde_json does for `str`);
     /// without, only validates escapes and control characters (like serde's `IgnoredAny`).
-    pub fn string_body(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<()> {
+    pub fn string_body(&mut self, out: Option<&mut Vec<u8>>) -> Result<()> {
+        self.string_body_counted(out, None)
+    }
+
+    /// Consumes the rest of a string like `string_body(None)` and returns its length in
+    /// UTF-16 code units (JS's `.length`): an escape is one unit (a surrogate pair is two
+    /// escapes), a raw character one, two above U+FFFF.
+    pub fn string_units(&mut self) -> Result<u64> {
+        let mut units = 0;
+        self.string_body_counted(None, Some(&mut units))?;
+        Ok(units)
+    }
+
+    fn string_body_counted(&mut self, mut out: Option<&mut Vec<u8>>, mut units: Option<&mut u64>) -> Result<()> {
         loop {
             let rest = &self.buf[self.pos..];
             let i = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
@@ -208,6 +284,9 @@ impl<S: Source> Scanner<S> {
                 None => {
                     if let Some(o) = out.as_deref_mut() {
                         o.extend_from_slice(rest);
+                    }
+                    if let Some(u) = units.as_deref_mut() {
+                        *u += utf16_units(rest);
                     }
                     self.pos = self.buf.len();
                     if !self.refill()? {
@@ -217,6 +296,9 @@ impl<S: Source> Scanner<S> {
                 Some(i) => {
                     if let Some(o) = out.as_deref_mut() {
                         o.extend_from_slice(&rest[..i]);
+                    }
+                    if let Some(u) = units.as_deref_mut() {
+                        *u += utf16_units(&rest[..i]);
                     }
                     self.pos += i;
                     let c = self.buf[self.pos];
@@ -228,6 +310,9 @@ impl<S: Source> Scanner<S> {
                         b'\\' => {
                             self.pos += 1;
                             self.escape(out.as_deref_mut())?;
+                            if let Some(u) = units.as_deref_mut() {
+                                *u += 1;
+                            }
                         }
                         _ => return self.corrupt("control character (\\u0000-\\u001F) found while parsing a string"),
                     }
@@ -594,6 +679,37 @@ impl<S: Source> Scanner<S> {
         self.expect(b':', "`:`")
     }
 
+    /// The top-level object of a snapshot: `section` is called with each member's key, at its
+    /// value (whitespace skipped), and must consume the value; after the object only
+    /// whitespace may follow.
+    pub fn sections(&mut self, mut section: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
+        self.expect(b'{', "a heap snapshot object")?;
+        if self.peek_token()? == Some(b'}') {
+            self.expect(b'}', "`}`")?;
+        } else {
+            let mut key = Vec::new();
+            loop {
+                self.string(&mut key, "a section name")?;
+                self.expect(b':', "`:`")?;
+                self.skip_ws()?;
+                section(self, &key)?;
+                match self.peek_token()? {
+                    Some(b',') => self.expect(b',', "`,`")?,
+                    Some(b'}') => {
+                        self.expect(b'}', "`}`")?;
+                        break;
+                    }
+                    Some(_) => return self.corrupt("expected `,` or `}` after a section"),
+                    None => return self.corrupt("truncated: EOF while parsing an object"),
+                }
+            }
+        }
+        if !self.at_end()? {
+            return self.corrupt("trailing characters");
+        }
+        Ok(())
+    }
+
     /// Skips one value (after whitespace) and returns its text.
     pub fn capture_value(&mut self) -> Result<Vec<u8>> {
         self.skip_ws()?;
@@ -605,6 +721,12 @@ impl<S: Source> Scanner<S> {
         rec.extend_from_slice(&self.buf[self.rec_from..self.pos]);
         Ok(rec)
     }
+}
+
+/// UTF-16 code units of raw UTF-8 text: one per character (lead or ASCII byte), one more
+/// for a 4-byte sequence.
+fn utf16_units(text: &[u8]) -> u64 {
+    text.iter().map(|&b| (b & 0xC0 != 0x80) as u64 + (b >= 0xF0) as u64).sum()
 }
 
 fn describe(b: u8) -> String {

@@ -58,10 +58,7 @@ fn escapes_and_utf8_across_chunks() {
     let json = s.json();
     // serde_json writes non-ASCII raw; also try every character as a \u escape (surrogate
     // pairs for the emoji), and with whitespace everywhere JSON allows it.
-    let escaped: String = json
-        .chars()
-        .map(|c| if c.is_ascii() { c.to_string() } else { c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect() })
-        .collect();
+    let escaped = ascii_escaped(&json);
     let spaced = json.replace(',', " ,\n\t").replace(':', "\r\n: ").replace('[', "[ ").replace(']', " ]");
     let want = fingerprint(read_snapshot_from(json.as_bytes()));
     assert!(!want.starts_with(CORRUPT_SNAPSHOT), "{want}");

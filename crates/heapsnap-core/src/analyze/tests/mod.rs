@@ -9,7 +9,7 @@ mod graph;
 mod io;
 mod lengauer_tarjan;
 mod parity;
-mod robust;
+pub(crate) mod robust;
 
 use super::*;
 
@@ -53,7 +53,7 @@ pub(super) const EDGE_TYPES: &[&str] = &[
 ];
 const NODE_FIELDS: usize = 7; // type, name, id, self_size, edge_count, trace_node_id, detachedness
 
-pub(super) enum EdgeName {
+pub(crate) enum EdgeName {
     Str(String),
     Index(u32),
 }
@@ -83,7 +83,7 @@ struct TNode {
 }
 
 /// A tiny snapshot written as V8 would: node 0 is the synthetic root (id 1).
-pub(super) struct Snap {
+pub(crate) struct Snap {
     nodes: Vec<TNode>,
     /// (node ordinal, script id, line, column)
     locations: Vec<(usize, u32, u32, u32)>,
@@ -205,6 +205,14 @@ impl Snap {
     pub fn graph(&self) -> HeapGraph {
         read_snapshot_from(self.json().as_bytes()).expect("test snapshot parses")
     }
+}
+
+/// `json` with every non-ASCII character as a `\u` escape (surrogate pairs above U+FFFF), as
+/// V8 writes them.
+pub(crate) fn ascii_escaped(json: &str) -> String {
+    json.chars()
+        .map(|c| if c.is_ascii() { c.to_string() } else { c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect() })
+        .collect()
 }
 
 /// Small queries by node id.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::*;
 
 /// The parity fixture, decompressed.
-pub(super) fn real_snapshot() -> Vec<u8> {
+pub(crate) fn real_snapshot() -> Vec<u8> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/node20-pruned.heapsnapshot.gz");
     let mut out = Vec::new();
