@@ -220,6 +220,10 @@ export interface LeakGroup {
   representativeId: number
   /** `["(GC roots)", ..., "cache (property)", ..., "Name"]`. */
   retainerPath: string[]
+  /** Strings, compiled code, V8 internals: listed after the user classes. */
+  runtime: boolean
+  /** Leaked objects of other classes reached through this group's members (a Session's arrays). */
+  holds: { name: string; count: number; size: number }[]
 }
 
 /** A parsed heap snapshot (held natively, a few bytes per node and edge). */
@@ -252,7 +256,10 @@ export function readSnapshot(
 /** Like `readSnapshot`, but parses and computes retained sizes off the JS thread. */
 export function readSnapshotAsync(path: string): Promise<HeapSnapshot>
 
-/** Three-snapshot technique: objects allocated between `a` and `b` still alive in `c`, by constructor. */
+/**
+ * Three-snapshot technique: objects allocated between `a` and `b` still alive in `c`, by
+ * constructor; user classes by retained size first, runtime objects last.
+ */
 export function leaks(a: HeapSnapshot, b: HeapSnapshot, c: HeapSnapshot): LeakGroup[]
 
 // ---- Test harnesses: leakCheck / assertNoLeaks ----

@@ -85,4 +85,4 @@ function buildAddons({ kinds, node, target, platform = platformOf(target), outDi
   });
 }
 
-module.exports = { PLATFORMS, GLIBC_BASELINE, buildAddons, platformOf };
+module.exports = { buildAddons, platformOf };
