@@ -31,6 +31,33 @@ export interface WriteOptions {
    * value `"id"` and a property `id`) stays. See SECURITY.md.
    */
   redact?: boolean
+  /**
+   * Dump even when the headroom check estimates there is not enough memory for V8's snapshot
+   * (which otherwise fails with `ERR_HEAPSNAP_NO_HEADROOM`, writing nothing).
+   */
+  force?: boolean
+  /**
+   * Total bytes the process may use, like a cgroup limit: the headroom check then compares the
+   * estimate with `memoryLimit - rss` instead of the detected cgroup / `MemAvailable` room.
+   */
+  memoryLimit?: number
+}
+
+/** The process's memory when a dump started (bytes), as `process.memoryUsage()` names it. */
+export interface MemoryInfo {
+  /** Resident set size; missing where /proc is (not Linux). */
+  rss?: number
+  heapUsed: number
+  heapTotal: number
+  external: number
+  /** From `process.memoryUsage()` (JS-initiated dumps only). */
+  arrayBuffers?: number
+  /** The limit of the process's cgroup, when it has one. */
+  cgroupLimit?: number
+  /** What the headroom check estimated the dump would add to the peak RSS. */
+  estimatedBytes: number
+  /** What the process could still use, when known. */
+  availableBytes?: number
 }
 
 /** What a finished snapshot reports. */
@@ -48,6 +75,8 @@ export interface SnapshotInfo {
   pauseMs: number
   /** String values were replaced by placeholders (`redact: true`). */
   redacted: boolean
+  /** The process's memory when the dump started. */
+  memory: MemoryInfo
 }
 
 /**
@@ -57,6 +86,10 @@ export interface SnapshotInfo {
  */
 export interface HeapsnapError extends Error {
   code: string
+  /** `ERR_HEAPSNAP_NO_HEADROOM`: what the dump was estimated to need, in bytes. */
+  estimatedBytes?: number
+  /** `ERR_HEAPSNAP_NO_HEADROOM`: what the process could still use, in bytes. */
+  availableBytes?: number
 }
 
 /**
@@ -101,6 +134,10 @@ export interface SignalHandlerOptions {
   gc?: boolean
   /** See {@link WriteOptions.redact}; also `HEAPSNAP_OPTIONS=redact` for the default handler. */
   redact?: boolean
+  /** See {@link WriteOptions.force}; also `HEAPSNAP_OPTIONS=force`. */
+  force?: boolean
+  /** See {@link WriteOptions.memoryLimit}; also `HEAPSNAP_OPTIONS=memlimit=512m`. */
+  memoryLimit?: number
   /** Don't print the one-line report to stderr. */
   quiet?: boolean
 }
@@ -126,6 +163,10 @@ export interface NearHeapLimitOptions {
   level?: number
   /** See {@link WriteOptions.redact}. */
   redact?: boolean
+  /** See {@link WriteOptions.force}. */
+  force?: boolean
+  /** See {@link WriteOptions.memoryLimit}. */
+  memoryLimit?: number
   /** How many snapshots at most (default 1); 0 disarms. */
   maxDumps?: number
   quiet?: boolean
@@ -335,3 +376,94 @@ export interface ReportResult {
  * three, the leak groups with their retainer chains. Snapshots are parsed off the JS thread.
  */
 export function writeReport(files: string[], options?: ReportOptions): Promise<ReportResult>
+
+// ---- Sampling heap profiles: startSamplingHeapProfiler / stopSamplingHeapProfiler, `heapsnap top` ----
+
+export interface SamplingHeapProfilerOptions {
+  /** Average bytes allocated between two samples; default 512 KiB (`node --heap-prof`'s). */
+  interval?: number
+  /** Frames kept per sample, 1 to 1024; default 128 (DevTools' and `--heap-prof`'s). */
+  stackDepth?: number
+  /**
+   * Keep samples of objects the GC has freed since (what was allocated, not what is alive);
+   * default false. Needs V8 11 (Node 20) or later: ERR_HEAPSNAP_INVALID_OPTION on Node 18.
+   */
+  includeCollected?: boolean
+}
+
+export interface HeapProfileWriteOptions {
+  /** File name or template (tokens as for snapshots); default `heapsnap-{date}-{time}-{pid}-{seq}.heapprofile` (+ `.gz`/`.zst`). */
+  path?: string
+  /** Folder for relative names (must exist). */
+  dir?: string
+  /** `'gzip'`, `'zstd'` or `false`; inferred from a `.gz` / `.zst` name. */
+  compress?: Compression
+  level?: number
+}
+
+export interface HeapProfileInfo {
+  path: string
+  /** Bytes on disk. */
+  bytes: number
+  /** Bytes of JSON before compression. */
+  rawBytes: number
+  compression: 'none' | 'gzip' | 'zstd'
+  /** Samples in the profile (allocations still alive, unless `includeCollected`). */
+  samples: number
+  /** Bytes those samples stand for. */
+  sampledBytes: number
+  /** How long the profiler ran. */
+  durationMs: number
+}
+
+/**
+ * Starts V8's sampling heap profiler on this thread (one per thread): throws
+ * ERR_HEAPSNAP_BUSY when one already runs (heapsnap's, the inspector's or `--heap-prof`'s).
+ */
+export function startSamplingHeapProfiler(options?: SamplingHeapProfilerOptions): void
+
+/**
+ * Stops this thread's profiler and writes a `.heapprofile` (loads in DevTools' Memory tab and
+ * in `heapsnap top`); rejects with ERR_HEAPSNAP_NOT_PROFILING when none runs. When the file
+ * cannot be created the profiler keeps running.
+ */
+export function stopSamplingHeapProfiler(options?: HeapProfileWriteOptions): Promise<HeapProfileInfo>
+
+/** One allocation site of a profile: a function at a place in a script. */
+export interface HeapProfileSite {
+  functionName: string
+  url: string
+  /** 1-based; undefined when V8 did not know. */
+  line?: number
+  /** 1-based; undefined when V8 did not know. */
+  column?: number
+  /** Sampled bytes allocated by the function itself (still alive). */
+  selfSize: number
+  /** Sampled bytes allocated by it and everything it called. */
+  totalSize: number
+  samples: number
+}
+
+export interface HeapProfileTop {
+  totalSize: number
+  samples: number
+  /** By self size, then total size. */
+  sites: HeapProfileSite[]
+}
+
+/** Allocation sites of a `.heapprofile` (plain, .gz, .zst; any Node's or DevTools'), as `heapsnap top --json`. */
+export function heapProfileTop(path: string, options?: { top?: number }): HeapProfileTop
+
+export interface HeapProfileSiteDiff {
+  functionName: string
+  url: string
+  line?: number
+  column?: number
+  selfDelta: number
+  totalDelta: number
+  selfSize: number
+  totalSize: number
+}
+
+/** Sites whose sampled bytes grew from profile `a` to `b`, as `heapsnap diff A.heapprofile B.heapprofile --json`. */
+export function heapProfileDiff(a: string, b: string, options?: { top?: number }): { totalDelta: number; sites: HeapProfileSiteDiff[] }

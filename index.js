@@ -11,6 +11,7 @@ const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyze');
 const { onNearHeapLimit } = require('./lib/near-heap-limit');
 const { leakCheck, assertNoLeaks } = require('./lib/leak-check');
 const { writeReport } = require('./lib/report');
+const { startSamplingHeapProfiler, stopSamplingHeapProfiler, readHeapProfileTop, diffHeapProfiles } = require('./lib/profile');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
@@ -71,6 +72,10 @@ module.exports = {
   leakCheck,
   assertNoLeaks,
   writeReport,
+  startSamplingHeapProfiler,
+  stopSamplingHeapProfiler,
+  heapProfileTop: readHeapProfileTop,
+  heapProfileDiff: diffHeapProfiles,
 };
 
 installDefaultHandler();

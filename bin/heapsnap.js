@@ -7,7 +7,9 @@
 //   heapsnap leaks A B C [--top N] [--json]        exit 1 when leaks are found
 //   heapsnap retainers FILE (--id N | --name Ctor) [--top N] [--json]
 //   heapsnap report A B [C] [-o FILE] [--top N]       one self-contained HTML page
-//   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--thread N] [--timeout S] [--inspector]
+//   heapsnap top FILE.heapprofile [--top N] [--json]  allocation sites of a sampling heap profile
+//   heapsnap diff A.heapprofile B.heapprofile         the allocation sites that grew
+//   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--force] [--thread N] [--timeout S] [--inspector]
 //
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
 // `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
@@ -15,7 +17,7 @@
 const { parseArgs } = require('node:util');
 const fs = require('node:fs');
 const path = require('node:path');
-const { formatBytes } = require('../lib/format');
+const { formatBytes, table, percent } = require('../lib/format');
 
 const USAGE = `Usage: heapsnap <command> [options]
 
@@ -33,6 +35,12 @@ Commands:
 
 Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
 
+  top FILE.heapprofile            allocation sites of a sampling heap profile (heapsnap's
+                                  stopSamplingHeapProfiler, node --heap-prof, DevTools), by
+                                  self and total bytes, with file:line:column (1-based);
+                                  --top N rows (default 20), --json
+  diff A.heapprofile B.heapprofile  the allocation sites that grew from profile A to B
+
   dump PID                        a snapshot of a running Node process, written by it; prints
                                   the file's path once it is complete. The process must have
                                   loaded heapsnap (it is asked through its signal handler), or
@@ -41,6 +49,7 @@ Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
     -o, --output FILE             where (default heapsnap-PID-DATE-TIME.heapsnapshot in the cwd)
     --compress gzip|zstd          compressed file (also inferred from a .gz / .zst name)
     --gc                          full garbage collection first
+    --force                       dump even if it refuses for lack of memory (NO_HEADROOM)
     --thread N                    the worker with this threadId (default: the main thread)
     --signal SIG                  the signal its heapsnap handler listens to (default: from
                                   its HEAPSNAP_OPTIONS, else SIGUSR2)
@@ -131,16 +140,6 @@ function parse(argv) {
 const signed = (n, fmt = String) => (n > 0 ? `+${fmt(n)}` : fmt(n));
 const int = (n) => n.toLocaleString('en-US');
 
-/** An aligned table: `columns` = [{ title, align: 'left'|'right' }], `rows` = arrays of strings. */
-function table(columns, rows) {
-  const widths = columns.map((c, i) => Math.max(c.title.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) =>
-    cells
-      .map((cell, i) => (columns[i].align === 'left' ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
 
 function out(text) {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -196,7 +195,7 @@ function summary(snap, opts) {
     }));
   }
   out(`${opts.files[0]}: ${int(s.nodeCount)} nodes, ${int(s.edgeCount)} edges, total ${formatBytes(s.totalSize)}\n`);
-  const pct = (n) => (s.totalSize > 0 ? `${((100 * n) / s.totalSize).toFixed(1)}%` : '');
+  const pct = (n) => percent(n, s.totalSize);
   out(table(
     [
       { title: 'Constructor', align: 'left' },
@@ -323,6 +322,8 @@ function main(argv) {
       throw err;
     }
   }
+  const profiles = require('../lib/profile-cli');
+  if (opts.command === 'diff' && opts.files.every(profiles.isProfileFile)) return profiles.diff(opts.files, opts, out);
   const analyze = require('../lib/analyze');
   const snaps = opts.files.map((f, i) => load(analyze, f, i, opts.files.length));
   switch (opts.command) {
@@ -351,6 +352,7 @@ function parseDump(argv) {
     output: { type: 'string', short: 'o' },
     compress: { type: 'string' },
     gc: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
     thread: { type: 'string', default: '0' },
     signal: { type: 'string' },
     timeout: { type: 'string', default: '300' },
@@ -377,6 +379,7 @@ function parseDump(argv) {
     path: values.output ?? defaultDumpName(Number(pid), values.compress),
     compress: values.compress,
     gc: values.gc,
+    force: values.force,
     thread: Number(values.thread),
     signal: values.signal,
     timeoutMs: timeout * 1000,
@@ -431,6 +434,12 @@ process.stdout.on('error', (err) => {
 const argv = process.argv.slice(2);
 if (argv[0] === 'dump') {
   dump(argv.slice(1)).then((code) => (process.exitCode = code), fail);
+} else if (argv[0] === 'top') {
+  try {
+    process.exitCode = require('../lib/profile-cli').top(argv.slice(1), out);
+  } catch (err) {
+    fail(err);
+  }
 } else {
   try {
     process.exitCode = main(argv);

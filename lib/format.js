@@ -14,4 +14,20 @@ function formatBytes(n) {
   return `${n} B`;
 }
 
-module.exports = { formatBytes };
+/** An aligned text table: `columns` = [{ title, align: 'left'|'right' }], `rows` = arrays of strings. */
+function table(columns, rows) {
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    cells
+      .map((cell, i) => (columns[i].align === 'left' ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** `part` as a percentage of `whole` with one decimal (`12.5%`), or '' when `whole` is 0. */
+function percent(part, whole) {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '';
+}
+
+module.exports = { formatBytes, table, percent };

@@ -10,6 +10,8 @@ const SCHEMA = {
   compress: WRITE_OPTIONS.compress,
   level: WRITE_OPTIONS.level,
   redact: WRITE_OPTIONS.redact,
+  force: WRITE_OPTIONS.force,
+  memoryLimit: WRITE_OPTIONS.memoryLimit,
   maxDumps: 'count',
   quiet: 'boolean',
 };

@@ -15,6 +15,8 @@ const WRITE_OPTIONS = {
   exposeInternals: 'boolean',
   numericValues: 'boolean',
   redact: 'boolean',
+  force: 'boolean',
+  memoryLimit: 'bytes',
 };
 
 const COMPRESS_VALUES = new Map([
@@ -43,6 +45,9 @@ function checkValue(where, key, kind, value) {
       return value;
     case 'integer':
       if (!Number.isSafeInteger(value)) throw fail('an integer');
+      return value;
+    case 'bytes':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw fail('a positive number of bytes');
       return value;
     case 'count':
       if (!Number.isSafeInteger(value) || value < 0) throw fail('a non-negative integer');

@@ -197,7 +197,7 @@ async function awaitAnswer(pid, files, { thread, signal, timeoutMs, onProgress, 
  * `writing` (bytes so far), or `snapshot` (V8's progress, done/total, through the inspector).
  * `abort` (an AbortSignal) stops waiting and cleans up (code ABORT_ERR).
  */
-async function dumpProcess({ pid, path: output, compress, gc = false, thread = 0, signal, timeoutMs = 300_000, inspector = false, onProgress, abort }) {
+async function dumpProcess({ pid, path: output, compress, gc = false, force = false, thread = 0, signal, timeoutMs = 300_000, inspector = false, onProgress, abort }) {
   const uid = inspectTarget(pid);
   const target = path.resolve(output);
   if (inspector) {
@@ -216,6 +216,7 @@ async function dumpProcess({ pid, path: output, compress, gc = false, thread = 0
   const dir = openChannel(uid);
   const request = { id: crypto.randomBytes(8).toString('hex'), thread, path: target, gc, deadline: Date.now() + timeoutMs };
   if (compress) request.compress = compress;
+  if (force) request.force = true;
   const files = leaveRequest(dir, pid, request);
   try {
     process.kill(pid, dumpSignal);

@@ -14,6 +14,8 @@ const SIGNAL_SCHEMA = {
   level: WRITE_OPTIONS.level,
   gc: WRITE_OPTIONS.gc,
   redact: WRITE_OPTIONS.redact,
+  force: WRITE_OPTIONS.force,
+  memoryLimit: WRITE_OPTIONS.memoryLimit,
   signal: 'string',
   quiet: 'boolean',
 };
@@ -44,9 +46,19 @@ function removeSignalHandler() {
   return writer.isLoaded() && writer().removeSignalHandler();
 }
 
+const BYTE_UNITS = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `1048576`, `512k`, `300m`, `2g` (binary units) as bytes; `undefined` when it is not one. */
+function parseBytes(text) {
+  const match = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(text);
+  if (!match) return undefined;
+  const bytes = Math.round(Number(match[1]) * BYTE_UNITS[match[2].toLowerCase()]);
+  return bytes > 0 ? bytes : undefined;
+}
+
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
- * `redact`, `quiet`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
+ * `redact`, `quiet`, `memlimit=512m`, `force`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
  * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
  * reads another process's environment with it (`quiet`: no complaints about unknown words).
  */
@@ -65,7 +77,8 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'signal') options.signal = value;
     else if (key === 'dir' || key === 'path') options[key] = value;
     else if (key === 'compress') options.compress = value === 'none' ? false : value;
-    else if (key === 'gc' || key === 'quiet' || key === 'redact') options[key] = value === '' || value === 'true' || value === '1';
+    else if (key === 'gc' || key === 'quiet' || key === 'redact' || key === 'force') options[key] = value === '' || value === 'true' || value === '1';
+    else if (key === 'memlimit' && parseBytes(value) !== undefined) options.memoryLimit = parseBytes(value);
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
   return enabled ? options : null;

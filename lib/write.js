@@ -34,16 +34,43 @@ function warmLineEnds(native) {
   }
 }
 
+// The headroom check's refusal carries its numbers (src/headroom.rs keeps them for us).
+function withHeadroomNumbers(native, err) {
+  if (err && err.code === 'ERR_HEAPSNAP_NO_HEADROOM' && native.takeHeadroomRefusal) {
+    const refusal = native.takeHeadroomRefusal();
+    if (refusal) Object.assign(err, refusal);
+  }
+  return err;
+}
+
+// V8 does not know what ArrayBuffers hold: that one figure comes from Node.
+function withArrayBuffers(info, arrayBuffers) {
+  if (info.memory) info.memory.arrayBuffers = arrayBuffers;
+  return info;
+}
+
 function writeNow(nativeOptions) {
   const native = writer();
   warmLineEnds(native);
-  return native.writeSnapshotSync(nativeOptions);
+  const { arrayBuffers } = process.memoryUsage();
+  try {
+    return withArrayBuffers(native.writeSnapshotSync(nativeOptions), arrayBuffers);
+  } catch (err) {
+    throw withHeadroomNumbers(native, err);
+  }
 }
 
-function writeAsync(nativeOptions) {
+async function writeAsync(nativeOptions) {
   const native = writer();
   warmLineEnds(native);
-  return native.writeSnapshotAsync(nativeOptions);
+  const { arrayBuffers } = process.memoryUsage();
+  let pending;
+  try {
+    pending = native.writeSnapshotAsync(nativeOptions);
+  } catch (err) {
+    throw withHeadroomNumbers(native, err);
+  }
+  return withArrayBuffers(await pending, arrayBuffers);
 }
 
 module.exports = { writeNow, writeAsync };

@@ -12,6 +12,7 @@ use heapsnap_core::naming::WritePlan;
 use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
 
 use crate::error::DumpError;
+use crate::headroom::{self, MemoryContext};
 use crate::line_ends;
 use crate::options::NativeWriteOptions;
 use crate::v8::{Isolate, SnapshotOptions};
@@ -25,6 +26,8 @@ pub struct DumpRequest {
     pub snapshot: SnapshotOptions,
     /// Replace the heap's string values by placeholders (heapsnap-core's `redact`).
     pub redact: bool,
+    /// The headroom check's `force` and `memoryLimit` (see src/headroom.rs).
+    pub headroom: headroom::Policy,
 }
 
 /// A snapshot fully handed to the sink; the file still has to be finished and renamed.
@@ -32,6 +35,7 @@ pub struct CapturedDump {
     sink: SnapshotSink,
     started: Instant,
     pause: Duration,
+    memory: MemoryContext,
 }
 
 /// What a finished dump reports to JS.
@@ -44,6 +48,8 @@ pub struct DumpOutcome {
     pub duration: Duration,
     pub pause: Duration,
     pub redacted: bool,
+    /// The process's memory when the dump started.
+    pub memory: MemoryContext,
 }
 
 thread_local! {
@@ -70,19 +76,21 @@ impl Drop for BusyGuard {
     }
 }
 
-/// Runs the JS-thread half of a dump: opens the file first (so a bad path fails before V8
-/// spends seconds on a snapshot), then GC, take and serialize. The writer thread compresses
-/// and writes while V8 serializes.
+/// Runs the JS-thread half of a dump: the GC if asked, then the check that there is memory
+/// for the snapshot (on the heap as it will be snapshotted, before any file exists), then opens
+/// the file (so a bad path fails before V8 spends seconds on a snapshot), takes and serializes.
+/// The writer thread compresses and writes while V8 serializes.
 pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump, DumpError> {
     let _busy = BusyGuard::acquire()?;
     let started = Instant::now();
+    if request.gc {
+        isolate.full_gc();
+    }
+    let memory = headroom::check(isolate, request.headroom)?;
     let mut sink = SnapshotSink::create(
         &request.plan.target,
         SinkOptions { compression: request.plan.compression, level: request.plan.level, redact: request.redact, ..SinkOptions::default() },
     )?;
-    if request.gc {
-        isolate.full_gc();
-    }
     // Last thing before the snapshot: a script loaded even just before would be cold again.
     line_ends::warm(isolate);
     let snapshot = isolate.take_snapshot(request.snapshot).ok_or(DumpError::SnapshotFailed)?;
@@ -103,26 +111,28 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
     if !complete {
         return Err(DumpError::SerializeFailed(request.plan.target.display().to_string()));
     }
-    Ok(CapturedDump { sink, started, pause })
+    Ok(CapturedDump { sink, started, pause, memory })
 }
 
 impl CapturedDump {
     /// Waits for the writer, then fsyncs and renames the file into place. May run on any thread.
     pub fn finish(self) -> Result<DumpOutcome, DumpError> {
         let SinkStats { path, bytes, raw_bytes, compression, redacted } = self.sink.finish()?;
-        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration: self.started.elapsed(), pause: self.pause, redacted })
+        let (duration, pause, memory) = (self.started.elapsed(), self.pause, self.memory);
+        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration, pause, redacted, memory })
     }
 }
 
 impl DumpOutcome {
-    /// One line for stderr: where, how big, how long.
+    /// One line for stderr: where, how big, how long, the process's memory.
     pub fn describe(&self) -> String {
         format!(
-            "wrote {} ({:.1} MB) in {} ms (JS paused {} ms)",
+            "wrote {} ({:.1} MB) in {} ms (JS paused {} ms; {})",
             self.path.display(),
             self.bytes as f64 / 1e6,
             self.duration.as_millis(),
-            self.pause.as_millis()
+            self.pause.as_millis(),
+            self.memory.describe()
         )
     }
 }

@@ -18,6 +18,12 @@ pub enum DumpError {
     Signal(String),
     #[error("V8 stopped serializing the heap snapshot for '{0}'")]
     SerializeFailed(String),
+    #[error(
+        "not enough memory for a heap snapshot: it needs about {} more, {} available ({from}); force: true dumps anyway",
+        heapsnap_core::headroom::human_bytes(*.estimated),
+        heapsnap_core::headroom::human_bytes(*.available)
+    )]
+    NoHeadroom { estimated: u64, available: u64, from: &'static str },
 }
 
 impl DumpError {
@@ -29,6 +35,7 @@ impl DumpError {
             DumpError::SnapshotFailed => "ERR_HEAPSNAP_SNAPSHOT_FAILED".into(),
             DumpError::Signal(_) => "ERR_HEAPSNAP_SIGNAL".into(),
             DumpError::SerializeFailed(_) => "ERR_HEAPSNAP_SERIALIZE_FAILED".into(),
+            DumpError::NoHeadroom { .. } => "ERR_HEAPSNAP_NO_HEADROOM".into(),
         }
     }
 }

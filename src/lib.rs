@@ -5,9 +5,11 @@
 
 mod dump;
 mod error;
+mod headroom;
 mod line_ends;
 mod near_limit;
 mod options;
+mod profile;
 mod remote;
 mod signal;
 mod v8;
@@ -97,6 +99,20 @@ pub fn remove_signal_handler() -> bool {
 #[napi]
 pub fn abandon_unfinished_dumps() -> u32 {
     heapsnap_core::sink::remove_unfinished_temp_files() as u32
+}
+
+/// The numbers of this thread's last `ERR_HEAPSNAP_NO_HEADROOM` refusal (read once), for the
+/// JS error's `estimatedBytes` and `availableBytes`.
+#[napi(object)]
+pub struct HeadroomRefusal {
+    pub estimated_bytes: f64,
+    pub available_bytes: f64,
+}
+
+#[napi]
+pub fn take_headroom_refusal() -> Option<HeadroomRefusal> {
+    headroom::take_last_refusal()
+        .map(|refusal| HeadroomRefusal { estimated_bytes: refusal.estimated as f64, available_bytes: refusal.available as f64 })
 }
 
 /// A full garbage collection, with or without `--expose-gc`.

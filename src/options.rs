@@ -7,6 +7,7 @@ use napi_derive::napi;
 
 use crate::dump::{DumpOutcome, DumpRequest};
 use crate::error::DumpError;
+use crate::headroom::{self, MemoryContext};
 use crate::v8::SnapshotOptions;
 
 /// Options of `writeSnapshot`, `writeSnapshotAsync` and the triggers, after index.js checked their types.
@@ -27,6 +28,10 @@ pub struct NativeWriteOptions {
     pub thread_id: Option<u32>,
     /// No path given: use heapdump's `heapdump-<ms>.<seq>.heapsnapshot` name.
     pub heapdump_default: Option<bool>,
+    /// Dump even when the headroom check says there is not enough memory.
+    pub force: Option<bool>,
+    /// Total bytes the process may use (like a cgroup limit), for the headroom check.
+    pub memory_limit: Option<f64>,
 }
 
 /// What JS gets back from a dump.
@@ -43,6 +48,26 @@ pub struct SnapshotInfo {
     pub pause_ms: f64,
     /// String values were replaced by placeholders.
     pub redacted: bool,
+    /// The process's memory when the dump started.
+    pub memory: MemoryInfo,
+}
+
+/// The memory context of a dump (`info.memory`), in bytes.
+#[napi(object)]
+pub struct MemoryInfo {
+    /// Resident set size (unknown outside Linux).
+    pub rss: Option<f64>,
+    pub heap_used: f64,
+    pub heap_total: f64,
+    pub external: f64,
+    /// Filled in by lib/write.js from `process.memoryUsage()`: V8 does not know it.
+    pub array_buffers: Option<f64>,
+    /// The limit of the process's cgroup, when it has one.
+    pub cgroup_limit: Option<f64>,
+    /// What the headroom check estimated the dump would add to the peak RSS.
+    pub estimated_bytes: f64,
+    /// What the process could still use, when known.
+    pub available_bytes: Option<f64>,
 }
 
 impl NativeWriteOptions {
@@ -66,6 +91,10 @@ impl NativeWriteOptions {
                 numeric_values: self.numeric_values.unwrap_or(false),
             },
             redact: self.redact.unwrap_or(false),
+            headroom: headroom::Policy {
+                force: self.force.unwrap_or(false),
+                memory_limit: self.memory_limit.map(|bytes| bytes.max(0.0) as u64),
+            },
         })
     }
 }
@@ -80,6 +109,22 @@ impl From<DumpOutcome> for SnapshotInfo {
             duration_ms: outcome.duration.as_secs_f64() * 1e3,
             pause_ms: outcome.pause.as_secs_f64() * 1e3,
             redacted: outcome.redacted,
+            memory: outcome.memory.into(),
+        }
+    }
+}
+
+impl From<MemoryContext> for MemoryInfo {
+    fn from(memory: MemoryContext) -> Self {
+        MemoryInfo {
+            rss: memory.rss.map(|bytes| bytes as f64),
+            heap_used: memory.heap_used as f64,
+            heap_total: memory.heap_total as f64,
+            external: memory.external as f64,
+            array_buffers: None,
+            cgroup_limit: memory.cgroup_limit.map(|bytes| bytes as f64),
+            estimated_bytes: memory.estimated as f64,
+            available_bytes: memory.available.map(|bytes| bytes as f64),
         }
     }
 }

@@ -33,6 +33,9 @@ fn serve(isolate: &Isolate, request: &DumpRequest, trigger: &TriggerOptions) -> 
         gc: Some(request.gc),
         // A handler set to redact (HEAPSNAP_OPTIONS=redact) never writes a plain snapshot.
         redact: trigger.write.redact,
+        // So does the headroom check (HEAPSNAP_OPTIONS=memlimit=...,force).
+        force: Some(request.force || trigger.write.force.unwrap_or(false)),
+        memory_limit: trigger.write.memory_limit,
         thread_id: trigger.write.thread_id,
         ..NativeWriteOptions::default()
     };

@@ -7,6 +7,7 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
+pub mod sampling;
 pub mod uv;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,6 +28,7 @@ mod ffi {
         pub fn heapsnap_delete_snapshot(snapshot: *const c_void);
         pub fn heapsnap_warm_script_line_ends(isolate: *mut c_void, scripts: *mut u32, lines: *mut u64) -> c_int;
         pub fn heapsnap_low_memory_notification(isolate: *mut c_void);
+        pub fn heapsnap_get_heap_statistics(isolate: *mut c_void, out: *mut super::HeapStatistics);
         pub fn heapsnap_request_interrupt(isolate: *mut c_void, callback: InterruptCallback, data: *mut c_void);
         pub fn heapsnap_add_near_heap_limit_callback(isolate: *mut c_void, callback: NearHeapLimitCallback, data: *mut c_void);
         pub fn heapsnap_remove_near_heap_limit_callback(isolate: *mut c_void, callback: NearHeapLimitCallback, heap_limit: usize);
@@ -52,6 +54,17 @@ pub fn built_for_v8_major() -> i32 {
 pub struct SnapshotOptions {
     pub expose_internals: bool,
     pub numeric_values: bool,
+}
+
+/// The fields of `v8::HeapStatistics` heapsnap uses; same layout as the shim's struct.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeapStatistics {
+    pub total_heap_size: u64,
+    pub used_heap_size: u64,
+    pub heap_size_limit: u64,
+    pub external_memory: u64,
+    pub malloced_memory: u64,
 }
 
 /// What warming the script line ends did (see [`Isolate::warm_script_line_ends`]).
@@ -92,6 +105,15 @@ impl Isolate {
     pub fn full_gc(&self) {
         // SAFETY: we are on the isolate's thread (Isolate is !Send and only made there).
         unsafe { ffi::heapsnap_low_memory_notification(self.raw) }
+    }
+
+    /// V8's heap figures now (what `v8.getHeapStatistics()` and `process.memoryUsage()` show).
+    pub fn heap_statistics(&self) -> HeapStatistics {
+        let mut stats = HeapStatistics::default();
+        // SAFETY: on the isolate's thread; `stats` is a valid, writable struct with the shim's
+        // layout (repr(C), five u64) for the duration of the call.
+        unsafe { ffi::heapsnap_get_heap_statistics(self.raw, &mut stats) };
+        stats
     }
 
     /// Caches every script's line ends, so that V8 < 12 does not recompute them for each

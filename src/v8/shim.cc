@@ -255,6 +255,26 @@ int heapsnap_warm_script_line_ends(void* isolate, uint32_t* scripts, uint64_t* l
 // A full, aggressive GC: what `global.gc()` does, without needing --expose-gc.
 void heapsnap_low_memory_notification(void* isolate) { AsIsolate(isolate)->LowMemoryNotification(); }
 
+// The heap figures the headroom check and a dump's memory context need (N-API has none):
+// what process.memoryUsage() reports as heapTotal, heapUsed and external, plus the limit.
+struct heapsnap_heap_statistics {
+  uint64_t total_heap_size;
+  uint64_t used_heap_size;
+  uint64_t heap_size_limit;
+  uint64_t external_memory;
+  uint64_t malloced_memory;
+};
+
+void heapsnap_get_heap_statistics(void* isolate, heapsnap_heap_statistics* out) {
+  v8::HeapStatistics stats;
+  AsIsolate(isolate)->GetHeapStatistics(&stats);
+  out->total_heap_size = stats.total_heap_size();
+  out->used_heap_size = stats.used_heap_size();
+  out->heap_size_limit = stats.heap_size_limit();
+  out->external_memory = stats.external_memory();
+  out->malloced_memory = stats.malloced_memory();
+}
+
 // The one call allowed from any thread: runs `callback` on the isolate's thread as soon as
 // JS is running there (even in a busy loop).
 void heapsnap_request_interrupt(void* isolate, void (*callback)(void* isolate, void* data), void* data) {
@@ -390,5 +410,74 @@ void heapsnap_wakeup_close(heapsnap_wakeup* wakeup) {
 
 // A libuv error code as text ("EINVAL").
 const char* heapsnap_uv_err_name(int error) { return uv_err_name(error); }
+
+}  // extern "C"
+
+// ---------------------------------------------------------------------------------------------
+// Sampling heap profiler (src/profile.rs): V8 samples an allocation every ~interval bytes and
+// keeps the JS stack of each sample that is still alive. One profiler per isolate.
+
+namespace {
+
+using ProfileNodeCallback = void (*)(void* ctx, uint32_t id, uint32_t parent_id, const char* name, size_t name_len,
+                                     const char* url, size_t url_len, int script_id, int line, int column,
+                                     uint64_t self_size);
+using ProfileSampleCallback = void (*)(void* ctx, uint32_t node_id, uint64_t size, uint64_t ordinal);
+
+void WalkAllocationNode(v8::Isolate* iso, v8::AllocationProfile::Node* node, uint32_t parent_id,
+                        ProfileNodeCallback on_node, void* ctx) {
+  v8::String::Utf8Value name(iso, node->name);
+  v8::String::Utf8Value url(iso, node->script_name);
+  uint64_t self_size = 0;
+  for (const auto& allocation : node->allocations) {
+    self_size += static_cast<uint64_t>(allocation.size) * allocation.count;
+  }
+  on_node(ctx, node->node_id, parent_id, *name, *name == nullptr ? 0 : static_cast<size_t>(name.length()), *url,
+          *url == nullptr ? 0 : static_cast<size_t>(url.length()), node->script_id, node->line_number,
+          node->column_number, self_size);
+  for (v8::AllocationProfile::Node* child : node->children) WalkAllocationNode(iso, child, node->node_id, on_node, ctx);
+}
+
+}  // namespace
+
+extern "C" {
+
+// Starts sampling; returns 0 on success, 1 when V8 refused (a profiler already runs on this
+// isolate, e.g. the inspector's), 2 when include_collected is not supported by this V8.
+int heapsnap_start_sampling_heap_profiler(void* isolate, uint64_t interval, int stack_depth, int include_collected) {
+  int flags = v8::HeapProfiler::kSamplingNoFlags;
+  if (include_collected) {
+#if V8_MAJOR_VERSION >= 11
+    flags |= v8::HeapProfiler::kSamplingIncludeObjectsCollectedByMajorGC |
+             v8::HeapProfiler::kSamplingIncludeObjectsCollectedByMinorGC;
+#else
+    return 2;
+#endif
+  }
+  v8::HeapProfiler* profiler = AsIsolate(isolate)->GetHeapProfiler();
+  bool started = profiler->StartSamplingHeapProfiler(interval, stack_depth,
+                                                     static_cast<v8::HeapProfiler::SamplingFlags>(flags));
+  return started ? 0 : 1;
+}
+
+// Walks the current allocation profile depth first (parents before children; the root's
+// parent id is 0), then hands over every sample. Returns 1 when V8 has no profile.
+int heapsnap_read_allocation_profile(void* isolate, ProfileNodeCallback on_node, ProfileSampleCallback on_sample,
+                                     void* ctx) {
+  v8::Isolate* iso = AsIsolate(isolate);
+  v8::HandleScope scope(iso);
+  v8::AllocationProfile* profile = iso->GetHeapProfiler()->GetAllocationProfile();
+  if (profile == nullptr) return 1;
+  WalkAllocationNode(iso, profile->GetRootNode(), 0, on_node, ctx);
+  for (const auto& sample : profile->GetSamples()) {
+    on_sample(ctx, sample.node_id, static_cast<uint64_t>(sample.size) * sample.count, sample.sample_id);
+  }
+  delete profile;
+  return 0;
+}
+
+void heapsnap_stop_sampling_heap_profiler(void* isolate) {
+  AsIsolate(isolate)->GetHeapProfiler()->StopSamplingHeapProfiler();
+}
 
 }  // extern "C"

@@ -10,6 +10,7 @@
 //! heap. lib/analyze.js shapes the arguments and adds the error's `offset` property.
 
 mod file_sink;
+mod profile;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};

@@ -15,6 +15,9 @@ use crate::sink::Compression;
 /// time, and unique per process through `{seq}`.
 pub const DEFAULT_TEMPLATE: &str = "heapsnap-{date}-{time}-{pid}-{seq}.heapsnapshot";
 
+/// The default name of a sampling heap profile (`stopSamplingHeapProfiler`).
+pub const PROFILE_TEMPLATE: &str = "heapsnap-{date}-{time}-{pid}-{seq}.heapprofile";
+
 const TOKENS: &str = "{pid} {tid} {seq} {date} {time} {iso} {hostname}";
 
 /// Numbers the snapshots of this process, across threads, so two dumps in one
@@ -142,6 +145,12 @@ pub struct WritePlan {
 /// an ending is used as is, whatever the compression: we never rename what was asked for.
 /// Generated names get the compression's extension.
 pub fn plan(req: &WriteRequest, ctx: &NameContext) -> Result<WritePlan, Error> {
+    plan_named(req, ctx, DEFAULT_TEMPLATE)
+}
+
+/// [`plan`] with another default name (`default_template`, used when no path is given and
+/// `heapdump_default` is false), e.g. [`PROFILE_TEMPLATE`].
+pub fn plan_named(req: &WriteRequest, ctx: &NameContext, default_template: &str) -> Result<WritePlan, Error> {
     let explicit = req
         .compress
         .as_deref()
@@ -170,7 +179,7 @@ pub fn plan(req: &WriteRequest, ctx: &NameContext) -> Result<WritePlan, Error> {
             let base = if req.heapdump_default {
                 heapdump_default_name(ctx)
             } else {
-                expand_template(DEFAULT_TEMPLATE, ctx)?
+                expand_template(default_template, ctx)?
             };
             (base + compression.extension(), compression)
         }

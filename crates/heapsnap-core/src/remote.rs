@@ -37,6 +37,9 @@ pub struct DumpRequest {
     pub compress: Option<String>,
     #[serde(default)]
     pub gc: bool,
+    /// Dump even when the target's headroom check refuses (`heapsnap dump --force`).
+    #[serde(default)]
+    pub force: bool,
     /// Milliseconds since the epoch after which the request is void.
     pub deadline: u64,
 }
@@ -197,7 +200,7 @@ mod tests {
     }
 
     fn leave_request(dir: &Path, thread: u32, deadline: u64) -> DumpRequest {
-        let request = DumpRequest { id: "abc123".into(), thread, path: "/tmp/x.heapsnapshot".into(), compress: None, gc: false, deadline };
+        let request = DumpRequest { id: "abc123".into(), thread, path: "/tmp/x.heapsnapshot".into(), compress: None, gc: false, force: false, deadline };
         let path = dir.join("4242.request");
         fs::write(&path, serde_json::to_vec(&request).unwrap()).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();

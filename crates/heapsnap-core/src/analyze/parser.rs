@@ -79,7 +79,7 @@ pub fn read_snapshot_from(reader: impl Read) -> Result<HeapGraph, AnalyzeError> 
 type Sniffed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
 
 /// The input, decompressed when its first bytes say gzip or zstd.
-enum Decoded<R: Read> {
+pub(crate) enum Decoded<R: Read> {
     Plain(Sniffed<R>),
     Gz(Box<flate2::read::MultiGzDecoder<Sniffed<R>>>),
     Zst(Box<zstd::stream::read::Decoder<'static, io::BufReader<Sniffed<R>>>>),
@@ -97,7 +97,7 @@ impl<R: Read> Read for Decoded<R> {
 
 /// Sniffs the format from the magic bytes; returns the decoded stream and whether it is
 /// compressed.
-fn sniff<R: Read>(mut reader: R) -> Result<(Decoded<R>, bool), AnalyzeError> {
+pub(crate) fn sniff<R: Read>(mut reader: R) -> Result<(Decoded<R>, bool), AnalyzeError> {
     let mut magic = [0u8; 4];
     let mut n = 0;
     while n < magic.len() {
