@@ -14,7 +14,7 @@
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
 // `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
 
-const { parseArgs } = require('node:util');
+const { UsageError, parseOrUsage } = require('../lib/cli-args');
 const fs = require('node:fs');
 const path = require('node:path');
 const { formatBytes, table, percent } = require('../lib/format');
@@ -68,22 +68,6 @@ Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input, usage, or a failed dump.
 (report exits 0 whenever it wrote the page; use leaks to fail a CI job.)`;
 
 const ARITY = { summary: 1, diff: 2, leaks: 3, retainers: 1, report: [2, 3] };
-
-class UsageError extends Error {
-  constructor(message) {
-    super(message);
-    this.code = 'ERR_HEAPSNAP_INVALID_OPTION';
-  }
-}
-
-/** node:util's parseArgs, its complaints as usage errors. */
-function parseOrUsage(argv, options) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, options });
-  } catch (err) {
-    throw new UsageError(err.message);
-  }
-}
 
 function parse(argv) {
   const { values, positionals } = parseOrUsage(argv, {

@@ -2,7 +2,7 @@
 // `heapsnap top FILE.heapprofile` and `heapsnap diff A.heapprofile B.heapprofile`: allocation
 // sites of sampling heap profiles (heapsnap's own, `node --heap-prof`'s, DevTools' saves).
 
-const { parseArgs } = require('node:util');
+const { UsageError, parseOrUsage } = require('./cli-args');
 const { formatBytes, table, percent } = require('./format');
 
 const DEFAULT_TOP = 20;
@@ -15,16 +15,9 @@ function isProfileFile(file) {
   return PROFILE_FILE.test(file);
 }
 
-function usageError(message) {
-  const err = new Error(message);
-  err.code = 'ERR_HEAPSNAP_INVALID_OPTION';
-  err.usage = true;
-  return err;
-}
-
 function parseTop(value) {
   if (value === undefined) return DEFAULT_TOP;
-  if (!/^\d+$/.test(value)) throw usageError(`--top must be a non-negative integer, got '${value}'`);
+  if (!/^\d+$/.test(value)) throw new UsageError(`--top must be a non-negative integer, got '${value}'`);
   return Number(value);
 }
 
@@ -40,14 +33,8 @@ const signed = (n) => (n > 0 ? `+${formatBytes(n)}` : formatBytes(n));
 
 /** `heapsnap top FILE [--top N] [--json]`; returns the exit code. */
 function top(argv, out) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { top: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  } catch (err) {
-    throw usageError(err.message);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw usageError(`top takes one .heapprofile file, got ${positionals.length}`);
+  const { values, positionals } = parseOrUsage(argv, { top: { type: 'string' }, json: { type: 'boolean', default: false } });
+  if (positionals.length !== 1) throw new UsageError(`top takes one .heapprofile file, got ${positionals.length}`);
   const [file] = positionals;
   const { readHeapProfileTop } = require('./profile');
   const result = readHeapProfileTop(file, { top: parseTop(values.top) });
