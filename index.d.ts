@@ -41,6 +41,13 @@ export interface WriteOptions {
    * estimate with `memoryLimit - rss` instead of the detected cgroup / `MemAvailable` room.
    */
   memoryLimit?: number
+  /**
+   * Write the process's memory at dump time (RSS, V8 heap and its spaces, external memory,
+   * cgroup limit) to `<snapshot>.memory.json` beside the snapshot, which `heapsnap summary` and
+   * the report read to say how much of the RSS lies outside the JS heap (default `true`;
+   * `HEAPSNAP_OPTIONS=nomemoryfile` turns it off for triggered dumps).
+   */
+  memoryFile?: boolean
 }
 
 /** The process's memory when a dump started (bytes), as `process.memoryUsage()` names it. */
@@ -77,6 +84,10 @@ export interface SnapshotInfo {
   redacted: boolean
   /** The process's memory when the dump started. */
   memory: MemoryInfo
+  /** `<snapshot>.memory.json`, when `memoryFile` was not turned off and it was written. */
+  memoryFile?: string
+  /** Problems that did not fail the dump (the snapshot is complete), e.g. a memory record not written. */
+  warnings: string[]
 }
 
 /**
@@ -138,6 +149,8 @@ export interface SignalHandlerOptions {
   force?: boolean
   /** See {@link WriteOptions.memoryLimit}; also `HEAPSNAP_OPTIONS=memlimit=512m`. */
   memoryLimit?: number
+  /** See {@link WriteOptions.memoryFile}; also `HEAPSNAP_OPTIONS=nomemoryfile`. */
+  memoryFile?: boolean
   /** Don't print the one-line report to stderr. */
   quiet?: boolean
 }
@@ -167,6 +180,8 @@ export interface NearHeapLimitOptions {
   force?: boolean
   /** See {@link WriteOptions.memoryLimit}. */
   memoryLimit?: number
+  /** See {@link WriteOptions.memoryFile}. */
+  memoryFile?: boolean
   /** How many snapshots at most (default 1); 0 disarms. */
   maxDumps?: number
   quiet?: boolean

@@ -9,7 +9,7 @@ const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
 const { spawn, spawnSync } = require('child_process');
-const { PKG, tmpDir, readSnapshot } = require('./helpers');
+const { PKG, tmpDir, readSnapshot, listDir, withRecords } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const { channelDir } = require(path.join(PKG, 'lib', 'remote-dump'));
@@ -87,7 +87,7 @@ test('heapsnap dump <pid> prints the path of a complete 0600 snapshot; the targe
   assert.strictEqual(readSnapshot(file).countObjects('DumpProbe'), 500);
   assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600);
   assert.strictEqual(await target.ping(), 'pong');
-  assert.deepStrictEqual(fs.readdirSync(dir), ['remote.heapsnapshot'], 'no temp file beside it');
+  assert.deepStrictEqual(listDir(dir), withRecords('remote.heapsnapshot'), 'no temp file beside it');
   assert.deepStrictEqual(fs.readdirSync(cwd), [], 'no ordinary signal dump in the cwd');
   assert.deepStrictEqual(leftInChannel(target.pid), []);
   const channel = fs.statSync(channelDir(process.getuid()));

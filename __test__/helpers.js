@@ -67,4 +67,9 @@ function listDir(dir) {
   return fs.readdirSync(dir).sort();
 }
 
-module.exports = { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir };
+/** What a dump of each snapshot name leaves: the snapshot and its memory record, sorted. */
+function withRecords(...names) {
+  return names.flatMap((name) => [name, `${name}.memory.json`]).sort();
+}
+
+module.exports = { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords };

@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { PKG, tmpDir, readSnapshot, runNode } = require('./helpers');
+const { PKG, tmpDir, readSnapshot, runNode, listDir, withRecords } = require('./helpers');
 
 const LEAK_TO_DEATH = (options) => `
   const heapsnap = require(${JSON.stringify(PKG)});
@@ -21,9 +21,10 @@ test('a process with --max-old-space-size=64 that leaks to death leaves a comple
   assert.notStrictEqual(child.status, 0, 'the process still dies of OOM');
   assert.match(child.stderr, /heap out of memory/i);
   assert.match(child.stderr, /heapsnap: near the heap limit: wrote /);
-  const files = fs.readdirSync(dir);
-  assert.strictEqual(files.length, 1, `one file, no temp files: ${files}`);
+  const files = listDir(dir);
+  assert.strictEqual(files.length, 2, `one snapshot and its memory record, no temp files: ${files}`);
   assert.match(files[0], /^heapdump-\d+\.\d+\.heapsnapshot$/);
+  assert.deepStrictEqual(files, withRecords(files[0]));
   const leaked = readSnapshot(path.join(dir, files[0])).countObjects('LeakyRecord');
   assert.ok(leaked > 10_000, `the snapshot shows the leak: ${leaked} LeakyRecord`);
 });
@@ -36,8 +37,9 @@ test('maxDumps bounds the number of snapshots, and compression applies', (t) => 
   });
   assert.notStrictEqual(child.status, 0);
   assert.doesNotMatch(child.stderr, /heapsnap: near the heap limit/);
-  const files = fs.readdirSync(dir).sort();
+  const files = listDir(dir).filter((name) => !name.endsWith('.memory.json'));
   assert.ok(files.length >= 1 && files.length <= 2, `at most two dumps: ${files}`);
+  assert.deepStrictEqual(listDir(dir), withRecords(...files), 'each with its memory record, nothing else');
   for (const file of files) {
     assert.match(file, /\.heapsnapshot\.gz$/);
     assert.ok(readSnapshot(path.join(dir, file)).countObjects('LeakyRecord') > 1000);

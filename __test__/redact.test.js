@@ -9,7 +9,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode } = require('./helpers');
+const { PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords } = require('./helpers');
 const { optionsFromEnv } = require(path.join(PKG, 'lib', 'signal'));
 
 // A random secret held as a Map value, an object property value and a closure variable, in
@@ -182,8 +182,9 @@ test('onNearHeapLimit({ redact: true }) leaves a redacted snapshot of the dying 
     for (let i = 0; ; i++) keep.push(new LeakyRecord(i));
   `, { args: ['--max-old-space-size=64'], timeout: 120_000, env: { HEAPSNAP_OPTIONS: 'nosignal' } });
   assert.notStrictEqual(child.status, 0, 'the process still dies of OOM');
-  const files = fs.readdirSync(dir);
-  assert.strictEqual(files.length, 1, `one file: ${files}`);
+  const files = listDir(dir).filter((name) => !name.endsWith('.memory.json'));
+  assert.deepStrictEqual(listDir(dir), withRecords(...files));
+  assert.strictEqual(files.length, 1, `one snapshot: ${files}`);
   assertRedacted(path.join(dir, files[0]), JSON.parse(child.stdout.split('\n')[0]));
 });
 

@@ -38,7 +38,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Complete snapshots in `dir` (temp files are hidden dot-files and never match). */
 function snapshots(dir, pattern = /\.heapsnapshot(\.gz|\.zst)?$/) {
-  return fs.readdirSync(dir).filter((name) => !name.startsWith('.') && pattern.test(name)).sort();
+  return fs.readdirSync(dir).filter((name) => !name.startsWith('.') && !name.endsWith('.memory.json') && pattern.test(name)).sort();
 }
 
 async function waitFor(predicate, ms = 20_000) {

@@ -18,6 +18,7 @@ const { UsageError, parseOrUsage } = require('../lib/cli-args');
 const fs = require('node:fs');
 const path = require('node:path');
 const { formatBytes, table, percent } = require('../lib/format');
+const { readMemoryRecord, outsideHeap, describeMemoryRecord } = require('../lib/memory-record');
 
 const USAGE = `Usage: heapsnap <command> [options]
 
@@ -169,6 +170,7 @@ function clearLine() {
 
 function summary(snap, opts) {
   const s = snap.summary({ top: opts.top });
+  const memory = readMemoryRecord(opts.files[0]);
   clearLine();
   if (opts.json) {
     return out(JSON.stringify({
@@ -176,9 +178,11 @@ function summary(snap, opts) {
       edgeCount: s.edgeCount,
       totalSize: s.totalSize,
       constructors: s.constructors.map(({ name, count, selfSize, retainedSize }) => ({ name, count, selfSize, retainedSize })),
+      ...(memory && { memory: memory.record ? { ...memory.record, outsideHeap: outsideHeap(memory.record) } : { error: memory.error } }),
     }));
   }
   out(`${opts.files[0]}: ${int(s.nodeCount)} nodes, ${int(s.edgeCount)} edges, total ${formatBytes(s.totalSize)}\n`);
+  if (memory) out(`${describeMemoryRecord(memory).join('\n')}\n\n`);
   const pct = (n) => percent(n, s.totalSize);
   out(table(
     [

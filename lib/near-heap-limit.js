@@ -12,6 +12,7 @@ const SCHEMA = {
   redact: WRITE_OPTIONS.redact,
   force: WRITE_OPTIONS.force,
   memoryLimit: WRITE_OPTIONS.memoryLimit,
+  memoryFile: WRITE_OPTIONS.memoryFile,
   maxDumps: 'count',
   quiet: 'boolean',
 };

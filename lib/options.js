@@ -17,6 +17,7 @@ const WRITE_OPTIONS = {
   redact: 'boolean',
   force: 'boolean',
   memoryLimit: 'bytes',
+  memoryFile: 'boolean',
 };
 
 const COMPRESS_VALUES = new Map([

@@ -24,6 +24,7 @@ function esc(value) {
 }
 
 const { formatBytes } = require('./format');
+const { readMemoryRecord, outsideHeap } = require('./memory-record');
 const int = (n) => Number(n).toLocaleString('en-US');
 const signed = (n, fmt = int) => (n > 0 ? `+${fmt(n)}` : n < 0 ? `\u2212${fmt(-n)}` : fmt(0));
 const pct = (part, whole) => (whole > 0 ? (100 * part) / whole : 0);
@@ -47,8 +48,21 @@ function th(title, { numeric = false, sort } = {}) {
 
 // ---- sections ----
 
+// The process's memory from each snapshot's memory record, when any snapshot has one: the RSS
+// and the part of it outside the JS heap, which no snapshot shows.
+function memoryCells(files) {
+  if (!files.some((f) => f.memory)) return null;
+  return files.map((f) => {
+    const split = f.memory && outsideHeap(f.memory);
+    if (!split) return '<td class="n zero">\u2014</td><td class="n zero">\u2014</td>';
+    const title = `external (Buffers, ArrayBuffers, addons) ${formatBytes(split.external)}; the rest (code, V8 and Node internals, native addons, stacks, allocator) ${formatBytes(split.other)}`;
+    return `${num(f.memory.rss, formatBytes(f.memory.rss))}<td class="n" title="${esc(title)}">${esc(formatBytes(split.outside))} <small>(${esc(fmtPct(pct(split.outside, f.memory.rss)))}%)</small></td>`;
+  });
+}
+
 function renderFiles(files) {
   const first = files[0];
+  const memory = memoryCells(files);
   const rows = files.map((f, i) => {
     const growth = i === 0 ? null : f.totalSize - first.totalSize;
     return `<tr>
@@ -60,12 +74,17 @@ ${num(f.totalSize, formatBytes(f.totalSize))}
 ${growth === null
       ? '<td class="n zero">baseline</td>'
       : `<td class="n ${deltaClass(growth)}">${esc(signed(growth, formatBytes))} <small>(${esc(signed(pct(growth, first.totalSize), fmtPct))}%)</small></td>`}
+${memory ? memory[i] : ''}
 </tr>`;
   });
+  const memoryHead = memory ? '<th class="n">RSS at dump</th><th class="n">Outside JS heap</th>' : '';
+  const memoryNote = memory
+    ? '<p class="note">RSS and its part outside the JS heap come from each snapshot\'s memory record (.memory.json beside it). Memory outside the JS heap (Buffers, ArrayBuffers, compiled code, native addons, allocator) is in no heap snapshot: a small snapshot of a large process is not a broken tool.</p>'
+    : '';
   return `<table class="files">
-<thead><tr><th></th><th>Snapshot</th><th class="n">Nodes</th><th class="n">Edges</th><th class="n">Total size</th><th class="n">Growth vs A</th></tr></thead>
+<thead><tr><th></th><th>Snapshot</th><th class="n">Nodes</th><th class="n">Edges</th><th class="n">Total size</th><th class="n">Growth vs A</th>${memoryHead}</tr></thead>
 <tbody>${rows.join('')}</tbody>
-</table>`;
+</table>${memoryNote}`;
 }
 
 function renderCards(files, diff, leaks) {
@@ -363,11 +382,11 @@ function checkTop(fn, top) {
 function fileInfo(f, i) {
   if (typeof f === 'string') return { path: f, nodeCount: 0, edgeCount: 0, totalSize: 0 };
   if (f === null || typeof f !== 'object') throw invalidOption(`renderReport: files[${i}] must be an object or a path`);
-  return { path: String(f.path ?? ''), nodeCount: f.nodeCount ?? 0, edgeCount: f.edgeCount ?? 0, totalSize: f.totalSize ?? 0 };
+  return { path: String(f.path ?? ''), nodeCount: f.nodeCount ?? 0, edgeCount: f.edgeCount ?? 0, totalSize: f.totalSize ?? 0, memory: f.memory ?? null };
 }
 
 /**
- * The report as one HTML string. `files`: `[{ path, nodeCount, edgeCount, totalSize }]` in
+ * The report as one HTML string. `files`: `[{ path, nodeCount, edgeCount, totalSize, memory? }]` in
  * order (2 or more); `summary`: the last snapshot's summary (all constructors, or at least
  * `top`); `diff`: first -> last; `leaks`: the leak groups of three snapshots, or null.
  */
@@ -435,7 +454,13 @@ function analyzeForReport(snaps, { top } = {}) {
   const { leaks } = require('./analyze');
   const n = checkTop('writeReport', top);
   const summaries = snaps.map((s, i) => (i === snaps.length - 1 ? s.summary() : s.summary({ top: 0 })));
-  const files = snaps.map((s, i) => ({ path: s.path, nodeCount: summaries[i].nodeCount, edgeCount: summaries[i].edgeCount, totalSize: summaries[i].totalSize }));
+  const files = snaps.map((s, i) => ({
+    path: s.path,
+    nodeCount: summaries[i].nodeCount,
+    edgeCount: summaries[i].edgeCount,
+    totalSize: summaries[i].totalSize,
+    memory: readMemoryRecord(s.path)?.record ?? null,
+  }));
   const summary = summaries[summaries.length - 1];
   const diff = snaps[0].diff(snaps[snaps.length - 1]);
   const leakGroups = snaps.length === 3 ? leaks(snaps[0], snaps[1], snaps[2]) : null;

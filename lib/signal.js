@@ -16,6 +16,7 @@ const SIGNAL_SCHEMA = {
   redact: WRITE_OPTIONS.redact,
   force: WRITE_OPTIONS.force,
   memoryLimit: WRITE_OPTIONS.memoryLimit,
+  memoryFile: WRITE_OPTIONS.memoryFile,
   signal: 'string',
   quiet: 'boolean',
 };
@@ -58,7 +59,7 @@ function parseBytes(text) {
 
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
- * `redact`, `quiet`, `memlimit=512m`, `force`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
+ * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
  * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
  * reads another process's environment with it (`quiet`: no complaints about unknown words).
  */
@@ -79,6 +80,8 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'compress') options.compress = value === 'none' ? false : value;
     else if (key === 'gc' || key === 'quiet' || key === 'redact' || key === 'force') options[key] = value === '' || value === 'true' || value === '1';
     else if (key === 'memlimit' && parseBytes(value) !== undefined) options.memoryLimit = parseBytes(value);
+    else if (key === 'memoryfile') options.memoryFile = value === '' || value === 'true' || value === '1';
+    else if (key === 'nomemoryfile' && value === '') options.memoryFile = false;
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
   return enabled ? options : null;

@@ -43,7 +43,8 @@ function withHeadroomNumbers(native, err) {
   return err;
 }
 
-// V8 does not know what ArrayBuffers hold: that one figure comes from Node.
+// V8 does not know what ArrayBuffers hold: that one figure comes from Node (for the info here,
+// and for the memory record beside the snapshot, natively).
 function withArrayBuffers(info, arrayBuffers) {
   if (info.memory) info.memory.arrayBuffers = arrayBuffers;
   return info;
@@ -54,7 +55,7 @@ function writeNow(nativeOptions) {
   warmLineEnds(native);
   const { arrayBuffers } = process.memoryUsage();
   try {
-    return withArrayBuffers(native.writeSnapshotSync(nativeOptions), arrayBuffers);
+    return withArrayBuffers(native.writeSnapshotSync({ ...nativeOptions, arrayBuffers }), arrayBuffers);
   } catch (err) {
     throw withHeadroomNumbers(native, err);
   }
@@ -66,7 +67,7 @@ async function writeAsync(nativeOptions) {
   const { arrayBuffers } = process.memoryUsage();
   let pending;
   try {
-    pending = native.writeSnapshotAsync(nativeOptions);
+    pending = native.writeSnapshotAsync({ ...nativeOptions, arrayBuffers });
   } catch (err) {
     throw withHeadroomNumbers(native, err);
   }

@@ -5,11 +5,12 @@
 //! JS thread pauses only for V8's own work, and what a signal-triggered dump reuses.
 
 use std::cell::Cell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use heapsnap_core::memory_record::{self, MemoryRecord};
 use heapsnap_core::naming::WritePlan;
-use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::sink::{self, Compression, SinkOptions, SinkStats, SnapshotSink};
 
 use crate::error::DumpError;
 use crate::headroom::{self, MemoryContext};
@@ -28,6 +29,10 @@ pub struct DumpRequest {
     pub redact: bool,
     /// The headroom check's `force` and `memoryLimit` (see src/headroom.rs).
     pub headroom: headroom::Policy,
+    /// Leave the process's memory beside the snapshot (heapsnap-core's `memory_record`).
+    pub memory_file: bool,
+    /// `process.memoryUsage().arrayBuffers` when JS started the dump (V8 cannot tell it).
+    pub array_buffers: Option<u64>,
 }
 
 /// A snapshot fully handed to the sink; the file still has to be finished and renamed.
@@ -36,6 +41,8 @@ pub struct CapturedDump {
     started: Instant,
     pause: Duration,
     memory: MemoryContext,
+    memory_file: bool,
+    array_buffers: Option<u64>,
 }
 
 /// What a finished dump reports to JS.
@@ -50,6 +57,10 @@ pub struct DumpOutcome {
     pub redacted: bool,
     /// The process's memory when the dump started.
     pub memory: MemoryContext,
+    /// The memory record written beside the snapshot, if one was asked for and written.
+    pub memory_file: Option<PathBuf>,
+    /// What went wrong without failing the dump (the snapshot itself is complete).
+    pub warnings: Vec<String>,
 }
 
 thread_local! {
@@ -111,16 +122,37 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
     if !complete {
         return Err(DumpError::SerializeFailed(request.plan.target.display().to_string()));
     }
-    Ok(CapturedDump { sink, started, pause, memory })
+    Ok(CapturedDump { sink, started, pause, memory, memory_file: request.memory_file, array_buffers: request.array_buffers })
 }
 
 impl CapturedDump {
     /// Waits for the writer, then fsyncs and renames the file into place. May run on any thread.
+    /// The memory record follows the snapshot; failing to write it costs only the record.
     pub fn finish(self) -> Result<DumpOutcome, DumpError> {
         let SinkStats { path, bytes, raw_bytes, compression, redacted } = self.sink.finish()?;
         let (duration, pause, memory) = (self.started.elapsed(), self.pause, self.memory);
-        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration, pause, redacted, memory })
+        let mut warnings = Vec::new();
+        let memory_file = if self.memory_file {
+            let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            match write_memory_record(&path, &memory.record(name, self.array_buffers)) {
+                Ok(written) => Some(written),
+                Err(err) => {
+                    warnings.push(format!("the memory record beside the snapshot was not written: {err}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration, pause, redacted, memory, memory_file, warnings })
     }
+}
+
+/// Writes `record` to `<snapshot>.memory.json` through the sink (0600, complete or absent).
+fn write_memory_record(snapshot: &Path, record: &MemoryRecord) -> Result<PathBuf, sink::Error> {
+    let mut file = SnapshotSink::create(&memory_record::companion_path(snapshot), SinkOptions::default())?;
+    file.write(&record.to_json())?;
+    Ok(file.finish()?.path)
 }
 
 impl DumpOutcome {
@@ -155,8 +187,14 @@ impl TriggerOptions {
     pub fn write_and_report(&self, isolate: &Isolate, trigger: &str, success_prefix: &str) {
         let result = self.write.clone().into_request().and_then(|request| write_now(isolate, &request));
         match result {
-            Ok(outcome) if !self.quiet => eprintln!("heapsnap: {success_prefix}{}", outcome.describe()),
-            Ok(_) => {}
+            Ok(outcome) => {
+                if !self.quiet {
+                    eprintln!("heapsnap: {success_prefix}{}", outcome.describe());
+                }
+                for warning in &outcome.warnings {
+                    eprintln!("heapsnap: warning: {warning}");
+                }
+            }
             Err(err) => eprintln!("heapsnap: {trigger} dump failed: {}: {err}", err.code()),
         }
     }

@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::path::Path;
 
 use heapsnap_core::headroom::{self, Decision, Source};
+use heapsnap_core::memory_record::{self, HeapSpace, MemoryRecord};
 
 use crate::error::DumpError;
 use crate::v8::Isolate;
@@ -21,12 +22,16 @@ pub struct Policy {
 }
 
 /// The process's memory when a dump started.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MemoryContext {
+    /// When it was measured (RFC 3339, UTC).
+    pub time: String,
     pub rss: Option<u64>,
     pub heap_used: u64,
     pub heap_total: u64,
     pub external: u64,
+    pub malloced: u64,
+    pub heap_spaces: Vec<HeapSpace>,
     pub cgroup_limit: Option<u64>,
     /// What the dump was estimated to add to the peak RSS.
     pub estimated: u64,
@@ -59,10 +64,13 @@ pub fn check(isolate: &Isolate, policy: Policy) -> Result<MemoryContext, DumpErr
     let room = headroom::headroom(root, policy.memory_limit, rss);
     let estimated = headroom::estimate(stats.used_heap_size);
     let context = MemoryContext {
+        time: memory_record::timestamp_now(),
         rss,
         heap_used: stats.used_heap_size,
         heap_total: stats.total_heap_size,
         external: stats.external_memory,
+        malloced: stats.malloced_memory,
+        heap_spaces: isolate.heap_spaces(),
         cgroup_limit: room.and_then(|room| room.cgroup_limit),
         estimated,
         available: room.map(|room| room.available),
@@ -78,6 +86,24 @@ pub fn check(isolate: &Isolate, policy: Policy) -> Result<MemoryContext, DumpErr
 }
 
 impl MemoryContext {
+    /// The record written beside the snapshot `snapshot_name`; `array_buffers` comes from JS.
+    pub fn record(&self, snapshot_name: String, array_buffers: Option<u64>) -> MemoryRecord {
+        MemoryRecord {
+            format: memory_record::FORMAT.into(),
+            snapshot: snapshot_name,
+            time: self.time.clone(),
+            pid: std::process::id(),
+            rss: self.rss,
+            heap_total: self.heap_total,
+            heap_used: self.heap_used,
+            external: self.external,
+            array_buffers,
+            malloced: self.malloced,
+            cgroup_limit: self.cgroup_limit,
+            heap_spaces: self.heap_spaces.clone(),
+        }
+    }
+
     /// A few words for a dump's stderr line: `rss 120.3 MiB, heap 30.1 MiB`.
     pub fn describe(&self) -> String {
         let rss = self.rss.map(headroom::human_bytes).unwrap_or_else(|| "?".into());

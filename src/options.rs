@@ -32,6 +32,10 @@ pub struct NativeWriteOptions {
     pub force: Option<bool>,
     /// Total bytes the process may use (like a cgroup limit), for the headroom check.
     pub memory_limit: Option<f64>,
+    /// Write `<snapshot>.memory.json` beside the snapshot (default true).
+    pub memory_file: Option<bool>,
+    /// `process.memoryUsage().arrayBuffers`, set by lib/write.js for JS-initiated dumps.
+    pub array_buffers: Option<f64>,
 }
 
 /// What JS gets back from a dump.
@@ -50,6 +54,10 @@ pub struct SnapshotInfo {
     pub redacted: bool,
     /// The process's memory when the dump started.
     pub memory: MemoryInfo,
+    /// `<snapshot>.memory.json`, when it was asked for and written.
+    pub memory_file: Option<String>,
+    /// Problems that did not fail the dump.
+    pub warnings: Vec<String>,
 }
 
 /// The memory context of a dump (`info.memory`), in bytes.
@@ -95,6 +103,8 @@ impl NativeWriteOptions {
                 force: self.force.unwrap_or(false),
                 memory_limit: self.memory_limit.map(|bytes| bytes.max(0.0) as u64),
             },
+            memory_file: self.memory_file.unwrap_or(true),
+            array_buffers: self.array_buffers.map(|bytes| bytes.max(0.0) as u64),
         })
     }
 }
@@ -110,6 +120,8 @@ impl From<DumpOutcome> for SnapshotInfo {
             pause_ms: outcome.pause.as_secs_f64() * 1e3,
             redacted: outcome.redacted,
             memory: outcome.memory.into(),
+            memory_file: outcome.memory_file.map(|path| path.to_string_lossy().into_owned()),
+            warnings: outcome.warnings,
         }
     }
 }

@@ -5,11 +5,13 @@
 //! through [`InterruptHandle`]; a [`Snapshot`] is deleted on that same thread when dropped;
 //! no Rust panic unwinds into C++.
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_void, CStr};
 
 pub mod sampling;
 pub mod uv;
 use std::marker::PhantomData;
+
+use heapsnap_core::memory_record::HeapSpace;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 mod ffi {
@@ -29,6 +31,8 @@ mod ffi {
         pub fn heapsnap_warm_script_line_ends(isolate: *mut c_void, scripts: *mut u32, lines: *mut u64) -> c_int;
         pub fn heapsnap_low_memory_notification(isolate: *mut c_void);
         pub fn heapsnap_get_heap_statistics(isolate: *mut c_void, out: *mut super::HeapStatistics);
+        pub fn heapsnap_heap_space_count(isolate: *mut c_void) -> usize;
+        pub fn heapsnap_get_heap_space(isolate: *mut c_void, index: usize, out: *mut super::RawHeapSpace) -> c_int;
         pub fn heapsnap_request_interrupt(isolate: *mut c_void, callback: InterruptCallback, data: *mut c_void);
         pub fn heapsnap_add_near_heap_limit_callback(isolate: *mut c_void, callback: NearHeapLimitCallback, data: *mut c_void);
         pub fn heapsnap_remove_near_heap_limit_callback(isolate: *mut c_void, callback: NearHeapLimitCallback, heap_limit: usize);
@@ -65,6 +69,16 @@ pub struct HeapStatistics {
     pub heap_size_limit: u64,
     pub external_memory: u64,
     pub malloced_memory: u64,
+}
+
+/// One heap space as the shim returns it (`heapsnap_heap_space`).
+#[repr(C)]
+pub struct RawHeapSpace {
+    name: *const c_char,
+    size: u64,
+    used: u64,
+    available: u64,
+    physical: u64,
 }
 
 /// What warming the script line ends did (see [`Isolate::warm_script_line_ends`]).
@@ -114,6 +128,26 @@ impl Isolate {
         // layout (repr(C), five u64) for the duration of the call.
         unsafe { ffi::heapsnap_get_heap_statistics(self.raw, &mut stats) };
         stats
+    }
+
+    /// Every heap space's figures now, in V8's order.
+    pub fn heap_spaces(&self) -> Vec<HeapSpace> {
+        // SAFETY: on the isolate's thread; the call only reads V8's counters.
+        let count = unsafe { ffi::heapsnap_heap_space_count(self.raw) };
+        (0..count)
+            .filter_map(|index| {
+                let mut raw = RawHeapSpace { name: std::ptr::null(), size: 0, used: 0, available: 0, physical: 0 };
+                // SAFETY: on the isolate's thread; `raw` is a valid, writable struct with the
+                // shim's layout for the duration of the call.
+                let found = unsafe { ffi::heapsnap_get_heap_space(self.raw, index, &mut raw) } != 0;
+                if !found || raw.name.is_null() {
+                    return None;
+                }
+                // SAFETY: V8's space names are static, NUL-terminated C strings.
+                let name = unsafe { CStr::from_ptr(raw.name) }.to_string_lossy().into_owned();
+                Some(HeapSpace { name, size: raw.size, used: raw.used, available: raw.available, physical: raw.physical })
+            })
+            .collect()
     }
 
     /// Caches every script's line ends, so that V8 < 12 does not recompute them for each

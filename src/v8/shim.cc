@@ -275,6 +275,30 @@ void heapsnap_get_heap_statistics(void* isolate, heapsnap_heap_statistics* out) 
   out->malloced_memory = stats.malloced_memory();
 }
 
+// One heap space's figures (what v8.getHeapSpaceStatistics() shows), for the memory record a
+// dump leaves beside its snapshot. `name` points at V8's static space name.
+struct heapsnap_heap_space {
+  const char* name;
+  uint64_t size;
+  uint64_t used;
+  uint64_t available;
+  uint64_t physical;
+};
+
+size_t heapsnap_heap_space_count(void* isolate) { return AsIsolate(isolate)->NumberOfHeapSpaces(); }
+
+// Returns 0 when `index` is past the last space.
+int heapsnap_get_heap_space(void* isolate, size_t index, heapsnap_heap_space* out) {
+  v8::HeapSpaceStatistics stats;
+  if (!AsIsolate(isolate)->GetHeapSpaceStatistics(&stats, index)) return 0;
+  out->name = stats.space_name();
+  out->size = stats.space_size();
+  out->used = stats.space_used_size();
+  out->available = stats.space_available_size();
+  out->physical = stats.physical_space_size();
+  return 1;
+}
+
 // The one call allowed from any thread: runs `callback` on the isolate's thread as soon as
 // JS is running there (even in a busy loop).
 void heapsnap_request_interrupt(void* isolate, void (*callback)(void* isolate, void* data), void* data) {

@@ -1,7 +1,8 @@
 //! The half of heapsnap that needs no V8: where snapshot bytes go (`sink`), what the
 //! files are called (`naming`), how snapshots are read back and explained (`analyze`), how
 //! their string values are redacted on the way to disk (`redact`), the target's side of
-//! `heapsnap dump <pid>` (`remote`), and whether there is memory for a dump (`headroom`).
+//! `heapsnap dump <pid>` (`remote`), whether there is memory for a dump (`headroom`), and the
+//! process's memory recorded beside each snapshot (`memory_record`).
 //!
 //! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
 
@@ -9,6 +10,7 @@ pub mod analyze;
 pub mod error;
 pub mod heapprofile;
 pub mod headroom;
+pub mod memory_record;
 pub mod naming;
 pub mod redact;
 pub mod remote;
