@@ -41,6 +41,7 @@ function measure(shape, mb) {
     heapsnap.writeSnapshotAsync({ path: require('os').tmpdir() + '/heapsnap-headroom-bench-' + process.pid + '.heapsnapshot' }).then((info) => {
       const after = status();
       fs.rmSync(info.path);
+      fs.rmSync(info.memoryFile, { force: true });
       console.log(JSON.stringify({ heapUsed: info.memory.heapUsed, estimated: info.memory.estimatedBytes, extra: after.VmHWM - before.VmRSS }));
     });`;
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' } });
