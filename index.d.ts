@@ -151,9 +151,35 @@ export interface SignalHandlerOptions {
   memoryLimit?: number
   /** See {@link WriteOptions.memoryFile}; also `HEAPSNAP_OPTIONS=nomemoryfile`. */
   memoryFile?: boolean
-  /** Don't print the one-line report to stderr. */
+  /** Don't print the one-line report (nor the line saying a signal was ignored) to stderr. */
   quiet?: boolean
+  /**
+   * Seconds from the end of one signal dump before another signal may dump (default 30; `0`
+   * turns the limit off); signals in between are ignored with a stderr line saying why. Also
+   * `HEAPSNAP_OPTIONS=interval=SECONDS`. `heapsnap dump <pid>` requests are not limited.
+   */
+  interval?: number
+  /** How many signal dumps this handler writes in all (default: no cap); `HEAPSNAP_OPTIONS=maxdumps=N`. */
+  maxDumps?: number
 }
+
+/** What this thread's signal handler has done. */
+export interface SignalHandlerStatus {
+  signal: string
+  interval: number
+  maxDumps: number | null
+  /** Signals seen, including those coalesced into a dump already pending. */
+  received: number
+  /** Snapshots written. */
+  dumps: number
+  /** Signals ignored because of `interval` or `maxDumps`. */
+  skipped: number
+  /** A dump is pending or running now. */
+  pending: boolean
+}
+
+/** This thread's signal handler's status, or `null` when none is installed. */
+export function signalHandlerStatus(): SignalHandlerStatus | null
 
 /**
  * Dumps this thread's heap when `signal` arrives, even while JavaScript is stuck in a busy
@@ -161,7 +187,9 @@ export interface SignalHandlerOptions {
  * once per burst of signals. Installed at require() with SIGUSR2 unless
  * `HEAPSNAP_OPTIONS=nosignal` (or heapdump's `NODE_HEAPDUMP_OPTIONS=nosignal`). Replaces this
  * thread's previous heapsnap handler; `process.on(signal)` listeners keep working.
- * Default name: `heapdump-<ms>.<seq>.heapsnapshot` in `dir` or the cwd.
+ * Default name: `heapdump-<ms>.<seq>.heapsnapshot` in `dir` or the cwd. In a worker, a fixed
+ * `path` without `{tid}` or `{seq}` gets `-{tid}` before its extension, so threads answering
+ * the same signal never replace each other's dumps.
  */
 export function installSignalHandler(options?: SignalHandlerOptions): void
 

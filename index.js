@@ -6,7 +6,7 @@ const { writer } = require('./lib/native');
 const { writeNow, writeAsync } = require('./lib/write');
 const { checkOptions, toNative } = require('./lib/options');
 const { invalidOption } = require('./lib/errors');
-const { installSignalHandler, removeSignalHandler, installDefaultHandler } = require('./lib/signal');
+const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler } = require('./lib/signal');
 const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyze');
 const { onNearHeapLimit } = require('./lib/near-heap-limit');
 const { leakCheck, assertNoLeaks } = require('./lib/leak-check');
@@ -65,6 +65,7 @@ module.exports = {
   gc,
   installSignalHandler,
   removeSignalHandler,
+  signalHandlerStatus,
   onNearHeapLimit,
   readSnapshot,
   readSnapshotAsync,
@@ -80,7 +81,11 @@ module.exports = {
 
 installDefaultHandler();
 
-// A process that exits mid-dump (its writer threads die with it) leaves no partial file.
+// A process that exits while a dump's file is being finished (writeSnapshotAsync resolves only
+// after that) waits for it, up to EXIT_WAIT_MS, rather than lose a snapshot V8 already took;
+// what is still unfinished then is removed: never a partial file. Pool and writer threads are
+// process-wide, so the main thread's exit covers the dumps of every worker too.
+const EXIT_WAIT_MS = 10_000;
 if (require('worker_threads').isMainThread) {
-  process.on('exit', () => writer.isLoaded() && writer().abandonUnfinishedDumps());
+  process.on('exit', () => writer.isLoaded() && writer().settleDumpsAtExit(EXIT_WAIT_MS));
 }

@@ -221,14 +221,17 @@ test('errors: ENOENT, corrupt input with a byte offset, invalid arguments', asyn
   assert.throws(() => heapsnap.leaks(snap, snap), invalid);
 });
 
-test('onProgress reports bytes read of the file size', () => {
+test('onProgress reports growing byte counts of the file size, up to all of it', () => {
   const calls = [];
   heapsnap.readSnapshot(plain, { onProgress: (read, size) => calls.push([read, size]) });
   const size = fs.statSync(plain).size;
-  for (const [read, total] of calls) {
+  assert.ok(calls.length >= 2, `called more than once for a ${size}-byte file: ${JSON.stringify(calls)}`);
+  calls.forEach(([read, total], i) => {
     assert.strictEqual(total, size);
-    assert.ok(read >= 0 && read <= size);
-  }
+    assert.ok(read >= 0 && read <= size, `${read} of ${size}`);
+    if (i > 0) assert.ok(read >= calls[i - 1][0], `never backwards: ${JSON.stringify(calls)}`);
+  });
+  assert.strictEqual(calls[calls.length - 1][0], size, 'the last call says the whole file was read');
 });
 
 test('independent check: per-object retained sizes and the total agree with memlab', async () => {

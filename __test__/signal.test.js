@@ -8,12 +8,21 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { PKG, tmpDir, readSnapshot } = require('./helpers');
 
-/** Starts `code` in a child that requires heapsnap; resolves once it printed "ready". */
-function startChild(t, code, { env = {}, cwd } = {}) {
-  const child = spawn(process.execPath, ['-e', `const heapsnap = require(${JSON.stringify(PKG)});\n${code}`], {
+// A child's acknowledgement: every line on its stdin makes it print its handler's status.
+const ANSWER_STATUS = `
+  process.stdin.on('data', () => console.log('STATUS ' + JSON.stringify(heapsnap.signalHandlerStatus())));
+`;
+
+/**
+ * Starts `code` in a child that requires heapsnap; resolves once it printed "ready". With
+ * `status`, the child answers `status()` (its signal handler's status: what it decided,
+ * rather than what an empty directory after a sleep suggests); it then lives until killed.
+ */
+function startChild(t, code, { env = {}, cwd, status = false } = {}) {
+  const child = spawn(process.execPath, ['-e', `const heapsnap = require(${JSON.stringify(PKG)});\n${status ? ANSWER_STATUS : ''}${code}`], {
     cwd,
     env: { ...process.env, HEAPSNAP_OPTIONS: '', NODE_HEAPDUMP_OPTIONS: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [status ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -31,7 +40,24 @@ function startChild(t, code, { env = {}, cwd } = {}) {
     });
     exited.then(() => reject(new Error(`child exited early: ${stdout} ${stderr}`)));
   });
-  return { child, ready, exited, output: () => ({ stdout, stderr }) };
+  let asked = 0;
+  const statusOf = async () => {
+    const answer = ++asked;
+    child.stdin.write('status?\n');
+    await waitFor(() => (stdout.match(/^STATUS .*$/gm) || []).length >= answer);
+    return JSON.parse(stdout.match(/^STATUS (.*)$/gm)[answer - 1].slice('STATUS '.length));
+  };
+  /** Asks until `predicate(status)` holds (20 s at most); returns the last status. */
+  const statusWhen = async (predicate) => {
+    const deadline = Date.now() + 20_000;
+    let last = await statusOf();
+    while (!predicate(last) && Date.now() < deadline) {
+      await sleep(50);
+      last = await statusOf();
+    }
+    return last;
+  };
+  return { child, ready, exited, output: () => ({ stdout, stderr }), statusWhen };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,19 +99,26 @@ test('SIGUSR2 dumps a process stuck in while(true){}', async (t) => {
   assert.strictEqual(child.exitCode, null, 'the process keeps running');
 });
 
-test('a burst of 50 signals gives a few complete snapshots and a live process', async (t) => {
+test('a burst of 50 signals gives one complete snapshot (the default interval) and a live process', async (t) => {
   const dir = tmpDir(t);
-  const { child, ready, output } = startChild(t, `
+  const { child, ready, output, statusWhen } = startChild(t, `
     console.log('ready');
     setInterval(() => { const t0 = Date.now(); while (Date.now() - t0 < 50) {} }, 60);
-  `, { cwd: dir, env: { HEAPSNAP_OPTIONS: 'quiet' } });
+  `, { cwd: dir, env: { HEAPSNAP_OPTIONS: 'quiet' }, status: true });
   await ready;
   for (let i = 0; i < 50; i++) child.kill('SIGUSR2');
-  await waitFor(() => snapshots(dir).length > 0);
-  await sleep(1500);
+  const settled = await statusWhen((s) => s.dumps === 1 && !s.pending);
+  assert.strictEqual(settled.dumps, 1, JSON.stringify(settled));
+  // One more signal after the dump ended: the process says it ignored it.
+  const skippedBefore = settled.skipped;
+  child.kill('SIGUSR2');
+  const after = await statusWhen((s) => s.skipped > skippedBefore && !s.pending);
+  assert.strictEqual(after.skipped, skippedBefore + 1, JSON.stringify(after));
+  assert.strictEqual(after.dumps, 1);
+  assert.strictEqual(after.interval, 30);
   const files = snapshots(dir);
-  assert.ok(files.length >= 1 && files.length <= 5, `bounded number of dumps: ${files.length}`);
-  for (const file of files) assert.ok(readSnapshot(path.join(dir, file)).nodes.length > 1000);
+  assert.strictEqual(files.length, 1, `one dump: ${files}`);
+  assert.ok(readSnapshot(path.join(dir, files[0])).nodes.length > 1000);
   assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no temp files');
   assert.strictEqual(child.exitCode, null, `alive: ${output().stderr}`);
   assert.strictEqual(output().stderr, '', 'quiet prints nothing');
@@ -124,25 +157,26 @@ test('HEAPSNAP_OPTIONS sets dir, compression and signal', async (t) => {
 for (const env of [{ HEAPSNAP_OPTIONS: 'nosignal' }, { NODE_HEAPDUMP_OPTIONS: 'nosignal' }]) {
   test(`${Object.keys(env)[0]}=nosignal installs no handler`, async (t) => {
     const dir = tmpDir(t);
-    const { child, ready, output } = startChild(t, `
+    const { child, ready, output, statusWhen } = startChild(t, `
       process.on('SIGUSR2', () => console.log('listener ran'));
       console.log('ready');
       setInterval(() => {}, 1000);
-    `, { cwd: dir, env });
+    `, { cwd: dir, env, status: true });
     await ready;
     child.kill('SIGUSR2');
     await waitFor(() => output().stdout.includes('listener ran'));
-    await sleep(500);
     assert.match(output().stdout, /listener ran/);
+    // The process's own word: no heapsnap handler, so nothing can dump later either.
+    assert.strictEqual(await statusWhen(() => true), null);
     assert.deepStrictEqual(fs.readdirSync(dir), []);
   });
 }
 
 test('removeSignalHandler stops dumps; installSignalHandler validates its options', async (t) => {
   const dir = tmpDir(t);
-  const { child, ready, output } = startChild(t, `
+  const { child, ready, output, statusWhen } = startChild(t, `
     const removed = [heapsnap.removeSignalHandler(), heapsnap.removeSignalHandler()];
-    for (const bad of [{ signal: 'SIGKILL' }, { signal: 'SIGNOPE' }, { dir: 5 }, { bogus: 1 }]) {
+    for (const bad of [{ signal: 'SIGKILL' }, { signal: 'SIGNOPE' }, { dir: 5 }, { bogus: 1 }, { interval: -1 }, { maxDumps: 1.5 }]) {
       try { heapsnap.installSignalHandler(bad); console.log('accepted', JSON.stringify(bad)); }
       catch (err) { console.log('rejected', err.code); }
     }
@@ -150,13 +184,13 @@ test('removeSignalHandler stops dumps; installSignalHandler validates its option
     console.log(JSON.stringify(removed));
     console.log('ready');
     setInterval(() => {}, 1000);
-  `, { cwd: dir });
+  `, { cwd: dir, status: true });
   await ready;
   child.kill('SIGUSR2');
   await waitFor(() => output().stdout.includes('listener ran'));
-  await sleep(300);
+  assert.strictEqual(await statusWhen(() => true), null, 'no handler left to dump');
   assert.match(output().stdout, /\[true,false\]/);
-  assert.strictEqual(output().stdout.match(/rejected ERR_HEAPSNAP_INVALID_OPTION/g).length, 4);
+  assert.strictEqual(output().stdout.match(/rejected ERR_HEAPSNAP_INVALID_OPTION/g).length, 6);
   assert.deepStrictEqual(fs.readdirSync(dir), []);
 });
 
@@ -214,5 +248,67 @@ test('a worker that exits with a handler installed leaves no crash and no partia
   assert.strictEqual(code, 0, output().stderr);
   assert.match(output().stdout, /all workers exited/);
   assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no temp files');
-  for (const file of snapshots(dir)) readSnapshot(path.join(dir, file));
+  const files = snapshots(dir);
+  assert.ok(files.length >= 1, `the workers dumped while alive: ${output().stderr}`);
+  for (const file of files) readSnapshot(path.join(dir, file));
+});
+
+test('interval: 0 with maxDumps: 2 dumps twice, then says why it ignores the third signal', async (t) => {
+  const dir = tmpDir(t);
+  const { child, ready, output, statusWhen } = startChild(t, `
+    heapsnap.installSignalHandler({ dir: ${JSON.stringify(dir)}, path: 'limited-{seq}.heapsnapshot', interval: 0, maxDumps: 2 });
+    console.log('ready');
+    setInterval(() => {}, 1000);
+  `, { env: { HEAPSNAP_OPTIONS: 'nosignal' }, status: true });
+  await ready;
+  for (let sent = 1; sent <= 3; sent++) {
+    child.kill('SIGUSR2');
+    const status = await statusWhen((s) => s.dumps + s.skipped === sent && !s.pending);
+    assert.strictEqual(status.dumps + status.skipped, sent, JSON.stringify(status));
+  }
+  const last = await statusWhen(() => true);
+  assert.deepStrictEqual({ dumps: last.dumps, skipped: last.skipped, maxDumps: last.maxDumps, interval: last.interval }, { dumps: 2, skipped: 1, maxDumps: 2, interval: 0 });
+  assert.strictEqual(snapshots(dir).length, 2);
+  assert.match(output().stderr, /heapsnap: signal ignored: 2 dump\(s\) written, the most allowed \(option 'maxDumps', HEAPSNAP_OPTIONS=maxdumps=N\)/);
+});
+
+test('HEAPSNAP_OPTIONS=interval=,maxdumps= set the default handler\'s limits; a signal within the interval is ignored aloud', async (t) => {
+  const dir = tmpDir(t);
+  const { child, ready, output, statusWhen } = startChild(t, `console.log('ready'); setInterval(() => {}, 1000);`, {
+    env: { HEAPSNAP_OPTIONS: `dir=${dir},interval=3600,maxdumps=5` },
+    status: true,
+  });
+  await ready;
+  child.kill('SIGUSR2');
+  await statusWhen((s) => s.dumps === 1 && !s.pending);
+  child.kill('SIGUSR2');
+  const status = await statusWhen((s) => s.skipped === 1 && !s.pending);
+  assert.deepStrictEqual({ dumps: status.dumps, skipped: status.skipped, interval: status.interval, maxDumps: status.maxDumps }, { dumps: 1, skipped: 1, interval: 3600, maxDumps: 5 });
+  assert.match(output().stderr, /heapsnap: signal ignored: the last dump ended [\d.]+ s ago and the interval is 3600 s/);
+  assert.strictEqual(snapshots(dir).length, 1);
+});
+
+test('threads answering one signal with one fixed name never share a file', async (t) => {
+  const dir = tmpDir(t);
+  const fixed = JSON.stringify({ dir, path: 'fixed.heapsnapshot', quiet: true });
+  const { child, ready, output } = startChild(t, `
+    const { Worker } = require('worker_threads');
+    heapsnap.installSignalHandler(${fixed});
+    let ready = 0;
+    for (let i = 0; i < 2; i++) {
+      const worker = new Worker(\`
+        const heapsnap = require(${JSON.stringify(PKG)});
+        heapsnap.installSignalHandler(${fixed});
+        require('worker_threads').parentPort.postMessage('ready');
+        setInterval(() => {}, 1000);
+      \`, { eval: true });
+      worker.on('message', () => { if (++ready === 2) console.log('ready'); });
+    }
+    setInterval(() => {}, 1000);
+  `, { env: { HEAPSNAP_OPTIONS: 'nosignal' } });
+  await ready;
+  child.kill('SIGUSR2');
+  const files = await waitFor(() => snapshots(dir).length === 3 && snapshots(dir));
+  assert.deepStrictEqual(files, ['fixed-1.heapsnapshot', 'fixed-2.heapsnapshot', 'fixed.heapsnapshot'], output().stderr);
+  for (const file of files) readSnapshot(path.join(dir, file));
 });

@@ -50,6 +50,9 @@ function checkValue(where, key, kind, value) {
     case 'bytes':
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw fail('a positive number of bytes');
       return value;
+    case 'seconds':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw fail('a non-negative number of seconds');
+      return value;
     case 'count':
       if (!Number.isSafeInteger(value) || value < 0) throw fail('a non-negative integer');
       return value;

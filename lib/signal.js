@@ -19,6 +19,8 @@ const SIGNAL_SCHEMA = {
   memoryFile: WRITE_OPTIONS.memoryFile,
   signal: 'string',
   quiet: 'boolean',
+  interval: 'seconds',
+  maxDumps: 'count',
 };
 
 // Signals a dump must never hijack: uncatchable, or the process's own fatal errors.
@@ -34,12 +36,25 @@ function signalNumber(name) {
 
 /**
  * Dumps this thread's heap whenever `signal` (default SIGUSR2) arrives, even while JS is
- * stuck in a loop. Replaces this thread's previous heapsnap handler; JS listeners for the
- * same signal keep working.
+ * stuck in a loop, at most once per `interval` seconds (default 30, from the end of the last
+ * dump) and `maxDumps` times (default: no cap). Replaces this thread's previous heapsnap
+ * handler; JS listeners for the same signal keep working.
  */
 function installSignalHandler(options) {
-  const { signal = 'SIGUSR2', quiet = false, ...write } = checkOptions('installSignalHandler', options, SIGNAL_SCHEMA);
-  writer().installSignalHandler(signalNumber(signal), toNative(write, { heapdumpDefault: write.path === undefined }), quiet);
+  const { signal = 'SIGUSR2', quiet = false, interval, maxDumps, ...write } = checkOptions('installSignalHandler', options, SIGNAL_SCHEMA);
+  writer().installSignalHandler(signalNumber(signal), toNative(write, { heapdumpDefault: write.path === undefined }), quiet, interval, maxDumps);
+}
+
+/**
+ * What this thread's signal handler has done: `{ signal, interval, maxDumps, received, dumps,
+ * skipped, pending }`, or `null` when none is installed.
+ */
+function signalHandlerStatus() {
+  const status = writer.isLoaded() ? writer().signalHandlerStatus() : null;
+  if (!status) return null;
+  const { signal: signum, intervalSeconds, maxDumps = null, ...counts } = status;
+  const name = Object.keys(os.constants.signals).find((key) => os.constants.signals[key] === signum) ?? String(signum);
+  return { signal: name, interval: intervalSeconds, maxDumps, ...counts };
 }
 
 /** Stops signal dumps on this thread; returns whether a handler was installed. */
@@ -59,7 +74,7 @@ function parseBytes(text) {
 
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
- * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
+ * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`, `interval=SECONDS`, `maxdumps=N`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
  * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
  * reads another process's environment with it (`quiet`: no complaints about unknown words).
  */
@@ -80,6 +95,8 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'compress') options.compress = value === 'none' ? false : value;
     else if (key === 'gc' || key === 'quiet' || key === 'redact' || key === 'force') options[key] = value === '' || value === 'true' || value === '1';
     else if (key === 'memlimit' && parseBytes(value) !== undefined) options.memoryLimit = parseBytes(value);
+    else if (key === 'interval' && /^\d+(\.\d+)?$/.test(value)) options.interval = Number(value);
+    else if (key === 'maxdumps' && /^\d+$/.test(value)) options.maxDumps = Number(value);
     else if (key === 'memoryfile') options.memoryFile = value === '' || value === 'true' || value === '1';
     else if (key === 'nomemoryfile' && value === '') options.memoryFile = false;
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
@@ -98,4 +115,4 @@ function installDefaultHandler() {
   }
 }
 
-module.exports = { installSignalHandler, removeSignalHandler, optionsFromEnv, installDefaultHandler };
+module.exports = { installSignalHandler, removeSignalHandler, signalHandlerStatus, optionsFromEnv, installDefaultHandler };

@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use heapsnap_core::memory_record::{self, MemoryRecord};
@@ -43,6 +44,7 @@ pub struct CapturedDump {
     memory: MemoryContext,
     memory_file: bool,
     array_buffers: Option<u64>,
+    _finishing: Finishing,
 }
 
 /// What a finished dump reports to JS.
@@ -67,6 +69,35 @@ thread_local! {
     /// One dump at a time per isolate (each isolate has its own thread): an interrupt must
     /// never start a dump inside another one.
     static DUMPING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// How many dumps, on any thread, have their snapshot taken and their file still unfinished.
+static FINISHING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// Counts one dump in [`FINISHING`] from capture until its `finish` ends (or it is dropped).
+struct Finishing;
+
+impl Finishing {
+    fn start() -> Finishing {
+        *FINISHING.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
+        Finishing
+    }
+}
+
+impl Drop for Finishing {
+    fn drop(&mut self) {
+        let mut count = FINISHING.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *count -= 1;
+        FINISHING.1.notify_all();
+    }
+}
+
+/// Waits until no dump is being finished, at most `timeout`; whether none is left. For
+/// process exit: a snapshot V8 already took is worth the few seconds its file needs.
+pub fn wait_for_finishing(timeout: Duration) -> bool {
+    let count = FINISHING.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (count, _) = FINISHING.1.wait_timeout_while(count, timeout, |count| *count > 0).unwrap_or_else(|poisoned| poisoned.into_inner());
+    *count == 0
 }
 
 /// Resets the busy flag however `capture` leaves.
@@ -122,7 +153,15 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
     if !complete {
         return Err(DumpError::SerializeFailed(request.plan.target.display().to_string()));
     }
-    Ok(CapturedDump { sink, started, pause, memory, memory_file: request.memory_file, array_buffers: request.array_buffers })
+    Ok(CapturedDump {
+        sink,
+        started,
+        pause,
+        memory,
+        memory_file: request.memory_file,
+        array_buffers: request.array_buffers,
+        _finishing: Finishing::start(),
+    })
 }
 
 impl CapturedDump {
@@ -183,9 +222,11 @@ pub struct TriggerOptions {
 
 impl TriggerOptions {
     /// Writes a dump nobody awaits; the outcome goes to stderr as one line (the success line
-    /// only when not quiet). `trigger` names the cause: `signal`, `near-heap-limit`.
-    pub fn write_and_report(&self, isolate: &Isolate, trigger: &str, success_prefix: &str) {
+    /// only when not quiet). `trigger` names the cause: `signal`, `near-heap-limit`. Returns
+    /// whether the snapshot was written.
+    pub fn write_and_report(&self, isolate: &Isolate, trigger: &str, success_prefix: &str) -> bool {
         let result = self.write.clone().into_request().and_then(|request| write_now(isolate, &request));
+        let written = result.is_ok();
         match result {
             Ok(outcome) => {
                 if !self.quiet {
@@ -197,5 +238,6 @@ impl TriggerOptions {
             }
             Err(err) => eprintln!("heapsnap: {trigger} dump failed: {}: {err}", err.code()),
         }
+        written
     }
 }

@@ -15,7 +15,10 @@ mod signal;
 mod v8;
 
 use std::cell::Cell;
+use std::time::Duration;
 
+use heapsnap_core::naming;
+use heapsnap_core::rate_limit::{self, Limits};
 use napi::bindgen_prelude::AsyncTask;
 use napi::Env;
 use napi_derive::napi;
@@ -50,16 +53,63 @@ thread_local! {
 }
 
 /// Dumps this thread's heap on `signal` (a number), even during a busy loop. Replaces this
-/// environment's previous handler.
+/// environment's previous handler. `interval_seconds` and `max_dumps` are the rate limit (`None`: the defaults of
+/// heapsnap-core's `rate_limit`).
 #[napi]
-pub fn install_signal_handler(env: Env, signal: i32, options: NativeWriteOptions, quiet: bool) -> napi::Result<(), String> {
+pub fn install_signal_handler(
+    env: Env,
+    signal: i32,
+    options: NativeWriteOptions,
+    quiet: bool,
+    interval_seconds: Option<f64>,
+    max_dumps: Option<u32>,
+) -> napi::Result<(), String> {
     let isolate = current_isolate()?;
     let uv_loop = env.get_uv_event_loop().map_err(|err| DumpError::Signal(err.reason))?;
     hook_teardown(&env)?;
+    // Threads answering the same signal must not replace each other's dumps.
+    let options = NativeWriteOptions {
+        path: options.path.as_deref().map(|path| naming::per_thread_template(path, options.thread_id.unwrap_or(0)).into_owned()),
+        ..options
+    };
+    let limits = Limits {
+        interval: interval_seconds.map_or(rate_limit::DEFAULT_INTERVAL, |seconds| Duration::from_secs_f64(seconds.clamp(0.0, 1e9))),
+        max_dumps,
+    };
     // SAFETY: `uv_loop` is this environment's loop, and the teardown hook uninstalls on
     // this thread before the loop closes.
-    unsafe { signal::install(&isolate, uv_loop.cast(), signal, dump::TriggerOptions { write: options, quiet }) }?;
+    unsafe { signal::install(&isolate, uv_loop.cast(), signal, dump::TriggerOptions { write: options, quiet }, limits) }?;
     Ok(())
+}
+
+/// What this thread's signal handler has done (`signalHandlerStatus()`).
+#[napi(object)]
+pub struct SignalHandlerStatus {
+    pub signal: i32,
+    pub interval_seconds: f64,
+    pub max_dumps: Option<u32>,
+    /// Signals seen, coalesced ones included.
+    pub received: f64,
+    /// Snapshots written.
+    pub dumps: u32,
+    /// Signals ignored because of `interval` or `maxDumps`.
+    pub skipped: u32,
+    /// A dump is pending or running now.
+    pub pending: bool,
+}
+
+/// This thread's signal handler's status, or `null` when none is installed.
+#[napi]
+pub fn signal_handler_status() -> Option<SignalHandlerStatus> {
+    signal::status().map(|status| SignalHandlerStatus {
+        signal: status.signum,
+        interval_seconds: status.limits.interval.as_secs_f64(),
+        max_dumps: status.limits.max_dumps,
+        received: status.received as f64,
+        dumps: status.dumps,
+        skipped: status.skipped,
+        pending: status.pending,
+    })
 }
 
 /// Writes a snapshot when V8 is about to run out of heap, up to `max_dumps` times, then lets
@@ -95,10 +145,14 @@ pub fn remove_signal_handler() -> bool {
     installed
 }
 
-/// Removes the temp files of dumps still being written; for a process that is exiting.
+/// For a process that is exiting (its pool and writer threads die with it): waits up to
+/// `timeout_ms` for dumps whose snapshot is already taken to finish their file, then removes
+/// what is left unfinished. Returns whether every dump finished.
 #[napi]
-pub fn abandon_unfinished_dumps() -> u32 {
-    heapsnap_core::sink::remove_unfinished_temp_files() as u32
+pub fn settle_dumps_at_exit(timeout_ms: u32) -> bool {
+    let finished = dump::wait_for_finishing(Duration::from_millis(timeout_ms.into()));
+    heapsnap_core::sink::remove_unfinished_temp_files();
+    finished
 }
 
 /// The numbers of this thread's last `ERR_HEAPSNAP_NO_HEADROOM` refusal (read once), for the

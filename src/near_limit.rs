@@ -163,7 +163,7 @@ fn dump_now(isolate: &Isolate, state: &Arc<NearLimit>) {
     }
     let options = lock(&state.options).clone();
     state.dumping.store(true, Ordering::SeqCst);
-    options.write_and_report(isolate, "near-heap-limit", "near the heap limit: ");
+    let _written = options.write_and_report(isolate, "near-heap-limit", "near the heap limit: ");
     state.dumping.store(false, Ordering::SeqCst);
     state.raises.store(0, Ordering::SeqCst);
     state.pending.store(false, Ordering::SeqCst);

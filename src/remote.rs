@@ -9,11 +9,12 @@ use crate::error::DumpError;
 use crate::options::NativeWriteOptions;
 use crate::v8::Isolate;
 
-/// Serves one signal on this thread: the request it carries, or an ordinary signal dump.
-pub fn on_signal(isolate: &Isolate, trigger: &TriggerOptions) {
+/// Serves one signal on this thread: the request it carries, or else `ordinary` (the signal
+/// handler's own dump, subject to its rate limit; a request is not: someone awaits it).
+pub fn on_signal(isolate: &Isolate, trigger: &TriggerOptions, ordinary: &mut dyn FnMut()) {
     let channel = Channel::for_this_process();
     match channel.claim(trigger.write.thread_id.unwrap_or(0)) {
-        Claim::Ordinary => trigger.write_and_report(isolate, "signal", ""),
+        Claim::Ordinary => ordinary(),
         Claim::NotForThisThread => {}
         Claim::Request(request) => {
             let response = serve(isolate, &request, trigger);

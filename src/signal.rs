@@ -4,12 +4,16 @@
 //! signal and arms two things for every JS environment that installed a handler: a V8
 //! interrupt, which fires inside running JS, and a wake-up of the environment's event loop,
 //! which fires when it is idle. Whichever runs first dumps; the other finds nothing pending.
-//! Signals that arrive while a dump is pending or running are coalesced into it.
+//! Signals that arrive while a dump is pending or running are coalesced into it; the others
+//! are subject to the handler's rate limit (heapsnap-core's `rate_limit`).
 
 use std::cell::RefCell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use heapsnap_core::rate_limit::{History, Limits};
 
 use crate::dump::TriggerOptions;
 use crate::error::DumpError;
@@ -21,6 +25,10 @@ use crate::v8::{InterruptHandle, Isolate};
 struct Trigger {
     signum: i32,
     options: Mutex<TriggerOptions>,
+    limits: Mutex<Limits>,
+    history: Mutex<History>,
+    /// Signals seen by the watcher thread, coalesced ones included.
+    received: AtomicU64,
     /// A dump was requested and has not finished yet.
     pending: AtomicBool,
     /// The environment is gone or removed its handler: late interrupts do nothing.
@@ -53,11 +61,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// # Safety
 /// `uv_loop` must be the event loop of the calling thread's environment, and
 /// [`uninstall`] must run on this thread before that loop is closed (an env cleanup hook).
-pub unsafe fn install(isolate: &Isolate, uv_loop: *mut c_void, signum: i32, options: TriggerOptions) -> Result<(), DumpError> {
+/// Reinstalling for the same signal keeps the handler's history (its rate limit still counts).
+pub unsafe fn install(isolate: &Isolate, uv_loop: *mut c_void, signum: i32, options: TriggerOptions, limits: Limits) -> Result<(), DumpError> {
     let existing = CURRENT.with(|current| current.borrow().clone());
     if let Some(trigger) = existing {
         if trigger.signum == signum {
             *lock(&trigger.options) = options;
+            *lock(&trigger.limits) = limits;
             return Ok(());
         }
         uninstall();
@@ -65,6 +75,9 @@ pub unsafe fn install(isolate: &Isolate, uv_loop: *mut c_void, signum: i32, opti
     let trigger = Arc::new(Trigger {
         signum,
         options: Mutex::new(options),
+        limits: Mutex::new(limits),
+        history: Mutex::new(History::default()),
+        received: AtomicU64::new(0),
         pending: AtomicBool::new(false),
         closed: AtomicBool::new(false),
         interrupt: isolate.interrupt_handle(),
@@ -128,6 +141,34 @@ pub fn is_installed() -> bool {
     CURRENT.with(|current| current.borrow().is_some())
 }
 
+/// What this environment's handler has done: the acknowledgement a caller (or a test) can
+/// read instead of guessing from an empty directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Status {
+    pub signum: i32,
+    pub limits: Limits,
+    pub received: u64,
+    pub dumps: u32,
+    pub skipped: u32,
+    /// Whether a dump is pending or running now.
+    pub pending: bool,
+}
+
+/// This environment's handler's status, `None` when none is installed.
+pub fn status() -> Option<Status> {
+    let trigger = CURRENT.with(|current| current.borrow().clone())?;
+    let history = *lock(&trigger.history);
+    let limits = *lock(&trigger.limits);
+    Some(Status {
+        signum: trigger.signum,
+        limits,
+        received: trigger.received.load(Ordering::SeqCst),
+        dumps: history.dumps,
+        skipped: history.skipped,
+        pending: trigger.pending.load(Ordering::SeqCst),
+    })
+}
+
 /// On the watcher thread: arm every environment that listens to `signum`.
 fn on_signal(signum: i32) {
     let registry = lock(&REGISTRY);
@@ -138,7 +179,11 @@ fn on_signal(signum: i32) {
 
 impl Trigger {
     fn arm(self: &Arc<Self>) {
-        if self.closed.load(Ordering::SeqCst) || self.pending.swap(true, Ordering::SeqCst) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        self.received.fetch_add(1, Ordering::SeqCst);
+        if self.pending.swap(true, Ordering::SeqCst) {
             return;
         }
         // A pending interrupt can fire late (or never, if the isolate dies first): it owns a
@@ -159,10 +204,23 @@ impl Trigger {
         }
         let options = lock(&self.options).clone();
         match Isolate::current() {
-            Some(isolate) => remote::on_signal(&isolate, &options),
+            Some(isolate) => remote::on_signal(&isolate, &options, &mut || self.ordinary_dump(&isolate, &options)),
             None => eprintln!("heapsnap: signal dump failed: {}", DumpError::NoIsolate),
         }
         self.pending.store(false, Ordering::SeqCst);
+    }
+
+    /// The handler's own dump, if its rate limit allows; an ignored signal says why on stderr.
+    fn ordinary_dump(&self, isolate: &Isolate, options: &TriggerOptions) {
+        let limits = *lock(&self.limits);
+        if let Err(skip) = lock(&self.history).admit(&limits, Instant::now()) {
+            if !options.quiet {
+                eprintln!("heapsnap: signal ignored: {skip}");
+            }
+            return;
+        }
+        let written = options.write_and_report(isolate, "signal", "");
+        lock(&self.history).ended(Instant::now(), written);
     }
 }
 

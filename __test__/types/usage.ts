@@ -11,7 +11,10 @@ async function main() {
   const rss: number | undefined = forced.memory.rss;
   console.log(rss, forced.memory.heapUsed, forced.memory.cgroupLimit, forced.memory.estimatedBytes);
   heapsnap.writeSnapshot({ memoryLimit: 1 }, (err) => { if (err && err.code === 'ERR_HEAPSNAP_NO_HEADROOM') console.log(err.estimatedBytes, err.availableBytes); });
-  heapsnap.installSignalHandler({ memoryLimit: 2 ** 30, force: false });
+  heapsnap.installSignalHandler({ memoryLimit: 2 ** 30, force: false, interval: 60, maxDumps: 3, memoryFile: false });
+  const status = heapsnap.signalHandlerStatus();
+  if (status) console.log(status.signal, status.dumps + status.skipped, status.maxDumps ?? 'no cap', status.pending);
+  console.log(info.memoryFile ?? 'no record', info.warnings.join('; '));
   heapsnap.onNearHeapLimit({ force: true });
   heapsnap.gc();
   const snap = heapsnap.readSnapshot(info.path);

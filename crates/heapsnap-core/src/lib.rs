@@ -1,8 +1,9 @@
 //! The half of heapsnap that needs no V8: where snapshot bytes go (`sink`), what the
 //! files are called (`naming`), how snapshots are read back and explained (`analyze`), how
 //! their string values are redacted on the way to disk (`redact`), the target's side of
-//! `heapsnap dump <pid>` (`remote`), whether there is memory for a dump (`headroom`), and the
-//! process's memory recorded beside each snapshot (`memory_record`).
+//! `heapsnap dump <pid>` (`remote`), whether there is memory for a dump (`headroom`), the
+//! process's memory recorded beside each snapshot (`memory_record`), and how often a signal may
+//! dump (`rate_limit`).
 //!
 //! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
 
@@ -11,6 +12,7 @@ pub mod error;
 pub mod heapprofile;
 pub mod headroom;
 pub mod memory_record;
+pub mod rate_limit;
 pub mod naming;
 pub mod redact;
 pub mod remote;

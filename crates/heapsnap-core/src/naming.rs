@@ -115,6 +115,23 @@ pub fn heapdump_default_name(ctx: &NameContext) -> String {
     )
 }
 
+/// The template a signal handler on JS thread `tid` uses, so that threads answering the same
+/// signal never write the same file (and replace each other's dumps): a worker's fixed name
+/// gets `-{tid}` before its extension (`app.heapsnapshot` -> `app-{tid}.heapsnapshot`). Names
+/// that already tell threads or dumps apart (`{tid}`, `{seq}`) and the main thread's are kept.
+pub fn per_thread_template(template: &str, tid: u32) -> std::borrow::Cow<'_, str> {
+    if tid == 0 || template.contains("{tid}") || template.contains("{seq}") {
+        return template.into();
+    }
+    let file_start = template.rfind('/').map_or(0, |slash| slash + 1);
+    let file = &template[file_start..];
+    let insert_at = file
+        .find(".heapsnapshot")
+        .or_else(|| file.rfind('.').filter(|&dot| dot > 0))
+        .map_or(template.len(), |at| file_start + at);
+    format!("{}-{{tid}}{}", &template[..insert_at], &template[insert_at..]).into()
+}
+
 /// A write as the JS options describe it, before anything is checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WriteRequest {
@@ -213,6 +230,23 @@ fn checked<'a>(option: &str, value: &'a str) -> Result<&'a str, Error> {
 mod tests {
     use super::*;
     use crate::error::INVALID_OPTION;
+
+    #[test]
+    fn workers_fixed_names_get_their_thread_id() {
+        let cases = [
+            ("app.heapsnapshot", 2, "app-{tid}.heapsnapshot"),
+            ("/d.x/app.heapsnapshot.gz", 2, "/d.x/app-{tid}.heapsnapshot.gz"),
+            ("dump.json", 5, "dump-{tid}.json"),
+            ("/d.x/dump", 5, "/d.x/dump-{tid}"),
+            (".hidden", 5, ".hidden-{tid}"),
+            ("app.heapsnapshot", 0, "app.heapsnapshot"),
+            ("w-{tid}.heapsnapshot", 2, "w-{tid}.heapsnapshot"),
+            ("w-{seq}.heapsnapshot", 2, "w-{seq}.heapsnapshot"),
+        ];
+        for (template, tid, expected) in cases {
+            assert_eq!(per_thread_template(template, tid), expected, "{template} on thread {tid}");
+        }
+    }
     use chrono::{TimeZone, Timelike};
 
     /// 2026-11-25 12:33:08.123 local time.
