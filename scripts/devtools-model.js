@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+'use strict';
+// Runs Chrome DevTools' own heap snapshot model (chrome-devtools-frontend's HeapSnapshot.ts,
+// the code behind the Memory panel's Summary view) on a snapshot file, in Node, and prints
+// its Summary as JSON: `{ source, nodeCount, totalSize, constructors: [{ name, location?,
+// count, selfSize, retainedSize }] }`, largest retained size first.
+//
+// It is the reference the analyzer's parity test compares with
+// (crates/heapsnap-core/tests/fixtures/node20-pruned.devtools.json) and DevTools' loader in
+// the benchmarks. The first run fetches chrome-devtools-frontend from the npm registry and
+// bundles HeapSnapshot.ts for Node with esbuild, both into .cache/devtools/.
+//
+//   node scripts/devtools-model.js FILE[.gz] [--out FILE.json] [--source TEXT]
+
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { execFileSync } = require('node:child_process');
+const { parseArgs } = require('node:util');
+
+const FRONTEND = 'chrome-devtools-frontend@1.0.1705227';
+const ESBUILD = 'esbuild@0.28.2';
+const CACHE = path.join(__dirname, '..', '.cache', 'devtools');
+const BUNDLE = path.join(CACHE, `${FRONTEND.replace(/[@/]/g, '-')}-loader.mjs`);
+
+function run(command, args, cwd) {
+  execFileSync(command, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** The bundled model, built once: npm pack the frontend, esbuild its HeapSnapshot.ts. */
+function bundle() {
+  if (fs.existsSync(BUNDLE)) return BUNDLE;
+  fs.mkdirSync(CACHE, { recursive: true });
+  const work = fs.mkdtempSync(path.join(CACHE, 'build-'));
+  try {
+    process.stderr.write(`devtools-model: fetching ${FRONTEND} and bundling its heap snapshot model (once)\n`);
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    run(npm, ['pack', FRONTEND, '--pack-destination', work, '--silent'], work);
+    const tarball = fs.readdirSync(work).find((name) => name.endsWith('.tgz'));
+    run('tar', ['xzf', tarball, 'package/front_end'], work);
+    // A file DevTools' build generates; the model only needs i18n to load, in English.
+    fs.writeFileSync(path.join(work, 'package/front_end/core/i18n/locales.js'),
+      "export const LOCALES = ['en-US']; export const BUNDLED_LOCALES = ['en-US']; export const DEFAULT_LOCALE = 'en-US';\n" +
+      "export const LOCAL_FETCH_PATTERN = ''; export const REMOTE_FETCH_PATTERN = '';\n");
+    const entry = path.join(work, 'entry.ts');
+    const worker = './package/front_end/entrypoints/heap_snapshot_worker';
+    fs.writeFileSync(entry, `export { SecondaryInitManager } from '${worker}/HeapSnapshot.ts';\nexport { HeapSnapshotLoader } from '${worker}/HeapSnapshotLoader.ts';\n`);
+    const out = `${BUNDLE}.tmp`;
+    run(npm, ['exec', '--yes', `--package=${ESBUILD}`, '--', 'esbuild', entry, '--bundle', '--platform=node', '--format=esm', '--log-level=error', `--outfile=${out}`], work);
+    fs.renameSync(out, BUNDLE);
+    return BUNDLE;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Feeds `file` (plain or gzip) to DevTools' streaming loader in text chunks, as the panel does. */
+async function feed(loader, file) {
+  const magic = Buffer.alloc(2);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, magic, 0, 2, 0);
+  fs.closeSync(fd);
+  let stream = fs.createReadStream(file);
+  if (magic[0] === 0x1f && magic[1] === 0x8b) stream = stream.pipe(zlib.createGunzip());
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) loader.write(chunk);
+  loader.close();
+}
+
+// DevTools targets current Chrome; Node 20 lacks this one (Node >= 22 has it).
+Promise.withResolvers ??= function withResolvers() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => [resolve, reject] = [res, rej]);
+  return { promise, resolve, reject };
+};
+
+/** DevTools' Summary of `file`: every class with its count, self and retained size. */
+async function devtoolsSummary(file) {
+  const { pathToFileURL } = require('node:url');
+  const { HeapSnapshotLoader, SecondaryInitManager } = await import(pathToFileURL(bundle()).href);
+  // DevTools reports unreachable nodes on the console: not ours to print.
+  const warn = console.warn;
+  console.warn = () => {};
+  // The Memory panel's path: the loader parses the stream, a second "thread" (here a
+  // MessageChannel, as DevTools' own tests do) computes dominators and retained sizes.
+  const loader = new HeapSnapshotLoader({ sendEvent() {} });
+  await feed(loader, file);
+  const channel = new MessageChannel();
+  new SecondaryInitManager(channel.port2);
+  const snapshot = await loader.buildSnapshot(channel.port1);
+  channel.port1.close();
+  channel.port2.close();
+  console.warn = warn;
+  // DevTools splits objects of one constructor name by the constructor's location: such
+  // classes are keyed `scriptId,line,column,name` (HeapSnapshotNode.classKeyInternal).
+  const constructors = Object.entries(snapshot.aggregatesWithFilter({}))
+    .map(([key, aggregate]) => {
+      const located = /^(\d+),(\d+),(\d+),/.exec(key);
+      return {
+        name: aggregate.name,
+        ...(located && { location: { scriptId: Number(located[1]), line: Number(located[2]), column: Number(located[3]) } }),
+        count: aggregate.count,
+        selfSize: aggregate.self,
+        retainedSize: aggregate.maxRet,
+      };
+    })
+    .sort((a, b) => b.retainedSize - a.retainedSize || a.name.localeCompare(b.name));
+  return { nodeCount: snapshot.nodeCount, totalSize: snapshot.totalSize, constructors };
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, source: { type: 'string' } } });
+  if (positionals.length !== 1) {
+    process.stderr.write('usage: node scripts/devtools-model.js FILE[.gz] [--out FILE.json] [--source TEXT]\n');
+    return 2;
+  }
+  const summary = await devtoolsSummary(positionals[0]);
+  const source = values.source ?? `${FRONTEND} HeapSnapshotLoader + HeapSnapshot.ts (aggregatesWithFilter({})) on ${path.basename(positionals[0])}`;
+  // One constructor per line, as the committed fixture is: reviewable diffs.
+  const { constructors, ...totals } = summary;
+  const head = JSON.stringify({ source, ...totals });
+  const text = `${head.slice(0, -1)},"constructors":[\n${constructors.map((c) => JSON.stringify(c)).join(',\n')}\n]}\n`;
+  if (values.out) fs.writeFileSync(values.out, text);
+  else process.stdout.write(text);
+  return 0;
+}
+
+if (require.main === module) {
+  main().then((code) => { process.exitCode = code; }, (err) => { console.error(`devtools-model: ${err.stack || err}`); process.exitCode = 1; });
+}
+
+module.exports = { devtoolsSummary, bundle };
