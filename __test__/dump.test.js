@@ -49,8 +49,12 @@ function startTarget(t, code, { env = {}, cwd, withHeapsnap = true, readyLine = 
 }
 
 function dumpCli(args, options = {}) {
+  return runCli(['dump', ...args], options);
+}
+
+function runCli(args, options = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'dump', ...args], { encoding: 'utf8', ...options });
+    const child = spawn(process.execPath, [CLI, ...args], { encoding: 'utf8', ...options });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -233,4 +237,52 @@ test('only the target user or root can ask: another user gets EPERM, and a chann
   // (The target's side of the same rule, ignoring requests there, is unit-tested in remote.rs.)
   fs.chmodSync(dir, 0o700);
   assert.strictEqual(await target.ping(), 'pong');
+});
+
+// ---- heapsnap profile <pid> ----
+
+const PROFILED = `
+  const kept = [];
+  function remoteProfiledSite() { for (let i = 0; i < 100; i++) kept.push({ payload: new Array(64).fill(i) }); }
+  setInterval(remoteProfiledSite, 5);
+  console.log('ready');`;
+
+function topSites(file) {
+  const r = spawnSync(process.execPath, [CLI, 'top', file, '--json'], { encoding: 'utf8' });
+  assert.strictEqual(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout).sites;
+}
+
+test('heapsnap profile <pid> samples a live process for --seconds; the profile names the allocating function; twice in a row', async (t) => {
+  const dir = tmpDir(t);
+  const target = await startTarget(t, PROFILED);
+  for (const name of ['first.heapprofile', 'second.heapprofile.gz']) {
+    const file = path.join(dir, name);
+    const r = await runCli(['profile', String(target.pid), '--seconds', '1', '--interval', '8192', '-o', file]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.strictEqual(r.stdout, `${file}\n`);
+    assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600);
+    const site = topSites(file).find((s) => s.functionName === 'remoteProfiledSite');
+    assert.ok(site && site.selfSize > 0, `remoteProfiledSite among ${JSON.stringify(topSites(file).slice(0, 5))}`);
+    assert.strictEqual(site.url, '[eval]');
+  }
+  assert.deepStrictEqual(listDir(dir), ['first.heapprofile', 'second.heapprofile.gz']);
+  assert.strictEqual(await target.ping(), 'pong');
+  assert.deepStrictEqual(leftInChannel(target.pid), []);
+  assert.match(target.stderr(), /heapsnap: heapsnap profile: wrote .*first\.heapprofile/);
+});
+
+test("heapsnap profile never touches a profiler the application runs itself: ERR_HEAPSNAP_BUSY; usage errors are exit 2", async (t) => {
+  const dir = tmpDir(t);
+  const target = await startTarget(t, `heapsnap.startSamplingHeapProfiler(); ${PROFILED}`);
+  const file = path.join(dir, 'p.heapprofile');
+  const r = await runCli(['profile', String(target.pid), '--seconds', '1', '-o', file]);
+  assertFailure(r, 'ERR_HEAPSNAP_BUSY', /already running/);
+  assert.deepStrictEqual(listDir(dir), []);
+  assert.deepStrictEqual(leftInChannel(target.pid), []);
+  for (const args of [['--seconds', '0'], ['--interval', 'x'], ['--stack-depth', '-1'], ['--compress', 'xz']]) {
+    const bad = await runCli(['profile', String(target.pid), ...args]);
+    assert.strictEqual(bad.status, 2, `${args}: ${bad.stderr}`);
+    assert.match(bad.stderr, /ERR_HEAPSNAP_INVALID_OPTION/);
+  }
 });

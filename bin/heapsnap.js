@@ -10,6 +10,7 @@
 //   heapsnap top FILE.heapprofile [--top N] [--json]  allocation sites of a sampling heap profile
 //   heapsnap diff A.heapprofile B.heapprofile         the allocation sites that grew
 //   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--force] [--thread N] [--timeout S] [--inspector]
+//   heapsnap profile PID [--seconds N] [-o FILE] [--compress gzip|zstd] [--thread N] [--interval BYTES]
 //
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
 // `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
@@ -57,6 +58,13 @@ Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
     --timeout S                   give up after S seconds (default 300)
     --inspector                   for processes without heapsnap
 
+  profile PID                     a sampling heap profile of a running Node process that loaded
+                                  heapsnap (asked like dump); prints the .heapprofile's path
+    --seconds N                   how long to sample (default 30; Ctrl-C stops early)
+    -o, --output FILE             where (default heapsnap-PID-DATE-TIME.heapprofile in the cwd)
+    --compress gzip|zstd, --thread N, --signal SIG: as for dump; --timeout S (default 60) for
+                                  each answer; --interval BYTES (default 524288), --stack-depth N
+
 Options:
   --json             machine-readable output (shapes documented in the README)
   --top N            show only the first N rows
@@ -81,7 +89,7 @@ function parse(argv) {
   });
   if (values.help) return { help: true };
   const [command, ...files] = positionals;
-  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers, report or dump); see --help');
+  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers, report, dump, profile or top); see --help');
   if (!Object.hasOwn(ARITY, command)) throw new UsageError(`unknown command '${command}'; see --help`);
   if (Array.isArray(ARITY[command])) {
     if (!ARITY[command].includes(files.length)) {
@@ -335,50 +343,82 @@ function main(argv) {
 
 // ---- dump: another process's heap ----
 
-function parseDump(argv) {
-  const { values, positionals } = parseOrUsage(argv, {
-    output: { type: 'string', short: 'o' },
-    compress: { type: 'string' },
-    gc: { type: 'boolean', default: false },
-    force: { type: 'boolean', default: false },
-    thread: { type: 'string', default: '0' },
-    signal: { type: 'string' },
-    timeout: { type: 'string', default: '300' },
-    inspector: { type: 'boolean', default: false },
-  });
-  if (positionals.length !== 1) throw new UsageError(`dump takes one process id, got ${positionals.length}`);
+// The options `dump` and `profile` share: which process (and thread), how to reach it, where to write.
+const TARGET_OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  compress: { type: 'string' },
+  thread: { type: 'string', default: '0' },
+  signal: { type: 'string' },
+};
+
+/** Checks the shared options; `{ pid, path, compress, thread, signal, timeoutMs }`. */
+function parseTarget(command, values, positionals, extension, defaultTimeout) {
+  if (positionals.length !== 1) throw new UsageError(`${command} takes one process id, got ${positionals.length}`);
   const [pid] = positionals;
   if (!/^[1-9]\d*$/.test(pid) || !Number.isSafeInteger(Number(pid))) throw new UsageError(`the process id must be a positive integer, got '${pid}'`);
   if (values.compress !== undefined && !['gzip', 'zstd'].includes(values.compress)) {
     throw new UsageError(`--compress must be gzip or zstd, got '${values.compress}'`);
   }
   if (!/^\d+$/.test(values.thread)) throw new UsageError(`--thread must be a worker's threadId (a non-negative integer), got '${values.thread}'`);
-  const timeout = Number(values.timeout);
-  if (!(timeout > 0) || !Number.isFinite(timeout)) throw new UsageError(`--timeout must be a positive number of seconds, got '${values.timeout}'`);
+  const timeout = seconds('--timeout', values.timeout ?? defaultTimeout);
   if (values.signal !== undefined && !require('node:os').constants.signals[values.signal]) {
     throw new UsageError(`--signal must be a signal name such as SIGUSR2, got '${values.signal}'`);
-  }
-  if (values.inspector && (values.thread !== '0' || values.signal !== undefined)) {
-    throw new UsageError('--thread and --signal are for processes with heapsnap loaded, not --inspector');
   }
   if (values.output === '') throw new UsageError('--output must not be empty');
   return {
     pid: Number(pid),
-    path: values.output ?? defaultDumpName(Number(pid), values.compress),
+    path: values.output ?? defaultTargetName(Number(pid), extension, values.compress),
     compress: values.compress,
-    gc: values.gc,
-    force: values.force,
     thread: Number(values.thread),
     signal: values.signal,
     timeoutMs: timeout * 1000,
-    inspector: values.inspector,
   };
 }
 
-function defaultDumpName(pid, compress) {
+function seconds(option, text) {
+  const value = Number(text);
+  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`${option} must be a positive number of seconds, got '${text}'`);
+  return value;
+}
+
+function parseDump(argv) {
+  const { values, positionals } = parseOrUsage(argv, {
+    ...TARGET_OPTIONS,
+    gc: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+    timeout: { type: 'string' },
+    inspector: { type: 'boolean', default: false },
+  });
+  if (values.inspector && (values.thread !== '0' || values.signal !== undefined)) {
+    throw new UsageError('--thread and --signal are for processes with heapsnap loaded, not --inspector');
+  }
+  return { ...parseTarget('dump', values, positionals, '.heapsnapshot', '300'), gc: values.gc, force: values.force, inspector: values.inspector };
+}
+
+function parseProfile(argv) {
+  const { values, positionals } = parseOrUsage(argv, {
+    ...TARGET_OPTIONS,
+    seconds: { type: 'string', default: '30' },
+    interval: { type: 'string' },
+    'stack-depth': { type: 'string' },
+    timeout: { type: 'string' },
+  });
+  const count = (option, text) => {
+    if (text === undefined) return undefined;
+    if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`${option} must be a positive integer, got '${text}'`);
+    return Number(text);
+  };
+  return {
+    ...parseTarget('profile', values, positionals, '.heapprofile', '60'),
+    seconds: seconds('--seconds', values.seconds),
+    interval: count('--interval', values.interval),
+    stackDepth: count('--stack-depth', values['stack-depth']),
+  };
+}
+
+function defaultTargetName(pid, extension, compress) {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const extension = { gzip: '.gz', zstd: '.zst' }[compress] ?? '';
-  return `heapsnap-${pid}-${stamp}.heapsnapshot${extension}`;
+  return `heapsnap-${pid}-${stamp}${extension}${{ gzip: '.gz', zstd: '.zst' }[compress] ?? ''}`;
 }
 
 async function dump(argv) {
@@ -404,6 +444,21 @@ async function dump(argv) {
   return 0;
 }
 
+async function profile(argv) {
+  const options = parseProfile(argv);
+  if (process.stderr.isTTY) {
+    process.stderr.write(`profiling process ${options.pid} for ${options.seconds} s (Ctrl-C stops early and still writes the profile)\n`);
+  }
+  // Ctrl-C: stop sampling now and write what was sampled.
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  options.abort = controller.signal;
+  const { profileProcess } = require('../lib/remote-dump');
+  const info = await profileProcess(options);
+  out(info.path);
+  return 0;
+}
+
 /** One line on stderr naming the code; exit code 2. */
 function fail(err) {
   clearLine();
@@ -422,6 +477,8 @@ process.stdout.on('error', (err) => {
 const argv = process.argv.slice(2);
 if (argv[0] === 'dump') {
   dump(argv.slice(1)).then((code) => (process.exitCode = code), fail);
+} else if (argv[0] === 'profile') {
+  profile(argv.slice(1)).then((code) => (process.exitCode = code), fail);
 } else if (argv[0] === 'top') {
   try {
     process.exitCode = require('../lib/profile-cli').top(argv.slice(1), out);

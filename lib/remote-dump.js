@@ -1,6 +1,7 @@
 'use strict';
-// `heapsnap dump <pid>`: a heap snapshot of another running Node process, written by that
-// process itself, with the answer of when it is complete.
+// `heapsnap dump <pid>` and `heapsnap profile <pid>`: a heap snapshot (or a sampling heap
+// profile) of another running Node process, written by that process itself, with the answer
+// of when it is complete.
 //
 // Target with heapsnap loaded (its writer addon is mapped): the request channel. We leave a
 // request in /tmp/heapsnap-<uid>/ (private to the target's user), send the target its dump
@@ -171,7 +172,7 @@ async function awaitAnswer(pid, files, { thread, signal, timeoutMs, onProgress, 
   let answeredAt = 0;
   for (;;) {
     const answer = readJson(files.response);
-    if (answer && answer.state === 'done') return answer;
+    if (answer && (answer.state === 'done' || answer.state === 'profiling')) return answer;
     if (answer && answer.state === 'failed') throw heapsnapError(answer.code, `process ${pid} could not write ${target}: ${answer.message}`);
     if (answer && !answeredAt) answeredAt = Date.now();
     if (proc.hasExited(pid)) throw heapsnapError('ERR_HEAPSNAP_TARGET_DIED', `process ${pid} exited before the snapshot was complete`);
@@ -207,24 +208,59 @@ async function dumpProcess({ pid, path: output, compress, gc = false, force = fa
     const info = await dumpViaInspector({ pid, path: target, compress, gc, timeoutMs, onProgress: progress, signal: abort });
     return { ...info, via: 'inspector' };
   }
+  const channel = openTarget(pid, uid, signal);
+  const fields = { action: 'snapshot', path: target, gc, ...(compress && { compress }), ...(force && { force: true }) };
+  const done = await ask(pid, channel, fields, { thread, timeoutMs, onProgress, target, abort });
+  return { path: done.path, bytes: done.bytes, rawBytes: done.rawBytes, compression: done.compression, durationMs: done.durationMs, pauseMs: done.pauseMs, via: 'signal' };
+}
+
+/** The request channel to a target with heapsnap loaded, and the signal its handler listens to. */
+function openTarget(pid, uid, signal) {
   // Signals off in its environment first: heapsnap then never loads its writer, so it looks
   // exactly like a process without heapsnap.
   const dumpSignal = signal || targetSignal(pid);
   if (!hasHeapsnap(pid)) {
     throw heapsnapError('ERR_HEAPSNAP_NOT_LOADED', `process ${pid} has not loaded heapsnap (add require('heapsnap') to it); ${INSPECTOR_HINT}`);
   }
-  const dir = openChannel(uid);
-  const request = { id: crypto.randomBytes(8).toString('hex'), thread, path: target, gc, deadline: Date.now() + timeoutMs };
-  if (compress) request.compress = compress;
-  if (force) request.force = true;
+  return { dir: openChannel(uid), signal: dumpSignal };
+}
+
+/** Leaves one request, signals the target and waits for its answer (`done` or `profiling`). */
+async function ask(pid, { dir, signal }, fields, { thread, timeoutMs, ...wait }) {
+  const request = { id: crypto.randomBytes(8).toString('hex'), thread, deadline: Date.now() + timeoutMs, ...fields };
   const files = leaveRequest(dir, pid, request);
   try {
-    process.kill(pid, dumpSignal);
-    const done = await awaitAnswer(pid, files, { thread, signal: dumpSignal, timeoutMs, onProgress, target, abort });
-    return { path: done.path, bytes: done.bytes, rawBytes: done.rawBytes, compression: done.compression, durationMs: done.durationMs, pauseMs: done.pauseMs, via: 'signal' };
+    process.kill(pid, signal);
+    return await awaitAnswer(pid, files, { thread, signal, timeoutMs, ...wait });
   } finally {
     cleanUp(files, request.id);
   }
 }
 
-module.exports = { dumpProcess, channelDir };
+/** Resolves after `ms`, or as soon as `abort` fires. */
+function sleep(ms, abort) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    abort?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+/**
+ * A sampling heap profile of process `pid` over `seconds`: asks its heapsnap to start the
+ * sampling profiler, waits, then asks it to stop and write `path`. `abort` (Ctrl-C) ends the
+ * wait early and still writes what was sampled. Resolves like {@link dumpProcess}, plus
+ * `seconds`. A profiler left running by a `heapsnap profile` that was killed is replaced by
+ * the next one; one the application started itself is never touched (ERR_HEAPSNAP_BUSY).
+ */
+async function profileProcess({ pid, path: output, seconds = 30, interval, stackDepth, compress, thread = 0, signal, timeoutMs = 60_000, onProgress, abort }) {
+  const channel = openTarget(pid, inspectTarget(pid), signal);
+  const target = path.resolve(output);
+  const wait = { thread, timeoutMs, onProgress, target };
+  await ask(pid, channel, { action: 'profile-start', path: target, ...(interval && { interval }), ...(stackDepth && { stackDepth }) }, { ...wait, abort });
+  const started = Date.now();
+  await sleep(seconds * 1000, abort);
+  const done = await ask(pid, channel, { action: 'profile-stop', path: target, ...(compress && { compress }) }, wait);
+  return { path: done.path, bytes: done.bytes, rawBytes: done.rawBytes, compression: done.compression, seconds: (Date.now() - started) / 1000, via: 'signal' };
+}
+
+module.exports = { dumpProcess, profileProcess, channelDir };

@@ -2,11 +2,13 @@
 //! the request from heapsnap-core's channel, dumps where it says and answers, so the CLI knows
 //! when the file is complete (and why not, if it failed).
 
-use heapsnap_core::remote::{Channel, Claim, DumpRequest, Response};
+use heapsnap_core::naming::WriteRequest;
+use heapsnap_core::remote::{Action, Channel, Claim, DumpRequest, Response};
 
 use crate::dump::{self, TriggerOptions};
 use crate::error::DumpError;
 use crate::options::NativeWriteOptions;
+use crate::profile::{self, Owner};
 use crate::v8::Isolate;
 
 /// Serves one signal on this thread: the request it carries, or else `ordinary` (the signal
@@ -17,7 +19,10 @@ pub fn on_signal(isolate: &Isolate, trigger: &TriggerOptions, ordinary: &mut dyn
         Claim::Ordinary => ordinary(),
         Claim::NotForThisThread => {}
         Claim::Request(request) => {
-            let response = serve(isolate, &request, trigger);
+            let response = match request.action {
+                Action::Snapshot => serve(isolate, &request, trigger),
+                Action::ProfileStart | Action::ProfileStop => serve_profile(isolate, &request, trigger),
+            };
             if channel.is_awaited(&request.id) {
                 channel.respond(&response);
             }
@@ -58,6 +63,40 @@ fn serve(isolate: &Isolate, request: &DumpRequest, trigger: &TriggerOptions) -> 
         }
         Err(err) => failed(id, &err),
     }
+}
+
+/// `heapsnap profile <pid>`: starts this thread's sampling profiler, or stops it and writes
+/// the profile where the request says (synchronously: a profile is small next to a snapshot).
+fn serve_profile(isolate: &Isolate, request: &DumpRequest, trigger: &TriggerOptions) -> Response {
+    let id = request.id.clone();
+    let thread = trigger.write.thread_id.unwrap_or(0);
+    let result = match request.action {
+        Action::ProfileStart => {
+            let (interval, stack_depth) = (request.interval.unwrap_or(512 * 1024).max(1), request.stack_depth.unwrap_or(128).max(1));
+            profile::start(isolate, interval, stack_depth, false, Owner::Remote).map(|()| Response::Profiling { id: id.clone() })
+        }
+        _ => {
+            let write = WriteRequest { path: Some(request.path.to_string_lossy().into_owned()), compress: request.compress.clone(), ..WriteRequest::default() };
+            profile::capture(isolate, &write, thread).and_then(|captured| captured.finish()).map(|info| {
+                if !trigger.quiet {
+                    eprintln!("heapsnap: heapsnap profile: wrote {} ({} samples, {:.1} s)", info.path, info.samples, info.duration_ms / 1e3);
+                }
+                Response::Done {
+                    id: id.clone(),
+                    path: info.path.into(),
+                    bytes: info.bytes as u64,
+                    raw_bytes: info.raw_bytes as u64,
+                    compression: info.compression,
+                    duration_ms: info.duration_ms as u64,
+                    pause_ms: 0,
+                }
+            })
+        }
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("heapsnap: heapsnap profile request failed: {}: {}", err.status, err.reason);
+        Response::Failed { id, code: err.status, message: err.reason }
+    })
 }
 
 fn failed(id: String, err: &DumpError) -> Response {

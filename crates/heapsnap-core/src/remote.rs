@@ -23,12 +23,27 @@ use serde::{Deserialize, Serialize};
 /// Request files are tiny; anything bigger is not one of ours.
 const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 
-/// What `heapsnap dump` asks for.
+/// What a request asks the target to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Write a heap snapshot to `path` (`heapsnap dump`).
+    #[default]
+    Snapshot,
+    /// Start the sampling heap profiler (`heapsnap profile`, before its `--seconds`).
+    ProfileStart,
+    /// Stop it and write the `.heapprofile` to `path` (`heapsnap profile`, after them).
+    ProfileStop,
+}
+
+/// What `heapsnap dump` and `heapsnap profile` ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DumpRequest {
     /// Random, names the response file.
     pub id: String,
+    #[serde(default)]
+    pub action: Action,
     /// `worker_threads.threadId` of the thread that should dump: 0 is the main thread.
     pub thread: u32,
     /// Absolute path of the snapshot (compression inferred from `.gz` / `.zst` as usual).
@@ -42,6 +57,11 @@ pub struct DumpRequest {
     pub force: bool,
     /// Milliseconds since the epoch after which the request is void.
     pub deadline: u64,
+    /// `profile-start`: average bytes between samples, and frames kept per sample.
+    #[serde(default)]
+    pub interval: Option<u64>,
+    #[serde(default)]
+    pub stack_depth: Option<u32>,
 }
 
 /// What a thread should do with the signal it got.
@@ -65,6 +85,9 @@ pub enum Response {
     Done { id: String, path: PathBuf, bytes: u64, raw_bytes: u64, compression: String, duration_ms: u64, pause_ms: u64 },
     #[serde(rename = "failed")]
     Failed { id: String, code: String, message: String },
+    /// `profile-start` done: the profiler runs.
+    #[serde(rename = "profiling")]
+    Profiling { id: String },
 }
 
 /// The channel directory of processes running as `uid`.
@@ -127,7 +150,7 @@ impl Channel {
     /// CLI reports a missing answer as a timeout.
     pub fn respond(&self, response: &Response) {
         let id = match response {
-            Response::Started { id, .. } | Response::Done { id, .. } | Response::Failed { id, .. } => id,
+            Response::Started { id, .. } | Response::Done { id, .. } | Response::Failed { id, .. } | Response::Profiling { id } => id,
         };
         if !is_safe_name(id) {
             return;
@@ -200,7 +223,18 @@ mod tests {
     }
 
     fn leave_request(dir: &Path, thread: u32, deadline: u64) -> DumpRequest {
-        let request = DumpRequest { id: "abc123".into(), thread, path: "/tmp/x.heapsnapshot".into(), compress: None, gc: false, force: false, deadline };
+        let request = DumpRequest {
+            id: "abc123".into(),
+            action: Action::Snapshot,
+            thread,
+            path: "/tmp/x.heapsnapshot".into(),
+            compress: None,
+            gc: false,
+            force: false,
+            deadline,
+            interval: None,
+            stack_depth: None,
+        };
         let path = dir.join("4242.request");
         fs::write(&path, serde_json::to_vec(&request).unwrap()).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
@@ -209,6 +243,20 @@ mod tests {
 
     fn in_a_minute() -> u64 {
         now_ms() + 60_000
+    }
+
+    #[test]
+    fn requests_name_their_action_and_older_ones_mean_a_snapshot() {
+        let old = r#"{"id":"a1","thread":0,"path":"/tmp/x.heapsnapshot","deadline":1}"#;
+        assert_eq!(serde_json::from_str::<DumpRequest>(old).unwrap().action, Action::Snapshot);
+        let start = r#"{"id":"a1","action":"profile-start","thread":2,"path":"/tmp/p.heapprofile","deadline":1,"interval":1024,"stackDepth":8}"#;
+        let start: DumpRequest = serde_json::from_str(start).unwrap();
+        assert_eq!((start.action, start.interval, start.stack_depth), (Action::ProfileStart, Some(1024), Some(8)));
+        let stop = r#"{"id":"a1","action":"profile-stop","thread":0,"path":"/tmp/p.heapprofile","deadline":1}"#;
+        assert_eq!(serde_json::from_str::<DumpRequest>(stop).unwrap().action, Action::ProfileStop);
+        assert!(serde_json::from_str::<DumpRequest>(r#"{"id":"a1","action":"format-disk","thread":0,"path":"/x","deadline":1}"#).is_err());
+        let answer = serde_json::to_string(&Response::Profiling { id: "a1".into() }).unwrap();
+        assert_eq!(answer, r#"{"state":"profiling","id":"a1"}"#);
     }
 
     #[test]
