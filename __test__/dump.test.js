@@ -9,7 +9,7 @@ const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
 const { spawn, spawnSync } = require('child_process');
-const { PKG, tmpDir, readSnapshot, listDir, withRecords } = require('./helpers');
+const { PKG, tmpDir, readSnapshot, snapshotText, listDir, withRecords } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const { channelDir } = require(path.join(PKG, 'lib', 'remote-dump'));
@@ -285,4 +285,27 @@ test("heapsnap profile never touches a profiler the application runs itself: ERR
     assert.strictEqual(bad.status, 2, `${args}: ${bad.stderr}`);
     assert.match(bad.stderr, /ERR_HEAPSNAP_INVALID_OPTION/);
   }
+});
+
+test('heapsnap dump --redact: no planted value in the file, every name kept; through the channel and --inspector', async (t) => {
+  const dir = tmpDir(t);
+  const secret = `sk_live_${'7'.repeat(24)}`;
+  const plant = `class RedactProbe { constructor() { this.apiToken = ${JSON.stringify(secret)}.split('').join(''); } }
+    globalThis.redactProbe = new RedactProbe(); console.log('ready');`;
+  for (const [withHeapsnap, extra] of [[true, []], [false, ['--inspector']]]) {
+    const target = await startTarget(t, plant, { withHeapsnap });
+    const file = path.join(dir, `redacted-${withHeapsnap ? 'channel' : 'inspector'}.heapsnapshot`);
+    const r = await dumpCli([String(target.pid), '-o', file, '--redact', ...extra]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const text = snapshotText(file);
+    assert.ok(!text.includes(secret), `${file} holds the secret`);
+    assert.match(text, /"<redacted 32 chars>"/);
+    for (const name of ['RedactProbe', 'apiToken']) assert.ok(text.includes(`"${name}"`), `${file} lost ${name}`);
+    assert.strictEqual(readSnapshot(file).countObjects('RedactProbe'), 1);
+  }
+  // Without --redact the value is there: the check above can fail.
+  const plainTarget = await startTarget(t, plant);
+  const plain = path.join(dir, 'plain.heapsnapshot');
+  assert.strictEqual((await dumpCli([String(plainTarget.pid), '-o', plain])).status, 0);
+  assert.ok(snapshotText(plain).includes(secret));
 });

@@ -9,7 +9,7 @@
 //   heapsnap report A B [C] [-o FILE] [--top N]       one self-contained HTML page
 //   heapsnap top FILE.heapprofile [--top N] [--json]  allocation sites of a sampling heap profile
 //   heapsnap diff A.heapprofile B.heapprofile         the allocation sites that grew
-//   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--force] [--thread N] [--timeout S] [--inspector]
+//   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--force] [--redact] [--thread N] [--timeout S] [--inspector]
 //   heapsnap profile PID [--seconds N] [-o FILE] [--compress gzip|zstd] [--thread N] [--interval BYTES]
 //
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
@@ -52,6 +52,7 @@ Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
     --compress gzip|zstd          compressed file (also inferred from a .gz / .zst name)
     --gc                          full garbage collection first
     --force                       dump even if it refuses for lack of memory (NO_HEADROOM)
+    --redact                      string values replaced by placeholders (see README: Redaction)
     --thread N                    the worker with this threadId (default: the main thread)
     --signal SIG                  the signal its heapsnap handler listens to (default: from
                                   its HEAPSNAP_OPTIONS, else SIGUSR2)
@@ -386,13 +387,15 @@ function parseDump(argv) {
     ...TARGET_OPTIONS,
     gc: { type: 'boolean', default: false },
     force: { type: 'boolean', default: false },
+    redact: { type: 'boolean', default: false },
     timeout: { type: 'string' },
     inspector: { type: 'boolean', default: false },
   });
   if (values.inspector && (values.thread !== '0' || values.signal !== undefined)) {
     throw new UsageError('--thread and --signal are for processes with heapsnap loaded, not --inspector');
   }
-  return { ...parseTarget('dump', values, positionals, '.heapsnapshot', '300'), gc: values.gc, force: values.force, inspector: values.inspector };
+  const { gc, force, redact, inspector } = values;
+  return { ...parseTarget('dump', values, positionals, '.heapsnapshot', '300'), gc, force, redact, inspector };
 }
 
 function parseProfile(argv) {

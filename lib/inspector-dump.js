@@ -62,7 +62,7 @@ async function dumpViaInspector(options) {
 
 function checkDumpOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidOption(`${WHERE}: options must be an object`);
-  const { pid, path, compress, level, gc = false, timeoutMs, onProgress, signal, ...unknown } = options;
+  const { pid, path, compress, level, gc = false, redact = false, timeoutMs, onProgress, signal, ...unknown } = options;
   const extra = Object.keys(unknown);
   if (extra.length > 0) throw invalidOption(`${WHERE}: unknown option '${extra[0]}'`);
   if (!Number.isSafeInteger(pid) || pid <= 0) throw invalidOption(`${WHERE}: pid must be a positive integer, got ${pid}`);
@@ -77,6 +77,7 @@ function checkDumpOptions(options) {
     compress: optional('compress', 'compress', compress),
     level: optional('level', 'integer', level),
     gc: checkValue(WHERE, 'gc', 'boolean', gc),
+    redact: checkValue(WHERE, 'redact', 'boolean', redact),
     timeoutMs: timeoutMs ?? Infinity,
     onProgress,
     signal,
@@ -131,14 +132,14 @@ class InspectorDump {
   }
 
   createSink() {
-    const { pid, path, compress, level } = this.options;
+    const { pid, path, compress, level, redact } = this.options;
     const { NativeFileSink } = analyzer();
     if (NativeFileSink === undefined) {
       // A stale build (native/ or prebuilds/) from before this module: say so, not a TypeError.
       throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISMATCH', 'heapsnap: the analyzer addon predates NativeFileSink: run `npm run build` again');
     }
     try {
-      return NativeFileSink.create({ path, compress, level, pid });
+      return NativeFileSink.create({ path, compress, level, pid, redact });
     } catch (err) {
       throw this.fileError(err);
     }

@@ -198,18 +198,18 @@ async function awaitAnswer(pid, files, { thread, signal, timeoutMs, onProgress, 
  * `writing` (bytes so far), or `snapshot` (V8's progress, done/total, through the inspector).
  * `abort` (an AbortSignal) stops waiting and cleans up (code ABORT_ERR).
  */
-async function dumpProcess({ pid, path: output, compress, gc = false, force = false, thread = 0, signal, timeoutMs = 300_000, inspector = false, onProgress, abort }) {
+async function dumpProcess({ pid, path: output, compress, gc = false, force = false, redact = false, thread = 0, signal, timeoutMs = 300_000, inspector = false, onProgress, abort }) {
   const uid = inspectTarget(pid);
   const target = path.resolve(output);
   if (inspector) {
     const { dumpViaInspector } = require('./inspector-dump');
     const started = Date.now();
     const progress = onProgress && ((done, total) => onProgress({ phase: 'snapshot', done, total, ms: Date.now() - started }));
-    const info = await dumpViaInspector({ pid, path: target, compress, gc, timeoutMs, onProgress: progress, signal: abort });
+    const info = await dumpViaInspector({ pid, path: target, compress, gc, redact, timeoutMs, onProgress: progress, signal: abort });
     return { ...info, via: 'inspector' };
   }
   const channel = openTarget(pid, uid, signal);
-  const fields = { action: 'snapshot', path: target, gc, ...(compress && { compress }), ...(force && { force: true }) };
+  const fields = { action: 'snapshot', path: target, gc, ...(compress && { compress }), ...(force && { force: true }), ...(redact && { redact: true }) };
   const done = await ask(pid, channel, fields, { thread, timeoutMs, onProgress, target, abort });
   return { path: done.path, bytes: done.bytes, rawBytes: done.rawBytes, compression: done.compression, durationMs: done.durationMs, pauseMs: done.pauseMs, via: 'signal' };
 }

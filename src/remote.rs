@@ -38,7 +38,7 @@ fn serve(isolate: &Isolate, request: &DumpRequest, trigger: &TriggerOptions) -> 
         compress: request.compress.clone(),
         gc: Some(request.gc),
         // A handler set to redact (HEAPSNAP_OPTIONS=redact) never writes a plain snapshot.
-        redact: trigger.write.redact,
+        redact: Some(request.redact || trigger.write.redact.unwrap_or(false)),
         // So does the headroom check (HEAPSNAP_OPTIONS=memlimit=...,force).
         force: Some(request.force || trigger.write.force.unwrap_or(false)),
         memory_limit: trigger.write.memory_limit,

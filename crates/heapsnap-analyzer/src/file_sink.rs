@@ -42,6 +42,8 @@ pub struct NativeFileSinkOptions {
     /// The pid the snapshot is of, for `{pid}` in templates and default names (the dumped
     /// process, not this one); this process's when absent.
     pub pid: Option<u32>,
+    /// Replace string values by placeholders while writing (heapsnap-core's `redact`).
+    pub redact: Option<bool>,
 }
 
 /// What a finished file amounts to.
@@ -93,7 +95,12 @@ impl NativeFileSink {
             ..WriteRequest::default()
         };
         let plan = naming::plan(&request, &context).map_err(to_js)?;
-        let sink_options = SinkOptions { compression: plan.compression, level: plan.level, ..SinkOptions::default() };
+        let sink_options = SinkOptions {
+            compression: plan.compression,
+            level: plan.level,
+            redact: options.redact.unwrap_or(false),
+            ..SinkOptions::default()
+        };
         let sink = SnapshotSink::create(&plan.target, sink_options).map_err(to_js)?;
         Ok(NativeFileSink { target: plan.target, sink: Some(sink) })
     }

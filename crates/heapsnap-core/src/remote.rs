@@ -55,6 +55,9 @@ pub struct DumpRequest {
     /// Dump even when the target's headroom check refuses (`heapsnap dump --force`).
     #[serde(default)]
     pub force: bool,
+    /// Redact string values (`heapsnap dump --redact`); a target set to redact always does.
+    #[serde(default)]
+    pub redact: bool,
     /// Milliseconds since the epoch after which the request is void.
     pub deadline: u64,
     /// `profile-start`: average bytes between samples, and frames kept per sample.
@@ -231,6 +234,7 @@ mod tests {
             compress: None,
             gc: false,
             force: false,
+            redact: false,
             deadline,
             interval: None,
             stack_depth: None,
