@@ -7,9 +7,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { spawn } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords } = require('./helpers');
+const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords } = require('./helpers');
 const { optionsFromEnv } = require(path.join(PKG, 'lib', 'signal'));
 
 // A random secret held as a Map value, an object property value and a closure variable, in
@@ -122,6 +122,20 @@ test('redacted and plain snapshots of the same heap summarize alike and load in 
     if (node.name === 'PlantedSecretHolder' && node.type === 'object') holders++;
   });
   assert.strictEqual(holders, 1);
+
+  // Chrome DevTools' own loader and model (scripts/devtools-model.js) agree on every row,
+  // retained sizes included. DevTools' code needs Node >= 20.
+  if (Number.parseInt(process.versions.node, 10) < 20) return t.diagnostic('DevTools model not run: it needs Node >= 20');
+  const devtools = (file) => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'devtools-model.js'), file], { encoding: 'utf8', timeout: 300_000 });
+    assert.strictEqual(r.status, 0, r.stderr);
+    const { source, ...summary } = JSON.parse(r.stdout);
+    return summary;
+  };
+  const ofPlain = devtools(plainFile);
+  assert.deepStrictEqual(devtools(redactedFile), ofPlain);
+  assert.strictEqual(ofPlain.nodeCount, plain.nodeCount);
+  assert.ok(ofPlain.constructors.some((c) => c.name === 'PlantedSecretHolder' && c.count === 1));
 });
 
 /** Starts `code` in a child that requires heapsnap; resolves with it once it printed a line. */

@@ -167,6 +167,9 @@ function signalDump(project, node, env, log) {
 /** This checkout's tests and examples in the project, its dev dependencies linked in. */
 function addTestSuite(project) {
   for (const dir of ['__test__', 'examples']) fs.cpSync(path.join(ROOT, dir), path.join(project, dir), { recursive: true });
+  // The reference DevTools model some tests compare with (its bundle is cached in .cache/).
+  fs.mkdirSync(path.join(project, 'scripts'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'scripts', 'devtools-model.js'), path.join(project, 'scripts', 'devtools-model.js'));
   // The Node builds cached here serve the tests that dump targets of every major.
   if (!fs.existsSync(path.join(project, '.cache'))) fs.symlinkSync(path.join(ROOT, '.cache'), path.join(project, '.cache'));
   const modules = path.join(project, 'node_modules');
