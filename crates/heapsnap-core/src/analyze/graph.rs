@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use super::classes::Classes;
+use super::column::Column;
 use super::dominators::Analysis;
 use super::retainers::RetainerIndex;
 
@@ -88,8 +89,9 @@ pub struct HeapGraph {
     // Per node (ordinal).
     pub(crate) node_type: Vec<u8>,
     pub(crate) node_name: Vec<u32>,
-    pub(crate) node_id: Vec<u32>,
-    pub(crate) node_self: Vec<u32>,
+    /// Ids and self sizes: `u32` each unless a value needs more (see `column`).
+    pub(crate) node_id: Column,
+    pub(crate) node_self: Column,
     /// `first_edge[n]..first_edge[n + 1]` are node n's outgoing edge ordinals (len = nodes + 1).
     pub(crate) first_edge: Vec<u32>,
     /// DOM link state per node, empty when the snapshot has no `detachedness` field.
@@ -137,7 +139,7 @@ impl HeapGraph {
         &self.strings
     }
     pub fn node_id(&self, ord: u32) -> u64 {
-        self.node_id[ord as usize] as u64
+        self.node_id.get(ord as usize)
     }
     /// The raw `name` of a node (for a closure the function name, for a string its value).
     pub fn node_name(&self, ord: u32) -> &str {
@@ -151,7 +153,7 @@ impl HeapGraph {
     }
     /// Self size as recorded in the file (before DevTools' owner re-attribution).
     pub fn raw_self_size(&self, ord: u32) -> u64 {
-        self.node_self[ord as usize] as u64
+        self.node_self.get(ord as usize)
     }
     pub(crate) fn edges(&self, ord: u32) -> Range<usize> {
         self.first_edge[ord as usize] as usize..self.first_edge[ord as usize + 1] as usize
@@ -180,15 +182,14 @@ impl HeapGraph {
     fn by_id(&self) -> &[u32] {
         self.by_id.get_or_init(|| {
             let mut v: Vec<u32> = (0..self.node_count() as u32).collect();
-            v.sort_unstable_by_key(|&o| self.node_id[o as usize]);
+            v.sort_unstable_by_key(|&o| self.node_id.get(o as usize));
             v
         })
     }
     /// Node ordinal for a snapshot object id (`@123` in DevTools), if present.
     pub fn find_node(&self, id: u64) -> Option<u32> {
-        let id = u32::try_from(id).ok()?;
         let v = self.by_id();
-        v.binary_search_by_key(&id, |&o| self.node_id[o as usize]).ok().map(|i| v[i])
+        v.binary_search_by_key(&id, |&o| self.node_id.get(o as usize)).ok().map(|i| v[i])
     }
     /// DOM link state from the `detachedness` field (0 unknown, 1 attached, 2 detached).
     pub fn detachedness(&self, ord: u32) -> u8 {
@@ -209,7 +210,7 @@ impl HeapGraph {
     }
     /// Self size after DevTools' re-attribution of owned arrays/hidden objects to their owner.
     pub fn self_size(&self, ord: u32) -> u64 {
-        self.analysis().shallow[ord as usize] as u64
+        self.analysis().shallow.get(ord as usize)
     }
     /// DevTools' class name of a node (what the Summary view groups by).
     pub fn class_name(&self, ord: u32) -> &str {
