@@ -13,3 +13,4 @@ pub mod naming;
 pub mod redact;
 pub mod remote;
 pub mod sink;
+pub mod synth;
