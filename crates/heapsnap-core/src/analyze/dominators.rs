@@ -55,6 +55,16 @@ impl BitSet {
     pub fn get(&self, i: usize) -> bool {
         self.0[i >> 6] & (1 << (i & 63)) != 0
     }
+    /// Like `get`, but false past the end instead of a panic.
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+    }
+    /// Clears every bit set in `other` (which may be shorter).
+    pub fn subtract(&mut self, other: &BitSet) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= !b;
+        }
+    }
     #[inline]
     pub fn set(&mut self, i: usize) {
         self.0[i >> 6] |= 1 << (i & 63);

@@ -19,31 +19,61 @@ use super::retainers::RetainerIndex;
 pub(crate) const NO_TYPE: u8 = u8::MAX;
 
 /// All strings of the snapshot in one buffer (one allocation instead of one per string).
+///
+/// String *values* (the names of `string`-type nodes) past [`VALUE_PREFIX`] bytes are kept
+/// as a prefix plus `…` when the parser can tell they are only values (see
+/// `parser::value_only_strings`): nothing in the analysis reads past a display prefix, and a
+/// string-heavy heap's snapshot is mostly such text, which would otherwise all stay in memory.
 #[derive(Default, Debug)]
 pub struct StringTable {
     data: String,
-    ends: Vec<usize>,
+    /// End offset of each string in `data` (4 bytes each until `data` passes 4 GiB).
+    ends: Column,
+    len: usize,
 }
+
+/// Bytes of a string value kept (then `…`); names of objects, properties and the like are
+/// always kept whole.
+pub const VALUE_PREFIX: usize = 200;
 
 impl StringTable {
     pub(crate) fn push(&mut self, s: &str) {
         self.data.push_str(s);
-        self.ends.push(self.data.len());
+        self.ends.push(self.data.len() as u64);
+        self.len += 1;
+    }
+    /// Pushes `s` cut to at most [`VALUE_PREFIX`] bytes (at a character boundary) plus `…`.
+    pub(crate) fn push_value(&mut self, s: &str) {
+        if s.len() <= VALUE_PREFIX + '…'.len_utf8() {
+            return self.push(s);
+        }
+        let mut cut = VALUE_PREFIX;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.data.push_str(&s[..cut]);
+        self.data.push('…');
+        self.ends.push(self.data.len() as u64);
+        self.len += 1;
+    }
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.data.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len == 0
     }
     /// The string at `index`, or `""` when out of range (indices are validated at load time).
     pub fn get(&self, index: u32) -> &str {
         let i = index as usize;
-        if i >= self.ends.len() {
+        if i >= self.len {
             return "";
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1) as usize };
+        &self.data[start..self.ends.get(i) as usize]
     }
 }
 

@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::column::Column;
 use super::error::AnalyzeError;
+use super::dominators::BitSet;
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
 use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
 
@@ -559,6 +560,41 @@ pub(crate) fn read_header<S: Source>(sc: &mut Scanner<S>) -> scanner::Result<(He
     Ok((h, layout))
 }
 
+/// Which string indices are used only as the value of a string node (`string`,
+/// `concatenated string`, `sliced string`), so a prefix of them is enough (see
+/// `StringTable`). Known only when `nodes` and `edges` came first (as V8 writes them);
+/// otherwise `None`, and every string is kept whole. A string that is also a node name of
+/// another type or an edge name is kept whole.
+fn value_only_strings(b: &Builder) -> Option<BitSet> {
+    let l = b.layout.as_ref()?;
+    if !b.seen_nodes || !b.seen_edges || b.raw_nodes.is_some() || b.raw_edges.is_some() {
+        return None;
+    }
+    let is_value: Vec<bool> = l
+        .node_type_names
+        .iter()
+        .map(|t| matches!(t.as_str(), "string" | "concatenated string" | "sliced string"))
+        .collect();
+    let len = b.nodes.name.iter().chain(&b.edges.name).max().map_or(0, |&m| m as usize + 1);
+    let (mut value, mut named) = (BitSet::new(len), BitSet::new(len));
+    for (&t, &s) in b.nodes.ty.iter().zip(&b.nodes.name) {
+        if is_value[t as usize] {
+            value.set(s as usize);
+        } else {
+            named.set(s as usize);
+        }
+    }
+    let unnamed = |t: &str| t == "element" || t == "hidden";
+    let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| unnamed(t)).collect();
+    for (&t, &s) in b.edges.ty.iter().zip(&b.edges.name) {
+        if !edge_unnamed[t as usize] {
+            named.set(s as usize);
+        }
+    }
+    value.subtract(&named);
+    Some(value)
+}
+
 /// The top-level object: sections in any order, unknown ones skipped.
 fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<u64>) -> scanner::Result<()> {
     sc.sections(|sc, key| {
@@ -605,8 +641,18 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                 if b.strings.is_some() {
                     return sc.corrupt("duplicate \"strings\" section");
                 }
+                let values = value_only_strings(b);
                 let t = b.strings.insert(StringTable::default());
-                sc.string_array(|s| t.push(s))?;
+                let mut i = 0usize;
+                sc.string_array(|s| {
+                    if values.as_ref().is_some_and(|v| v.contains(i)) {
+                        t.push_value(s)
+                    } else {
+                        t.push(s)
+                    }
+                    i += 1;
+                })?;
+                t.shrink_to_fit();
             }
             b"locations" => {
                 if b.locations.is_some() {
