@@ -575,7 +575,16 @@ fn value_only_strings(b: &Builder) -> Option<BitSet> {
         .iter()
         .map(|t| matches!(t.as_str(), "string" | "concatenated string" | "sliced string"))
         .collect();
-    let len = b.nodes.name.iter().chain(&b.edges.name).max().map_or(0, |&m| m as usize + 1);
+    // Element and hidden edges hold an index, not a string: left out (and out of `len`).
+    let unnamed = |t: &str| t == "element" || t == "hidden";
+    let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| unnamed(t)).collect();
+    let edge_names = || b.edges.ty.iter().zip(&b.edges.name).filter(|(&t, _)| !edge_unnamed[t as usize]).map(|(_, &s)| s);
+    let len = b.nodes.name.iter().copied().chain(edge_names()).max().map_or(0, |m| m as usize + 1);
+    // A string index far past the references is out of range (rejected once the strings
+    // are counted): no bitset sized by a hostile number.
+    if len > 2 * (b.nodes.name.len() + b.edges.name.len()) + 1024 {
+        return None;
+    }
     let (mut value, mut named) = (BitSet::new(len), BitSet::new(len));
     for (&t, &s) in b.nodes.ty.iter().zip(&b.nodes.name) {
         if is_value[t as usize] {
@@ -584,12 +593,8 @@ fn value_only_strings(b: &Builder) -> Option<BitSet> {
             named.set(s as usize);
         }
     }
-    let unnamed = |t: &str| t == "element" || t == "hidden";
-    let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| unnamed(t)).collect();
-    for (&t, &s) in b.edges.ty.iter().zip(&b.edges.name) {
-        if !edge_unnamed[t as usize] {
-            named.set(s as usize);
-        }
+    for s in edge_names() {
+        named.set(s as usize);
     }
     value.subtract(&named);
     Some(value)
