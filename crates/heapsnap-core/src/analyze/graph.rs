@@ -34,7 +34,7 @@ pub struct StringTable {
 
 /// Bytes of a string value kept (then `…`); names of objects, properties and the like are
 /// always kept whole.
-pub const VALUE_PREFIX: usize = 200;
+pub const VALUE_PREFIX: usize = 100;
 
 impl StringTable {
     pub(crate) fn push(&mut self, s: &str) {
