@@ -9,7 +9,6 @@
 //! strings (4.4 G characters), ids from 2^32, one 6 GiB native node. A `.gz` name gzips
 //! (level 1). Progress and the rate go to stderr.
 
-use std::io::Write;
 use std::time::Instant;
 
 use heapsnap_core::synth::SynthSpec;
@@ -38,18 +37,7 @@ fn main() {
         }
     }
     let t = Instant::now();
-    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&out).expect("create output"));
-    let bytes = if out.ends_with(".gz") {
-        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-        let n = spec.write(&mut gz).expect("write");
-        gz.finish().expect("gzip").flush().expect("flush");
-        n
-    } else {
-        let mut file = file;
-        let n = spec.write(&mut file).expect("write");
-        file.flush().expect("flush");
-        n
-    };
+    let bytes = spec.write_file(out.as_ref()).expect("write");
     let s = t.elapsed().as_secs_f64();
     eprintln!("{out}: {bytes} bytes of JSON in {s:.1} s ({:.0} MB/s)", bytes as f64 / s / 1e6);
     println!("{}", serde_json::to_string(&spec.expected()).expect("json"));

@@ -19,6 +19,9 @@
 //! Summary (the `summary --json` shape) without looking at the file.
 
 use std::io::{self, Write};
+use std::path::Path;
+
+use crate::analyze::AnalyzeError;
 
 use serde::Serialize;
 
@@ -205,6 +208,22 @@ impl SynthSpec {
         out.raw(b"]}\n")?;
         out.w.flush()?;
         Ok(out.n)
+    }
+
+    /// Writes the snapshot to a new file at `path` (gzip level 1 when the name ends in
+    /// `.gz`). Returns the bytes of JSON written.
+    pub fn write_file(&self, path: &Path) -> Result<u64, AnalyzeError> {
+        let io = |e: io::Error| AnalyzeError::from_io(e, None).with_path(path);
+        let file = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).map_err(io)?);
+        if path.extension().is_some_and(|e| e == "gz") {
+            let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+            let n = self.write(&mut gz).map_err(io)?;
+            gz.finish().and_then(|mut f| f.flush()).map_err(io)?;
+            Ok(n)
+        } else {
+            let mut file = file;
+            self.write(&mut file).map_err(io)
+        }
     }
 
     fn write_nodes<W: Write>(&self, out: &mut Out<W>) -> io::Result<()> {

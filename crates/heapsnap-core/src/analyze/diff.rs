@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::classes::{ClassKey, Classes};
+use super::column::Column;
 use super::graph::{HeapGraph, Location};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,8 +41,7 @@ pub struct Diff {
 
 /// (class key index, node ordinal) for every counted node, sorted by (key, id). Ordinals
 /// rather than ids and sizes keep it at 8 bytes a node whatever the width of either.
-fn entries(g: &HeapGraph, classes: &Classes, keymap: &mut HashMap<ClassKey, u32>, keys: &mut Vec<ClassKey>) -> Vec<(u32, u32)> {
-    let a = g.analysis();
+fn entries(g: &HeapGraph, shallow: &Column, classes: &Classes, keymap: &mut HashMap<ClassKey, u32>, keys: &mut Vec<ClassKey>) -> Vec<(u32, u32)> {
     let local: Vec<u32> = classes
         .keys
         .iter()
@@ -54,7 +54,7 @@ fn entries(g: &HeapGraph, classes: &Classes, keymap: &mut HashMap<ClassKey, u32>
         })
         .collect();
     let mut v: Vec<(u32, u32)> = (0..g.node_count())
-        .filter(|&o| a.shallow.get(o) != 0)
+        .filter(|&o| shallow.get(o) != 0)
         .map(|o| (local[classes.class_of[o] as usize], o as u32))
         .collect();
     v.sort_unstable_by_key(|&(k, o)| (k, g.node_id.get(o as usize)));
@@ -67,8 +67,10 @@ pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
     let classes_a = Classes::compute(a, Some(&classes_b.definitions));
     let mut keymap = HashMap::new();
     let mut keys = Vec::new();
-    let ea = entries(a, &classes_a, &mut keymap, &mut keys);
-    let eb = entries(b, classes_b, &mut keymap, &mut keys);
+    // Shallow sizes only: a diff needs no dominator tree (the most expensive analysis).
+    let (sa, sb) = (a.shallow_sizes(), b.shallow_sizes());
+    let ea = entries(a, &sa, &classes_a, &mut keymap, &mut keys);
+    let eb = entries(b, &sb, classes_b, &mut keymap, &mut keys);
     drop(classes_a);
     let mut per: Vec<ClassDiff> = keys
         .iter()
@@ -97,13 +99,13 @@ pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
             (Some(x), y) if y.is_none() || x < y.unwrap() => {
                 let d = &mut per[x.0 as usize];
                 d.removed += 1;
-                d.removed_size += a.analysis().shallow.get(ea[i].1 as usize);
+                d.removed_size += sa.get(ea[i].1 as usize);
                 i += 1;
             }
             (_, Some(y)) => {
                 let d = &mut per[y.0 as usize];
                 d.added += 1;
-                d.added_size += b.analysis().shallow.get(eb[j].1 as usize);
+                d.added_size += sb.get(eb[j].1 as usize);
                 j += 1;
             }
             _ => unreachable!("loop condition guarantees one side"),

@@ -225,7 +225,7 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
 
 /// DevTools' `calculateShallowSizes` (see module docs). Owners' sums never exceed the
 /// heap's total, so the column is widened up front when that total needs 8 bytes.
-fn shallow_sizes(g: &HeapGraph) -> Column {
+pub(crate) fn shallow_sizes(g: &HeapGraph) -> Column {
     let mut sizes = g.node_self.clone();
     if sizes.sum() > u32::MAX as u128 {
         sizes.widen();

@@ -234,6 +234,14 @@ impl HeapGraph {
     pub(crate) fn retainer_index(&self) -> &RetainerIndex {
         self.retainer_index.get_or_init(|| RetainerIndex::build(self))
     }
+    /// DevTools' shallow sizes (see [`super::dominators`]): the analysis' when it is already
+    /// computed, else computed alone, without the dominator tree.
+    pub(crate) fn shallow_sizes(&self) -> std::borrow::Cow<'_, Column> {
+        match self.analysis.get() {
+            Some(a) => std::borrow::Cow::Borrowed(&a.shallow),
+            None => std::borrow::Cow::Owned(super::dominators::shallow_sizes(self)),
+        }
+    }
     /// Retained size of a node with DevTools' semantics (see [`super::dominators`]).
     pub fn retained_size(&self, ord: u32) -> u64 {
         self.analysis().retained.get(ord as usize)

@@ -4,8 +4,6 @@
 //! --ignored`; `HEAPSNAP_SCALE_DIR` picks the directory for the big file, default the
 //! system temp dir).
 
-use std::io::Write;
-
 use crate::analyze::graph::VALUE_PREFIX;
 use crate::analyze::{diff, read_snapshot, read_snapshot_from, HeapGraph};
 use crate::synth::{SynthClass, SynthExpected, SynthSpec};
@@ -151,19 +149,13 @@ fn long_string_values_are_kept_as_a_prefix_and_sized_whole() {
     assert_eq!(got.string_chars, want.string_chars - 6 * (5000 - (VALUE_PREFIX + '…'.len_utf8()) as u64));
 }
 
-/// Writes `spec` to a file (through a 1 MiB buffer), reads it back, checks the Summary.
+/// Writes `spec` to a file, reads it back, checks the Summary.
 fn check_file(spec: &SynthSpec, name: &str) -> (u64, SynthExpected) {
     let dir = std::env::var_os("HEAPSNAP_SCALE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     let path = dir.join(format!("{name}-{}.heapsnapshot", std::process::id()));
-    let bytes = {
-        let mut w =
-            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
-        let n = spec.write(&mut w).unwrap();
-        w.flush().unwrap();
-        n
-    };
+    let bytes = spec.write_file(&path).unwrap();
     let got = read_snapshot(&path).map(|g| summary_of(&g));
     std::fs::remove_file(&path).unwrap();
     let want = spec.expected();
