@@ -131,6 +131,26 @@ test('renderReport escapes class names, property names and paths', () => {
   assert.match(two, /Leak detection needs three snapshots/);
 });
 
+test('renderReport keeps a million-hop retainer chain to its first and last hops', () => {
+  const path = ['(GC roots)', 'List'];
+  for (let i = 1; i <= 1_000_000; i++) path.push('next (property)', i === 1_000_000 ? 'Leaky' : `Node${i}`);
+  const html = renderReport({
+    files: [{ path: 'a', nodeCount: 1, edgeCount: 1, totalSize: 1 }, { path: 'b', nodeCount: 1, edgeCount: 1, totalSize: 1 }, { path: 'c', nodeCount: 1, edgeCount: 1, totalSize: 1 }],
+    summary: { totalSize: 1, constructors: [] },
+    diff: { constructors: [] },
+    leaks: [{ name: 'Leaky', count: 1, size: 8, retainedSize: 8, retainerPath: path }],
+  });
+  checkPage(html);
+  assert.ok(html.length < 100_000, `page of ${html.length} bytes`);
+  const chain = /<ol class="chain">([\s\S]*?)<\/ol>/.exec(html)[1];
+  assert.strictEqual(chain.match(/<li/g).length, 1 + 1 + 30 + 1, 'root, the node under it, 30 hops, one elision line');
+  assert.match(chain, /Node9</, 'first hops shown');
+  assert.doesNotMatch(chain, /Node11</, 'the middle is elided');
+  assert.match(chain, /\u2026 999,970 more hops \u2026/);
+  assert.match(chain, /Node999999</, 'last hops shown');
+  assert.match(chain, /<li class="last">.*<span class="node target"[^>]*>Leaky</);
+});
+
 let reportFile;
 
 test('heapsnap report A B C: leak groups with retainer chains, summary, diff, chart', () => {

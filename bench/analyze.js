@@ -22,6 +22,7 @@ const { parseArgs } = require('util');
 
 const ROOT = path.resolve(__dirname, '..');
 const { values: args } = parseArgs({
+  args: require.main === module ? process.argv.slice(2) : [], // bench/scale.js only borrows ANALYZERS
   options: {
     heaps: { type: 'string', default: '30,100' },
     runs: { type: 'string', default: '3' },
@@ -174,4 +175,6 @@ function writeReadme(table, env) {
   process.stderr.write(`wrote the table into ${readme}\n`);
 }
 
-main();
+module.exports = { ANALYZERS, BIG_HEAP };
+
+if (require.main === module) main();

@@ -150,6 +150,7 @@ function load(analyze, file, index, total) {
   const tty = process.stderr.isTTY;
   let lastDraw = 0;
   const label = `${total > 1 ? `[${index + 1}/${total}] ` : ''}${path.basename(file)}`;
+  const start = Date.now();
   const onProgress = tty
     ? (read, size) => {
         const now = Date.now();
@@ -159,7 +160,8 @@ function load(analyze, file, index, total) {
         const frac = size > 0 ? Math.min(1, read / size) : 0;
         const filled = Math.round(frac * width);
         const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
-        process.stderr.write(`\r\x1b[Kreading ${label} [${bar}] ${Math.round(frac * 100)}% of ${formatBytes(size)}`);
+        const rate = now > start ? ` at ${formatBytes(Math.round((read * 1000) / (now - start)))}/s` : '';
+        process.stderr.write(`\r\x1b[Kreading ${label} [${bar}] ${Math.round(frac * 100)}% of ${formatBytes(size)}${rate}`);
       }
     : undefined;
   try {

@@ -15,6 +15,9 @@ const { invalidOption } = require('./errors');
 
 const DEFAULT_TOP = 25;
 const CHART_ROWS = 15;
+/** Retainer chains longer than this show their first CHAIN_HEAD hops and the last ones. */
+const CHAIN_HOPS = 30;
+const CHAIN_HEAD = 10;
 const DEFAULT_OUTPUT = 'heapsnap-report.html';
 
 const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -132,7 +135,18 @@ function renderChain(group) {
     lines.push(hop(null, p[1], p.length === 2, group.name));
     i = 2;
   }
-  for (; i + 1 < p.length; i += 2) lines.push(hop(p[i], p[i + 1], i + 2 === p.length, group.name));
+  // A path through a long linked list can have millions of hops: keep the page small by
+  // showing the first and last hops (where the holder and the leak are) and counting the rest.
+  const hops = [];
+  for (; i + 1 < p.length; i += 2) hops.push(i);
+  const shown = hops.length > CHAIN_HOPS ? [...hops.slice(0, CHAIN_HEAD), null, ...hops.slice(hops.length - (CHAIN_HOPS - CHAIN_HEAD))] : hops;
+  for (const h of shown) {
+    if (h === null) {
+      lines.push(`<li class="skipped"><span class="muted">\u2026 ${esc(int(hops.length - CHAIN_HOPS))} more hops \u2026</span></li>`);
+    } else {
+      lines.push(hop(p[h], p[h + 1], h + 2 === p.length, group.name));
+    }
+  }
   return `<ol class="chain">${lines.join('')}</ol>`;
 }
 

@@ -312,3 +312,56 @@ pub fn read_snapshot_async(path: String) -> AsyncTask<CodedTask<NativeSnapshot>>
         Ok(snap)
     })
 }
+
+/// Shape of a synthetic snapshot (see `heapsnap_core::synth::SynthSpec`).
+#[napi(object)]
+pub struct NativeSynthSpec {
+    pub holders: f64,
+    pub items_per_holder: u32,
+    pub item_classes: u32,
+    pub string_len: u32,
+    pub id_base: f64,
+    pub big_native: f64,
+}
+
+/// The Summary a synthetic snapshot must produce (`summary --json` shape).
+#[napi(object)]
+pub struct NativeSynthExpected {
+    pub node_count: f64,
+    pub edge_count: f64,
+    pub total_size: f64,
+    pub constructors: Vec<NativeClassSummary>,
+}
+
+/// Tests and benchmarks only (not part of the public API): streams a synthetic snapshot whose
+/// Summary is known by construction to `path` and returns that Summary, so the suite can
+/// check the released analyzer on inputs past 2^24 nodes without a V8 heap that large.
+#[napi]
+pub fn write_synthetic_snapshot(path: String, spec: NativeSynthSpec) -> napi::Result<NativeSynthExpected, String> {
+    let spec = heapsnap_core::synth::SynthSpec {
+        holders: spec.holders as u64,
+        items_per_holder: spec.items_per_holder,
+        item_classes: spec.item_classes,
+        string_len: spec.string_len as usize,
+        id_base: spec.id_base as u64,
+        big_native: spec.big_native as u64,
+    };
+    spec.write_file(Path::new(&path)).map_err(to_js)?;
+    let e = spec.expected();
+    Ok(NativeSynthExpected {
+        node_count: e.node_count as f64,
+        edge_count: e.edge_count as f64,
+        total_size: e.total_size as f64,
+        constructors: e
+            .constructors
+            .into_iter()
+            .map(|c| NativeClassSummary {
+                name: c.name,
+                location: None,
+                count: c.count as f64,
+                self_size: c.self_size as f64,
+                retained_size: c.retained_size as f64,
+            })
+            .collect(),
+    })
+}

@@ -17,3 +17,4 @@ pub mod naming;
 pub mod redact;
 pub mod remote;
 pub mod sink;
+pub mod synth;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::classes::{ClassKey, Classes};
+use super::column::Column;
 use super::graph::{HeapGraph, Location};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,9 +39,9 @@ pub struct Diff {
     pub removed_ids: Vec<u64>,
 }
 
-/// (class key index, id, shallow size) for every counted node, sorted by (key, id).
-fn entries(g: &HeapGraph, classes: &Classes, keymap: &mut HashMap<ClassKey, u32>, keys: &mut Vec<ClassKey>) -> Vec<(u32, u32, u32)> {
-    let a = g.analysis();
+/// (class key index, node ordinal) for every counted node, sorted by (key, id). Ordinals
+/// rather than ids and sizes keep it at 8 bytes a node whatever the width of either.
+fn entries(g: &HeapGraph, shallow: &Column, classes: &Classes, keymap: &mut HashMap<ClassKey, u32>, keys: &mut Vec<ClassKey>) -> Vec<(u32, u32)> {
     let local: Vec<u32> = classes
         .keys
         .iter()
@@ -52,11 +53,11 @@ fn entries(g: &HeapGraph, classes: &Classes, keymap: &mut HashMap<ClassKey, u32>
             })
         })
         .collect();
-    let mut v: Vec<(u32, u32, u32)> = (0..g.node_count())
-        .filter(|&o| a.shallow[o] != 0)
-        .map(|o| (local[classes.class_of[o] as usize], g.node_id[o], a.shallow[o]))
+    let mut v: Vec<(u32, u32)> = (0..g.node_count())
+        .filter(|&o| shallow.get(o) != 0)
+        .map(|o| (local[classes.class_of[o] as usize], o as u32))
         .collect();
-    v.sort_unstable();
+    v.sort_unstable_by_key(|&(k, o)| (k, g.node_id.get(o as usize)));
     v
 }
 
@@ -66,8 +67,10 @@ pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
     let classes_a = Classes::compute(a, Some(&classes_b.definitions));
     let mut keymap = HashMap::new();
     let mut keys = Vec::new();
-    let ea = entries(a, &classes_a, &mut keymap, &mut keys);
-    let eb = entries(b, classes_b, &mut keymap, &mut keys);
+    // Shallow sizes only: a diff needs no dominator tree (the most expensive analysis).
+    let (sa, sb) = (a.shallow_sizes(), b.shallow_sizes());
+    let ea = entries(a, &sa, &classes_a, &mut keymap, &mut keys);
+    let eb = entries(b, &sb, classes_b, &mut keymap, &mut keys);
     drop(classes_a);
     let mut per: Vec<ClassDiff> = keys
         .iter()
@@ -86,8 +89,8 @@ pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
     let mut removed_ids = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < ea.len() || j < eb.len() {
-        let ka = ea.get(i).map(|e| (e.0, e.1));
-        let kb = eb.get(j).map(|e| (e.0, e.1));
+        let ka = ea.get(i).map(|e| (e.0, a.node_id.get(e.1 as usize)));
+        let kb = eb.get(j).map(|e| (e.0, b.node_id.get(e.1 as usize)));
         match (ka, kb) {
             (Some(x), Some(y)) if x == y => {
                 i += 1;
@@ -96,13 +99,13 @@ pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
             (Some(x), y) if y.is_none() || x < y.unwrap() => {
                 let d = &mut per[x.0 as usize];
                 d.removed += 1;
-                d.removed_size += ea[i].2 as u64;
+                d.removed_size += sa.get(ea[i].1 as usize);
                 i += 1;
             }
             (_, Some(y)) => {
                 let d = &mut per[y.0 as usize];
                 d.added += 1;
-                d.added_size += eb[j].2 as u64;
+                d.added_size += sb.get(eb[j].1 as usize);
                 j += 1;
             }
             _ => unreachable!("loop condition guarantees one side"),
@@ -125,10 +128,13 @@ pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
     });
     // By id alone (an object whose class key changed, e.g. a plain object that grew a
     // property, is neither added nor removed here).
-    let mut ids_a: Vec<u32> = ea.iter().map(|e| e.1).collect();
-    let mut ids_b: Vec<u32> = eb.iter().map(|e| e.1).collect();
-    ids_a.sort_unstable();
-    ids_b.sort_unstable();
+    let sorted_ids = |g: &HeapGraph, e: Vec<(u32, u32)>| {
+        let mut ids: Vec<u64> = e.into_iter().map(|(_, o)| g.node_id.get(o as usize)).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let ids_a = sorted_ids(a, ea);
+    let ids_b = sorted_ids(b, eb);
     let (mut i, mut j) = (0, 0);
     while i < ids_a.len() || j < ids_b.len() {
         match (ids_a.get(i), ids_b.get(j)) {
@@ -137,11 +143,11 @@ pub fn diff(a: &HeapGraph, b: &HeapGraph) -> Diff {
                 j += 1;
             }
             (Some(x), y) if y.is_none_or(|y| x < y) => {
-                removed_ids.push(*x as u64);
+                removed_ids.push(*x);
                 i += 1;
             }
             (_, Some(y)) => {
-                added_ids.push(*y as u64);
+                added_ids.push(*y);
                 j += 1;
             }
             _ => unreachable!("loop condition guarantees one side"),

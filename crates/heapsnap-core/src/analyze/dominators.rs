@@ -19,48 +19,32 @@
 //!   (cycles held only by each other) are hung under the root too, exactly as DevTools does.
 //! * **Retained size** = own shallow size + retained sizes of dominated nodes.
 
+use super::column::Column;
 use super::graph::HeapGraph;
 
 /// Results of the DevTools-style analysis, indexed by node ordinal.
 pub(crate) struct Analysis {
     /// Self sizes after owner re-attribution (see module docs).
-    pub shallow: Vec<u32>,
+    pub shallow: Column,
     /// Immediate dominator ordinal (the root dominates itself).
     pub dominator: Vec<u32>,
-    pub retained: Retained,
+    /// Retained sizes: 4 bytes each when the heap's total fits in a `u32` (no retained
+    /// size exceeds the root's, which is the sum of all shallow sizes), else 8.
+    pub retained: Column,
     /// Children in the dominator tree: `dom_children[dom_first[n]..dom_first[n + 1]]`.
     pub dom_first: Vec<u32>,
     pub dom_children: Vec<u32>,
 }
 
-/// Retained sizes: 4 bytes each when the heap's total fits in a `u32` (no retained size
-/// exceeds the root's, which is the sum of all shallow sizes), else 8.
-pub(crate) enum Retained {
-    Narrow(Vec<u32>),
-    Wide(Vec<u64>),
-}
-
-impl Retained {
-    #[inline]
-    pub fn get(&self, ord: usize) -> u64 {
-        match self {
-            Retained::Narrow(v) => v[ord] as u64,
-            Retained::Wide(v) => v[ord],
-        }
-    }
-
-    /// Post-order accumulation: reverse DFS preorder visits children before dominators.
-    fn accumulate<T: Copy + std::ops::AddAssign>(mut sizes: Vec<T>, order: &[u32], dominator: &[u32]) -> Vec<T> {
-        for &v in order.iter().skip(1).rev() {
-            let d = dominator[v as usize] as usize;
-            let s = sizes[v as usize];
-            sizes[d] += s;
-        }
-        sizes
+/// Post-order accumulation: reverse DFS preorder visits children before dominators.
+fn accumulate<T: Copy + std::ops::AddAssign>(sizes: &mut [T], order: &[u32], dominator: &[u32]) {
+    for &v in order.iter().skip(1).rev() {
+        let d = dominator[v as usize] as usize;
+        let s = sizes[v as usize];
+        sizes[d] += s;
     }
 }
 
-/// A compact bit set (one bit per node or edge).
 pub(crate) struct BitSet(Vec<u64>);
 
 impl BitSet {
@@ -70,6 +54,16 @@ impl BitSet {
     #[inline]
     pub fn get(&self, i: usize) -> bool {
         self.0[i >> 6] & (1 << (i & 63)) != 0
+    }
+    /// Like `get`, but false past the end instead of a panic.
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+    }
+    /// Clears every bit set in `other` (which may be shorter).
+    pub fn subtract(&mut self, other: &BitSet) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= !b;
+        }
     }
     #[inline]
     pub fn set(&mut self, i: usize) {
@@ -91,13 +85,13 @@ impl Analysis {
         let shallow = shallow_sizes(g);
         let n = g.node_count();
         // Each shallow size is added along a chain of dominators whose preorder positions
-        // decrease, so into any node at most once: nothing exceeds the total.
-        let total: u64 = shallow.iter().map(|&s| s as u64).sum();
-        let retained = if total <= u32::MAX as u64 {
-            Retained::Narrow(Retained::accumulate(shallow.clone(), &order, &dominator))
-        } else {
-            Retained::Wide(Retained::accumulate(shallow.iter().map(|&s| s as u64).collect(), &order, &dominator))
-        };
+        // decrease, so into any node at most once: nothing exceeds the total, and the
+        // shallow column is already wide when the total needs it.
+        let mut retained = shallow.clone();
+        match &mut retained {
+            Column::Narrow(v) => accumulate(v, &order, &dominator),
+            Column::Wide(v) => accumulate(v, &order, &dominator),
+        }
         drop(order);
         let (dom_first, dom_children) = dominated_nodes(&dominator, g.root, n);
         Analysis { shallow, dominator, retained, dom_first, dom_children }
@@ -207,7 +201,7 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
                 if weakmap_cache[s] == UNKNOWN {
                     weakmap_cache[s] = weakmap_table_id(g.strings.get(s as u32)).unwrap_or(NOT_WEAKMAP);
                 }
-                if weakmap_cache[s] == g.node_id[n as usize] as u64 {
+                if weakmap_cache[s] == g.node_id.get(n as usize) {
                     continue;
                 }
             }
@@ -229,12 +223,24 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
     bits
 }
 
-/// DevTools' `calculateShallowSizes` (see module docs).
-fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
+/// DevTools' `calculateShallowSizes` (see module docs). Owners' sums never exceed the
+/// heap's total, so the column is widened up front when that total needs 8 bytes.
+pub(crate) fn shallow_sizes(g: &HeapGraph) -> Column {
     let mut sizes = g.node_self.clone();
-    if !has_user_roots(g) {
-        return sizes;
+    if sizes.sum() > u32::MAX as u128 {
+        sizes.widen();
     }
+    if has_user_roots(g) {
+        match &mut sizes {
+            Column::Narrow(v) => reattribute_owned(g, v),
+            Column::Wide(v) => reattribute_owned(g, v),
+        }
+    }
+    sizes
+}
+
+/// Moves the self size of each owned node (see module docs) to its single owner.
+fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &HeapGraph, sizes: &mut [T]) {
     const UNVISITED: u32 = u32::MAX;
     const MULTIPLE: u32 = u32::MAX - 1;
     let n = g.node_count();
@@ -279,11 +285,9 @@ fn shallow_sizes(g: &HeapGraph) -> Vec<u32> {
         if g.node_type[o as usize] == g.nt.synthetic || o == g.root {
             continue;
         }
-        let s = sizes[i];
-        sizes[i] = 0;
-        sizes[o as usize] = sizes[o as usize].saturating_add(s);
+        let s = std::mem::take(&mut sizes[i]);
+        sizes[o as usize] += s;
     }
-    sizes
 }
 
 /// DevTools' traversal order: a DFS from the root over essential edges in edge order; then,

@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use super::classes::Classes;
+use super::column::Column;
 use super::dominators::Analysis;
 use super::retainers::RetainerIndex;
 
@@ -18,31 +19,61 @@ use super::retainers::RetainerIndex;
 pub(crate) const NO_TYPE: u8 = u8::MAX;
 
 /// All strings of the snapshot in one buffer (one allocation instead of one per string).
+///
+/// String *values* (the names of `string`-type nodes) past [`VALUE_PREFIX`] bytes are kept
+/// as a prefix plus `…` when the parser can tell they are only values (see
+/// `parser::value_only_strings`): nothing in the analysis reads past a display prefix, and a
+/// string-heavy heap's snapshot is mostly such text, which would otherwise all stay in memory.
 #[derive(Default, Debug)]
 pub struct StringTable {
     data: String,
-    ends: Vec<usize>,
+    /// End offset of each string in `data` (4 bytes each until `data` passes 4 GiB).
+    ends: Column,
+    len: usize,
 }
+
+/// Bytes of a string value kept (then `…`); names of objects, properties and the like are
+/// always kept whole.
+pub const VALUE_PREFIX: usize = 100;
 
 impl StringTable {
     pub(crate) fn push(&mut self, s: &str) {
         self.data.push_str(s);
-        self.ends.push(self.data.len());
+        self.ends.push(self.data.len() as u64);
+        self.len += 1;
+    }
+    /// Pushes `s` cut to at most [`VALUE_PREFIX`] bytes (at a character boundary) plus `…`.
+    pub(crate) fn push_value(&mut self, s: &str) {
+        if s.len() <= VALUE_PREFIX + '…'.len_utf8() {
+            return self.push(s);
+        }
+        let mut cut = VALUE_PREFIX;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.data.push_str(&s[..cut]);
+        self.data.push('…');
+        self.ends.push(self.data.len() as u64);
+        self.len += 1;
+    }
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.data.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len == 0
     }
     /// The string at `index`, or `""` when out of range (indices are validated at load time).
     pub fn get(&self, index: u32) -> &str {
         let i = index as usize;
-        if i >= self.ends.len() {
+        if i >= self.len {
             return "";
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1) as usize };
+        &self.data[start..self.ends.get(i) as usize]
     }
 }
 
@@ -88,8 +119,9 @@ pub struct HeapGraph {
     // Per node (ordinal).
     pub(crate) node_type: Vec<u8>,
     pub(crate) node_name: Vec<u32>,
-    pub(crate) node_id: Vec<u32>,
-    pub(crate) node_self: Vec<u32>,
+    /// Ids and self sizes: `u32` each unless a value needs more (see `column`).
+    pub(crate) node_id: Column,
+    pub(crate) node_self: Column,
     /// `first_edge[n]..first_edge[n + 1]` are node n's outgoing edge ordinals (len = nodes + 1).
     pub(crate) first_edge: Vec<u32>,
     /// DOM link state per node, empty when the snapshot has no `detachedness` field.
@@ -137,7 +169,7 @@ impl HeapGraph {
         &self.strings
     }
     pub fn node_id(&self, ord: u32) -> u64 {
-        self.node_id[ord as usize] as u64
+        self.node_id.get(ord as usize)
     }
     /// The raw `name` of a node (for a closure the function name, for a string its value).
     pub fn node_name(&self, ord: u32) -> &str {
@@ -151,7 +183,7 @@ impl HeapGraph {
     }
     /// Self size as recorded in the file (before DevTools' owner re-attribution).
     pub fn raw_self_size(&self, ord: u32) -> u64 {
-        self.node_self[ord as usize] as u64
+        self.node_self.get(ord as usize)
     }
     pub(crate) fn edges(&self, ord: u32) -> Range<usize> {
         self.first_edge[ord as usize] as usize..self.first_edge[ord as usize + 1] as usize
@@ -180,15 +212,14 @@ impl HeapGraph {
     fn by_id(&self) -> &[u32] {
         self.by_id.get_or_init(|| {
             let mut v: Vec<u32> = (0..self.node_count() as u32).collect();
-            v.sort_unstable_by_key(|&o| self.node_id[o as usize]);
+            v.sort_unstable_by_key(|&o| self.node_id.get(o as usize));
             v
         })
     }
     /// Node ordinal for a snapshot object id (`@123` in DevTools), if present.
     pub fn find_node(&self, id: u64) -> Option<u32> {
-        let id = u32::try_from(id).ok()?;
         let v = self.by_id();
-        v.binary_search_by_key(&id, |&o| self.node_id[o as usize]).ok().map(|i| v[i])
+        v.binary_search_by_key(&id, |&o| self.node_id.get(o as usize)).ok().map(|i| v[i])
     }
     /// DOM link state from the `detachedness` field (0 unknown, 1 attached, 2 detached).
     pub fn detachedness(&self, ord: u32) -> u8 {
@@ -203,13 +234,21 @@ impl HeapGraph {
     pub(crate) fn retainer_index(&self) -> &RetainerIndex {
         self.retainer_index.get_or_init(|| RetainerIndex::build(self))
     }
+    /// DevTools' shallow sizes (see [`super::dominators`]): the analysis' when it is already
+    /// computed, else computed alone, without the dominator tree.
+    pub(crate) fn shallow_sizes(&self) -> std::borrow::Cow<'_, Column> {
+        match self.analysis.get() {
+            Some(a) => std::borrow::Cow::Borrowed(&a.shallow),
+            None => std::borrow::Cow::Owned(super::dominators::shallow_sizes(self)),
+        }
+    }
     /// Retained size of a node with DevTools' semantics (see [`super::dominators`]).
     pub fn retained_size(&self, ord: u32) -> u64 {
         self.analysis().retained.get(ord as usize)
     }
     /// Self size after DevTools' re-attribution of owned arrays/hidden objects to their owner.
     pub fn self_size(&self, ord: u32) -> u64 {
-        self.analysis().shallow[ord as usize] as u64
+        self.analysis().shallow.get(ord as usize)
     }
     /// DevTools' class name of a node (what the Summary view groups by).
     pub fn class_name(&self, ord: u32) -> &str {

@@ -55,17 +55,12 @@ pub struct HeldObjects {
     pub size: u64,
 }
 
-fn sorted_ids(g: &HeapGraph) -> Vec<u32> {
-    let mut v = g.node_id.clone();
-    v.sort_unstable();
-    v
-}
 
 /// Leak candidates: allocated between `a` and `b`, still alive in `c`, by class, largest
 /// total self size first.
 pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
-    let ids_a = sorted_ids(a);
-    let ids_b = sorted_ids(b);
+    let ids_a = a.node_id.sorted();
+    let ids_b = b.node_id.sorted();
     let classes = c.classes();
     let an = c.analysis();
     let paths = RetainerPaths::compute(c);
@@ -76,12 +71,12 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
     let groups = classes.keys.len();
     let mut member: Vec<bool> = vec![false; c.node_count()];
     for o in 0..c.node_count() {
-        let id = c.node_id[o];
-        member[o] = an.shallow[o] != 0
+        let id = c.node_id.get(o);
+        member[o] = an.shallow.get(o) != 0
             && !noise(c.node_type[o])
             && paths.reached(o as u32)
-            && ids_b.binary_search(&id).is_ok()
-            && ids_a.binary_search(&id).is_err();
+            && ids_b.contains_sorted(id)
+            && !ids_a.contains_sorted(id);
     }
     let owner = owners(c, &paths, &member, &classes.class_of);
 
@@ -92,7 +87,7 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
     let mut holds: Vec<std::collections::BTreeMap<u32, (u64, u64)>> = vec![Default::default(); groups];
     for o in (0..c.node_count()).filter(|&o| member[o]) {
         let k = classes.class_of[o] as usize;
-        let self_size = an.shallow[o] as u64;
+        let self_size = an.shallow.get(o);
         if owner[o] != o as u32 {
             let holder = classes.class_of[owner[o] as usize] as usize;
             let held = holds[holder].entry(k as u32).or_default();

@@ -13,6 +13,7 @@
 //! the rules), so they can be checked against DevTools on the same file.
 
 mod classes;
+mod column;
 mod diff;
 mod dominators;
 mod error;

@@ -19,7 +19,9 @@ use std::sync::{mpsc, OnceLock};
 
 use serde::Deserialize;
 
+use super::column::Column;
 use super::error::AnalyzeError;
+use super::dominators::BitSet;
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
 use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
 
@@ -307,8 +309,8 @@ impl Layout {
 struct NodeCols {
     ty: Vec<u8>,
     name: Vec<u32>,
-    id: Vec<u32>,
-    self_size: Vec<u32>,
+    id: Column,
+    self_size: Column,
     edge_count: Vec<u32>,
     det: Vec<u8>,
     field: usize,
@@ -326,18 +328,18 @@ impl NodeCols {
         }
     }
     #[inline(always)]
-    fn push(&mut self, l: &Layout, v: u32) -> Result<(), String> {
+    fn push(&mut self, l: &Layout, v: u64) -> Result<(), String> {
         match l.node_roles[self.field] {
             NodeRole::Type => {
-                if v as usize >= l.node_type_names.len() {
+                if v >= l.node_type_names.len() as u64 {
                     return Err(format!("node type {v} out of range"));
                 }
                 self.ty.push(v as u8)
             }
-            NodeRole::Name => self.name.push(v),
+            NodeRole::Name => self.name.push(narrow(v, "node name string index")?),
             NodeRole::Id => self.id.push(v),
             NodeRole::SelfSize => self.self_size.push(v),
-            NodeRole::EdgeCount => self.edge_count.push(v),
+            NodeRole::EdgeCount => self.edge_count.push(narrow(v, "node edge_count")?),
             NodeRole::Detachedness => self.det.push(v.min(255) as u8),
             NodeRole::Skip => {}
         }
@@ -365,8 +367,8 @@ impl<'a> NodeSink<'a> {
     }
 }
 
-impl NumSink for NodeSink<'_> {
-    fn take(&mut self, nums: &[u32]) -> Result<(), (usize, String)> {
+impl NumSink<u64> for NodeSink<'_> {
+    fn take(&mut self, nums: &[u64]) -> Result<(), (usize, String)> {
         let (l, cols) = (self.l, &mut *self.cols);
         let nf = l.node_roles.len();
         let mut i = 0;
@@ -376,17 +378,22 @@ impl NumSink for NodeSink<'_> {
             i += 1;
         }
         let [ty, name, id, self_size, edge_count] = self.pos;
-        let ntypes = l.node_type_names.len() as u32;
+        let ntypes = l.node_type_names.len() as u64;
         while i + nf <= nums.len() {
             let r = &nums[i..i + nf];
-            if r[ty] >= ntypes {
-                return Err((i + ty, format!("node type {} out of range", r[ty])));
+            if r[ty] >= ntypes || r[name] > u32::MAX as u64 || r[edge_count] > u32::MAX as u64 {
+                // The per-field path finds and words the problem (same checks).
+                for (k, &x) in r.iter().enumerate() {
+                    cols.push(l, x).map_err(|m| (i + k, m))?;
+                }
+                i += nf;
+                continue;
             }
             cols.ty.push(r[ty] as u8);
-            cols.name.push(r[name]);
+            cols.name.push(r[name] as u32);
             cols.id.push(r[id]);
             cols.self_size.push(r[self_size]);
-            cols.edge_count.push(r[edge_count]);
+            cols.edge_count.push(r[edge_count] as u32);
             if let Some(d) = self.det {
                 cols.det.push(r[d].min(255) as u8);
             }
@@ -418,27 +425,25 @@ impl EdgeCols {
     /// bad targets are reported right where they occur.
     /// `NF` is the node field count when known at compile time (0: use the layout's).
     #[inline(always)]
-    fn push<const NF: u32>(&mut self, l: &Layout, node_count: Option<usize>, v: u32) -> Result<(), String> {
+    fn push<const NF: u64>(&mut self, l: &Layout, node_count: Option<usize>, v: u64) -> Result<(), String> {
         match l.edge_roles[self.field] {
             EdgeRole::Type => {
-                if v as usize >= l.edge_type_names.len() {
+                if v >= l.edge_type_names.len() as u64 {
                     return Err(format!("edge type {v} out of range"));
                 }
                 self.ty.push(v as u8)
             }
-            EdgeRole::Name => self.name.push(v),
+            EdgeRole::Name => self.name.push(narrow(v, "edge name_or_index")?),
             EdgeRole::To => {
-                let nf = if NF != 0 { NF } else { l.node_roles.len() as u32 };
+                let nf = if NF != 0 { NF } else { l.node_roles.len() as u64 };
                 if !v.is_multiple_of(nf) {
                     return Err(format!("edge to_node {v} is not a multiple of the node field count {nf}"));
                 }
                 let ord = v / nf;
-                if let Some(n) = node_count {
-                    if ord as usize >= n {
-                        return Err(format!("edge to_node {v} is beyond the last node"));
-                    }
+                if node_count.is_some_and(|n| ord >= n as u64) || ord >= u32::MAX as u64 {
+                    return Err(format!("edge to_node {v} is beyond the last node"));
                 }
-                self.to.push(ord)
+                self.to.push(ord as u32)
             }
             EdgeRole::Skip => {}
         }
@@ -452,22 +457,22 @@ impl EdgeCols {
 
 /// Whole-record pushes of edges; `NF` is the node field count when known at compile time
 /// (0: the layout's).
-struct EdgeSink<'a, const NF: u32> {
+struct EdgeSink<'a, const NF: u64> {
     l: &'a Layout,
     node_count: Option<usize>,
     cols: &'a mut EdgeCols,
     pos: [usize; 3],
 }
 
-impl<'a, const NF: u32> EdgeSink<'a, NF> {
+impl<'a, const NF: u64> EdgeSink<'a, NF> {
     fn new(l: &'a Layout, node_count: Option<usize>, cols: &'a mut EdgeCols) -> Self {
         let at = |r: EdgeRole| l.edge_field(r).expect("required edge fields are in the layout");
         EdgeSink { l, node_count, cols, pos: [at(EdgeRole::Type), at(EdgeRole::Name), at(EdgeRole::To)] }
     }
 }
 
-impl<const NF: u32> NumSink for EdgeSink<'_, NF> {
-    fn take(&mut self, nums: &[u32]) -> Result<(), (usize, String)> {
+impl<const NF: u64> NumSink<u64> for EdgeSink<'_, NF> {
+    fn take(&mut self, nums: &[u64]) -> Result<(), (usize, String)> {
         let (l, n, cols) = (self.l, self.node_count, &mut *self.cols);
         let ef = l.edge_roles.len();
         let mut i = 0;
@@ -476,13 +481,13 @@ impl<const NF: u32> NumSink for EdgeSink<'_, NF> {
             i += 1;
         }
         let [ty, name, to] = self.pos;
-        let ntypes = l.edge_type_names.len() as u32;
-        let nf = if NF != 0 { NF } else { l.node_roles.len() as u32 };
-        let limit = n.map_or(u32::MAX as u64 + 1, |n| n as u64);
+        let ntypes = l.edge_type_names.len() as u64;
+        let nf = if NF != 0 { NF } else { l.node_roles.len() as u64 };
+        let limit = n.map_or(u32::MAX as u64, |n| (n as u64).min(u32::MAX as u64));
         while i + ef <= nums.len() {
             let r = &nums[i..i + ef];
             let (t, v) = (r[ty], r[to]);
-            if t >= ntypes || !v.is_multiple_of(nf) || (v / nf) as u64 >= limit {
+            if t >= ntypes || !v.is_multiple_of(nf) || v / nf >= limit || r[name] > u32::MAX as u64 {
                 // The per-field path finds and words the problem (same checks).
                 for (k, &x) in r.iter().enumerate() {
                     cols.push::<NF>(l, n, x).map_err(|m| (i + k, m))?;
@@ -491,8 +496,8 @@ impl<const NF: u32> NumSink for EdgeSink<'_, NF> {
                 continue;
             }
             cols.ty.push(t as u8);
-            cols.name.push(r[name]);
-            cols.to.push(v / nf);
+            cols.name.push(r[name] as u32);
+            cols.to.push((v / nf) as u32);
             i += ef;
         }
         while i < nums.len() {
@@ -509,8 +514,8 @@ struct Builder {
     layout: Option<Layout>,
     nodes: NodeCols,
     edges: EdgeCols,
-    raw_nodes: Option<Vec<u32>>,
-    raw_edges: Option<Vec<u32>>,
+    raw_nodes: Option<Vec<u64>>,
+    raw_edges: Option<Vec<u64>>,
     seen_nodes: bool,
     seen_edges: bool,
     strings: Option<StringTable>,
@@ -530,6 +535,12 @@ fn hint(declared: Option<u64>, fields: usize, input_len: Option<u64>) -> usize {
     declared.min(cap).min(u32::MAX as u64) as usize
 }
 
+/// A value the graph keeps in 32 bits (string indices, edge counts, element indices):
+/// past that it cannot be a real reference, so the file is corrupt rather than truncated.
+fn narrow(v: u64, what: &str) -> Result<u32, String> {
+    u32::try_from(v).map_err(|_| format!("{what} {v} out of range (more than 32 bits)"))
+}
+
 fn scan_err(e: ScanError) -> AnalyzeError {
     match e {
         ScanError::Corrupt(m, at) => AnalyzeError::corrupt(m, Some(at)),
@@ -547,6 +558,46 @@ pub(crate) fn read_header<S: Source>(sc: &mut Scanner<S>) -> scanner::Result<(He
     })?;
     let layout = Layout::from_meta(&h.meta).map_err(|m| ScanError::Corrupt(m, at))?;
     Ok((h, layout))
+}
+
+/// Which string indices are used only as the value of a string node (`string`,
+/// `concatenated string`, `sliced string`), so a prefix of them is enough (see
+/// `StringTable`). Known only when `nodes` and `edges` came first (as V8 writes them);
+/// otherwise `None`, and every string is kept whole. A string that is also a node name of
+/// another type or an edge name is kept whole.
+fn value_only_strings(b: &Builder) -> Option<BitSet> {
+    let l = b.layout.as_ref()?;
+    if !b.seen_nodes || !b.seen_edges || b.raw_nodes.is_some() || b.raw_edges.is_some() {
+        return None;
+    }
+    let is_value: Vec<bool> = l
+        .node_type_names
+        .iter()
+        .map(|t| matches!(t.as_str(), "string" | "concatenated string" | "sliced string"))
+        .collect();
+    // Element and hidden edges hold an index, not a string: left out (and out of `len`).
+    let unnamed = |t: &str| t == "element" || t == "hidden";
+    let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| unnamed(t)).collect();
+    let edge_names = || b.edges.ty.iter().zip(&b.edges.name).filter(|(&t, _)| !edge_unnamed[t as usize]).map(|(_, &s)| s);
+    let len = b.nodes.name.iter().copied().chain(edge_names()).max().map_or(0, |m| m as usize + 1);
+    // A string index far past the references is out of range (rejected once the strings
+    // are counted): no bitset sized by a hostile number.
+    if len > 2 * (b.nodes.name.len() + b.edges.name.len()) + 1024 {
+        return None;
+    }
+    let (mut value, mut named) = (BitSet::new(len), BitSet::new(len));
+    for (&t, &s) in b.nodes.ty.iter().zip(&b.nodes.name) {
+        if is_value[t as usize] {
+            value.set(s as usize);
+        } else {
+            named.set(s as usize);
+        }
+    }
+    for s in edge_names() {
+        named.set(s as usize);
+    }
+    value.subtract(&named);
+    Some(value)
 }
 
 /// The top-level object: sections in any order, unknown ones skipped.
@@ -569,8 +620,8 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                     return sc.corrupt("duplicate \"nodes\" section");
                 }
                 match &b.layout {
-                    Some(l) => sc.u32_array(&mut NodeSink::new(l, &mut b.nodes))?,
-                    None => sc.u32_array(b.raw_nodes.insert(Vec::new()))?,
+                    Some(l) => sc.uint_array(&mut NodeSink::new(l, &mut b.nodes))?,
+                    None => sc.uint_array(b.raw_nodes.insert(Vec::new()))?,
                 }
             }
             b"edges" => {
@@ -583,20 +634,30 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                     Some(l) if b.raw_nodes.is_none() => {
                         let cols = &mut b.edges;
                         match l.node_roles.len() {
-                            7 => sc.u32_array(&mut EdgeSink::<7>::new(l, n, cols))?,
-                            6 => sc.u32_array(&mut EdgeSink::<6>::new(l, n, cols))?,
-                            _ => sc.u32_array(&mut EdgeSink::<0>::new(l, n, cols))?,
+                            7 => sc.uint_array(&mut EdgeSink::<7>::new(l, n, cols))?,
+                            6 => sc.uint_array(&mut EdgeSink::<6>::new(l, n, cols))?,
+                            _ => sc.uint_array(&mut EdgeSink::<0>::new(l, n, cols))?,
                         }
                     }
-                    _ => sc.u32_array(b.raw_edges.insert(Vec::new()))?,
+                    _ => sc.uint_array(b.raw_edges.insert(Vec::new()))?,
                 }
             }
             b"strings" => {
                 if b.strings.is_some() {
                     return sc.corrupt("duplicate \"strings\" section");
                 }
+                let values = value_only_strings(b);
                 let t = b.strings.insert(StringTable::default());
-                sc.string_array(|s| t.push(s))?;
+                let mut i = 0usize;
+                sc.string_array(|s| {
+                    if values.as_ref().is_some_and(|v| v.contains(i)) {
+                        t.push_value(s)
+                    } else {
+                        t.push(s)
+                    }
+                    i += 1;
+                })?;
+                t.shrink_to_fit();
             }
             b"locations" => {
                 if b.locations.is_some() {

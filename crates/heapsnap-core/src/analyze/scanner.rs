@@ -27,15 +27,47 @@ pub(crate) enum ScanError {
 pub(crate) type Result<T> = std::result::Result<T, ScanError>;
 
 /// Takes the numbers of an array, in order, a batch at a time.
-pub(crate) trait NumSink {
+pub(crate) trait NumSink<T = u32> {
     /// On a bad number, its index in `nums` and what is wrong.
-    fn take(&mut self, nums: &[u32]) -> std::result::Result<(), (usize, String)>;
+    fn take(&mut self, nums: &[T]) -> std::result::Result<(), (usize, String)>;
 }
 
-impl NumSink for Vec<u32> {
-    fn take(&mut self, nums: &[u32]) -> std::result::Result<(), (usize, String)> {
+impl<T: Copy> NumSink<T> for Vec<T> {
+    fn take(&mut self, nums: &[T]) -> std::result::Result<(), (usize, String)> {
         self.extend_from_slice(nums);
         Ok(())
+    }
+}
+
+/// The unsigned integer types arrays are parsed into: `u32` where the format's values are
+/// indices, `u64` where a value may pass 2^32 (node ids, self sizes, `to_node` offsets of
+/// snapshots with more than 2^32 / node-field-count nodes).
+pub(crate) trait Uint: Copy + Default {
+    const MAX: u64;
+    /// Digits the fast path may read without overflowing a `u64` accumulator or the type.
+    const FAST_DIGITS: usize;
+    const NAME: &'static str;
+    fn from_u64(v: u64) -> Self;
+}
+
+impl Uint for u32 {
+    const MAX: u64 = u32::MAX as u64;
+    const FAST_DIGITS: usize = 10;
+    const NAME: &'static str = "u32";
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
+        v as u32
+    }
+}
+
+impl Uint for u64 {
+    const MAX: u64 = u64::MAX;
+    // 10^19 - 1 < 2^64: nineteen digits never overflow; a twentieth takes the slow path.
+    const FAST_DIGITS: usize = 19;
+    const NAME: &'static str = "u64";
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
+        v
     }
 }
 
@@ -395,48 +427,55 @@ impl<S: Source> Scanner<S> {
         Ok(())
     }
 
-    /// Slow path for one unsigned 32-bit integer (at the current position, no whitespace).
-    fn slow_u32(&mut self) -> Result<u32> {
+    /// Slow path for one unsigned integer of type `T` (at the current position, no
+    /// whitespace).
+    fn slow_uint<T: Uint>(&mut self) -> Result<T> {
         let first = match self.peek()? {
             None => return self.truncated("a number"),
             Some(b) => b,
         };
         if !first.is_ascii_digit() {
             if first == b'-' {
-                return self.corrupt("invalid value: negative number, expected u32");
+                return self.corrupt(format!("invalid value: negative number, expected {}", T::NAME));
             }
-            return self.corrupt(format!("expected an unsigned 32-bit integer, found {}", describe(first)));
+            return self.corrupt(format!("expected an unsigned integer ({}), found {}", T::NAME, describe(first)));
         }
         let mut v: u64 = 0;
         let mut digits = 0;
         while let Some(b) = self.peek()? {
             if !b.is_ascii_digit() {
                 if matches!(b, b'.' | b'e' | b'E') {
-                    return self.corrupt("invalid type: floating point number, expected u32");
+                    return self.corrupt(format!("invalid type: floating point number, expected {}", T::NAME));
                 }
                 break;
             }
             if digits == 1 && first == b'0' {
                 return self.corrupt("invalid number: leading zero");
             }
-            v = v * 10 + (b - b'0') as u64;
+            let next = v.checked_mul(10).and_then(|x| x.checked_add((b - b'0') as u64));
+            v = match next {
+                Some(x) if x <= T::MAX => x,
+                _ => return self.corrupt(format!("invalid value: number out of range, expected {}", T::NAME)),
+            };
             digits += 1;
-            if v > u32::MAX as u64 {
-                return self.corrupt("invalid value: number out of range, expected u32");
-            }
             self.pos += 1;
         }
-        Ok(v as u32)
+        Ok(T::from_u64(v))
     }
 
-    /// Parses an array of unsigned 32-bit integers (after whitespace), handing them to `sink`
-    /// in batches. An error from `sink` is reported at the offending number's offset; a
-    /// batch is always handed over before a syntax error is looked at, so errors come in
+    /// Parses an array of unsigned 32-bit integers (see [`Scanner::uint_array`]).
+    pub fn u32_array(&mut self, sink: &mut impl NumSink<u32>) -> Result<()> {
+        self.uint_array::<u32>(sink)
+    }
+
+    /// Parses an array of unsigned integers of type `T` (after whitespace), handing them to
+    /// `sink` in batches. An error from `sink` is reported at the offending number's offset;
+    /// a batch is always handed over before a syntax error is looked at, so errors come in
     /// stream order.
     #[inline(never)]
-    pub fn u32_array(&mut self, sink: &mut impl NumSink) -> Result<()> {
+    pub fn uint_array<T: Uint>(&mut self, sink: &mut impl NumSink<T>) -> Result<()> {
         const BATCH: usize = 4096;
-        let mut nums = [0u32; BATCH];
+        let mut nums = [T::default(); BATCH];
         // Offsets of the numbers in the current chunk (chunks are at most CHUNK bytes).
         let mut offs = [0u32; BATCH];
         self.expect(b'[', "an array of unsigned 32-bit integers")?;
@@ -457,11 +496,11 @@ impl<S: Source> Scanner<S> {
                     let start = p;
                     let mut v: u64 = 0;
                     let mut q = p;
-                    while q < start + 10 && buf[q].is_ascii_digit() {
+                    while q < start + T::FAST_DIGITS && buf[q].is_ascii_digit() {
                         v = v * 10 + (buf[q] - b'0') as u64;
                         q += 1;
                     }
-                    if q == start || buf[q].is_ascii_digit() || v > u32::MAX as u64 || (buf[start] == b'0' && q - start > 1)
+                    if q == start || buf[q].is_ascii_digit() || v > T::MAX || (buf[start] == b'0' && q - start > 1)
                     {
                         break; // the slow path reports it
                     }
@@ -475,7 +514,7 @@ impl<S: Source> Scanner<S> {
                     if sep != b',' && sep != b']' {
                         break;
                     }
-                    nums[k] = v as u32;
+                    nums[k] = T::from_u64(v);
                     offs[k] = start as u32;
                     k += 1;
                     q += 1;
@@ -505,7 +544,7 @@ impl<S: Source> Scanner<S> {
             // Slow path: one element, across chunk boundaries.
             self.skip_ws()?;
             let at = self.offset();
-            let v = self.slow_u32()?;
+            let v = self.slow_uint::<T>()?;
             if let Err((_, m)) = sink.take(&[v]) {
                 return Err(ScanError::Corrupt(m, at));
             }

@@ -88,7 +88,7 @@ pub(crate) fn aggregate(g: &HeapGraph, classes: &Classes) -> Vec<Agg> {
     let a = g.analysis();
     let mut aggs = vec![Agg::default(); classes.keys.len()];
     for (o, &k) in classes.class_of.iter().enumerate() {
-        let s = a.shallow[o] as u64;
+        let s = a.shallow.get(o);
         if s == 0 {
             continue;
         }
@@ -97,7 +97,7 @@ pub(crate) fn aggregate(g: &HeapGraph, classes: &Classes) -> Vec<Agg> {
         agg.self_size += s;
     }
     let retained = top_level_retained(g, aggs.len(), |n| {
-        (a.shallow[n as usize] != 0).then(|| classes.class_of[n as usize])
+        (a.shallow.get(n as usize) != 0).then(|| classes.class_of[n as usize])
     });
     for (agg, r) in aggs.iter_mut().zip(retained) {
         agg.retained = r;

@@ -10,6 +10,7 @@ mod io;
 mod lengauer_tarjan;
 mod parity;
 pub(crate) mod robust;
+mod scale;
 
 use super::*;
 

@@ -287,7 +287,21 @@ fn hostile_counts_indices_and_types_are_rejected() {
     hostile("edge type out of range", |v| v["edges"][0] = json!(99));
     hostile("negative number", |v| v["nodes"][3] = json!(-1));
     hostile("float", |v| v["nodes"][3] = json!(1.5));
-    hostile("number > u32", |v| v["nodes"][3] = json!(4_294_967_296u64));
+    // Self sizes (and ids) may pass 2^32: kept exactly in 64 bits. Past 2^64 a number is
+    // corrupt, and so is a 32-bit reference (string index, edge count) past 2^32.
+    {
+        let mut v = base();
+        v["nodes"][3] = json!(4_294_967_296u64);
+        let g = read_snapshot_from(&serde_json::to_vec(&v).unwrap()[..]).unwrap();
+        assert_eq!(g.raw_self_size(0), 4_294_967_296);
+        let text = serde_json::to_string(&v).unwrap().replacen("4294967296", "18446744073709551616", 1);
+        assert!(!check(text.as_bytes(), "number > u64"), "number > u64: parsed");
+    }
+    hostile("string index > u32", |v| v["nodes"][1] = json!(4_294_967_296u64));
+    hostile("edge name > u32", |v| {
+        let n = v["edges"].as_array().unwrap().len();
+        v["edges"][n - 2] = json!(4_294_967_296u64)
+    });
     hostile("string in nodes", |v| v["nodes"][3] = json!("10"));
     hostile("nodes is an object", |v| v["nodes"] = json!({}));
     hostile("strings hold a number", |v| v["strings"][0] = json!(1));
