@@ -308,6 +308,25 @@ export interface LeakGroup {
   runtime: boolean
   /** Leaked objects of other classes reached through this group's members (a Session's arrays). */
   holds: { name: string; count: number; size: number }[]
+  /** When the third snapshot has allocation traces: the stacks that allocated most of the group (else empty). */
+  allocationStacks: AllocationStack[]
+}
+
+/** One frame of an allocation stack: the function and where it starts (1-based line and column). */
+export interface StackFrame {
+  functionName: string
+  /** The script's file name or URL; empty for V8's own code. */
+  url: string
+  line: number
+  column: number
+}
+
+/** Objects allocated by one stack, innermost frame first. */
+export interface AllocationStack {
+  count: number
+  /** Sum of their self sizes, bytes. */
+  size: number
+  frames: StackFrame[]
 }
 
 /** A parsed heap snapshot (held natively, a few bytes per node and edge). */
@@ -325,6 +344,10 @@ export interface HeapSnapshot {
   retainersByClass(name: string): RetainerGroup[]
   /** With an id: the dominator chain, the node first and the root last. Without: the largest objects under the root. */
   dominators(nodeId?: number, options?: { limit?: number }): DominatorEntry[]
+  /** Whether V8 recorded allocation stacks when it took this snapshot (`leakCheck({ stacks: true })`). */
+  readonly hasAllocationTraces: boolean
+  /** Where the object was allocated, innermost first; `null` without traces or when it predates tracking. */
+  allocationStack(nodeId: number): StackFrame[] | null
 }
 
 /**
@@ -357,6 +380,11 @@ export interface LeakCheckOptions {
   dir?: string
   /** Keep the snapshots even when no leak was found (they are always kept when one is). */
   keepSnapshots?: boolean
+  /**
+   * Record the stack of every allocation from snapshot A to C (V8's allocation tracking; slows
+   * the scenario, see the README) so each leak gets `allocationStacks`.
+   */
+  stacks?: boolean
 }
 
 /** A constructor whose objects kept growing with the iterations. */
@@ -376,6 +404,11 @@ export interface LeakCheckLeak {
   retainerPath: string[]
   /** Leaking objects reachable only through this group (e.g. a leaked session's arrays). */
   holds: { name: string; count: number; size: number }[]
+  /**
+   * With `stacks: true`: the few stacks that allocated most of these objects, the scenario's
+   * frames only (innermost first, heapsnap's own frames cut), most objects first.
+   */
+  allocationStacks?: AllocationStack[]
 }
 
 export interface LeakCheckReport {

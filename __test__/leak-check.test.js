@@ -177,3 +177,74 @@ test('works with --expose-gc too', () => {
   assert.strictEqual(result.gc, 'function');
   assert.ok(result.names.includes('Exposed'), child.stdout);
 });
+
+// ---- allocation stacks (stacks: true) ----
+
+class TracedSession {
+  constructor(i) {
+    this.i = i;
+    this.buffer = new Array(16).fill(i);
+  }
+}
+const tracedSessions = new Map();
+function plantedLeakAllocator(i) {
+  tracedSessions.set(i, new TracedSession(i));
+}
+/** The 1-based line where `name` is declared in this file (where V8 says the function starts). */
+function declarationLine(name) {
+  return fs.readFileSync(__filename, 'utf8').split('\n').findIndex((line) => line.includes(`function ${name}(`)) + 1;
+}
+
+test('leakCheck({ stacks: true }) names the function and line that allocated the leak; the CLI and the report show it', async (t) => {
+  let n = 0;
+  const scenario = () => plantedLeakAllocator(n++);
+  const report = await heapsnap.leakCheck(scenario, { iterations: ITERATIONS, stacks: true, dir: KEPT });
+  const leak = leakNamed(report, 'TracedSession');
+  assert.ok(leak, JSON.stringify(report.leaks.map((l) => l.name)));
+  assert.ok(leak.allocationStacks.length >= 1, JSON.stringify(leak));
+  const [top] = leak.allocationStacks;
+  assert.strictEqual(top.count, leak.count, 'one stack allocated every leaked session');
+  const [inner, caller] = top.frames;
+  assert.strictEqual(inner.functionName, 'plantedLeakAllocator');
+  assert.strictEqual(inner.url, __filename);
+  assert.strictEqual(inner.line, declarationLine('plantedLeakAllocator'));
+  assert.ok(inner.column > 0);
+  assert.strictEqual(caller.functionName, 'scenario');
+  assert.ok(top.frames.every((frame) => !frame.url.endsWith('leak-check.js')), 'heapsnap\'s own frames are cut');
+
+  // Without stacks: no key, and no allocation traces in the snapshots.
+  const plain = await heapsnap.leakCheck(() => plantedLeakAllocator(n++), { iterations: ITERATIONS, dir: KEPT });
+  assert.strictEqual(leakNamed(plain, 'TracedSession').allocationStacks, undefined);
+  assert.strictEqual(heapsnap.readSnapshot(plain.snapshots[2]).hasAllocationTraces, false);
+
+  // The C snapshot carries the traces: retainers --id and leaks print the stack.
+  const c = heapsnap.readSnapshot(report.snapshots[2]);
+  assert.strictEqual(c.hasAllocationTraces, true);
+  const summaryRow = (await heapsnap.leaks(heapsnap.readSnapshot(report.snapshots[0]), heapsnap.readSnapshot(report.snapshots[1]), c)).find((g) => g.name === 'TracedSession');
+  const frames = c.allocationStack(summaryRow.representativeId);
+  assert.strictEqual(frames[0].functionName, 'plantedLeakAllocator');
+  const { spawnSync } = require('child_process');
+  const cliPath = require('path').join(PKG, 'bin', 'heapsnap.js');
+  const retainers = spawnSync(process.execPath, [cliPath, 'retainers', report.snapshots[2], '--id', String(summaryRow.representativeId)], { encoding: 'utf8' });
+  assert.strictEqual(retainers.status, 0, retainers.stderr);
+  assert.match(retainers.stdout, new RegExp(`Allocated at .*\\n\\s+plantedLeakAllocator \\(${__filename.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${declarationLine('plantedLeakAllocator')}:\\d+\\)`));
+  const leaks = spawnSync(process.execPath, [cliPath, 'leaks', ...report.snapshots], { encoding: 'utf8' });
+  assert.strictEqual(leaks.status, 1, leaks.stderr);
+  assert.match(leaks.stdout, /TracedSession \(\d+\), retained via:[\s\S]*allocated \(\d+ of them\) at:\n\s+plantedLeakAllocator \(/);
+  const html = require('path').join(tmpDir(t), 'r.html');
+  const r = spawnSync(process.execPath, [cliPath, 'report', ...report.snapshots, '-o', html], { encoding: 'utf8' });
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(fs.readFileSync(html, 'utf8'), /Allocation stacks[\s\S]*<b>plantedLeakAllocator<\/b>/);
+  tracedSessions.clear();
+});
+
+test('assertNoLeaks({ stacks: true }) prints the top allocation stack', async () => {
+  let n = 0;
+  await assert.rejects(heapsnap.assertNoLeaks(() => plantedLeakAllocator(n++), { iterations: ITERATIONS, stacks: true, dir: KEPT }), (err) => {
+    assert.match(err.message, /TracedSession: \d+ objects/);
+    assert.match(err.message, new RegExp(`allocated \\(\\d+ of them\\) at:\\n\\s+plantedLeakAllocator \\(.*leak-check\\.test\\.js:${declarationLine('plantedLeakAllocator')}:\\d+\\)`));
+    return true;
+  });
+  tracedSessions.clear();
+  await assert.rejects(heapsnap.leakCheck(() => {}, { stacks: 'yes' }), { code: 'ERR_HEAPSNAP_INVALID_OPTION' });
+});

@@ -6,6 +6,10 @@
 // and the overhead of the profiled one.
 //
 //   node bench/profile.js [--rounds 7] [--interval 524288] [--stack-depth 128] [--include-collected]
+//   node bench/profile.js --tracking [--rounds 3]
+//
+// --tracking measures allocation tracking instead (what leakCheck({ stacks: true }) turns on:
+// V8 records the stack of every allocation).
 //
 // The workload allocates ~2.4 GB in small objects, strings, arrays and JSON round trips and
 // keeps a sliding window of 200k of them alive (so the GC works as in a busy service).
@@ -21,6 +25,7 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: String(512 * 1024) },
     'stack-depth': { type: 'string', default: '128' },
     'include-collected': { type: 'boolean', default: false },
+    tracking: { type: 'boolean', default: false },
     child: { type: 'string' },
   },
 });
@@ -44,6 +49,16 @@ function workload() {
 function child(mode) {
   const heapsnap = require(ROOT);
   workload(); // warm-up: compile and optimize before timing
+  if (mode === 'on' && args.tracking) {
+    const tracker = require(path.join(ROOT, 'lib', 'native')).writer();
+    tracker.trackAllocations(true);
+    const t0 = performance.now();
+    workload();
+    const ms = performance.now() - t0;
+    tracker.trackAllocations(false);
+    process.stdout.write(JSON.stringify({ ms, samples: 0 }));
+    return;
+  }
   if (mode === 'on') {
     heapsnap.startSamplingHeapProfiler({
       interval: Number(args.interval),
@@ -72,7 +87,7 @@ function main() {
   let samples = 0;
   for (let r = 0; r < rounds; r++) {
     for (const mode of r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
-      const extra = ['--interval', args.interval, '--stack-depth', args['stack-depth'], ...(args['include-collected'] ? ['--include-collected'] : [])];
+      const extra = ['--interval', args.interval, '--stack-depth', args['stack-depth'], ...(args['include-collected'] ? ['--include-collected'] : []), ...(args.tracking ? ['--tracking'] : [])];
       const res = spawnSync(process.execPath, [__filename, '--child', mode, ...extra], { encoding: 'utf8' });
       if (res.status !== 0) throw new Error(res.stderr);
       const { ms, samples: n } = JSON.parse(res.stdout);
@@ -82,9 +97,10 @@ function main() {
   }
   const off = median(times.off);
   const on = median(times.on);
-  console.log(`node ${process.version}, interval ${args.interval} B, stack depth ${args['stack-depth']}${args['include-collected'] ? ', includeCollected' : ''}, ${rounds} rounds`);
-  console.log(`without profiler: median ${off.toFixed(0)} ms  (${times.off.map((t) => t.toFixed(0)).join(' ')})`);
-  console.log(`with profiler:    median ${on.toFixed(0)} ms  (${times.on.map((t) => t.toFixed(0)).join(' ')}), ${samples} live samples at the end`);
+  const what = args.tracking ? 'allocation tracking' : `interval ${args.interval} B, stack depth ${args['stack-depth']}${args['include-collected'] ? ', includeCollected' : ''}`;
+  console.log(`node ${process.version}, ${what}, ${rounds} rounds`);
+  console.log(`without: median ${off.toFixed(0)} ms  (${times.off.map((t) => t.toFixed(0)).join(' ')})`);
+  console.log(`with:    median ${on.toFixed(0)} ms  (${times.on.map((t) => t.toFixed(0)).join(' ')})${args.tracking ? '' : `, ${samples} live samples at the end`}`);
   console.log(`overhead: ${(((on - off) / off) * 100).toFixed(1)}%`);
 }
 

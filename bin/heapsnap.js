@@ -233,7 +233,7 @@ function leaks(analyze, a, b, c, opts) {
   const groups = opts.top === undefined ? all : all.slice(0, opts.top);
   if (opts.json) {
     out(JSON.stringify({
-      leaks: groups.map(({ name, count, size, retainedSize, runtime, holds, retainerPath }) => ({ name, count, size, retainedSize, runtime, holds, retainerPath })),
+      leaks: groups.map(({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks }) => ({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks })),
     }));
   } else if (all.length === 0) {
     out('No leak candidates: nothing allocated between A and B is still alive in C.');
@@ -251,9 +251,17 @@ function leaks(analyze, a, b, c, opts) {
     ));
     for (const g of groups) {
       out(`\n${truncate(g.name)} (${int(g.count)}), retained via:\n  ${g.retainerPath.map((p) => truncate(p, 80)).join('\n  -> ')}`);
+      const [top] = g.allocationStacks;
+      if (top) out(`  allocated (${int(top.count)} of them) at:\n${stackLines(top.frames)}`);
     }
   }
   return all.length > 0 ? 1 : 0;
+}
+
+/** An allocation stack, one indented `fn (file:line:column)` per line. */
+function stackLines(frames) {
+  const { describeFrame } = require('../lib/leak-check');
+  return frames.map((frame) => `    ${truncate(describeFrame(frame), 120)}`).join('\n');
 }
 
 function retainers(snap, opts) {
@@ -261,7 +269,7 @@ function retainers(snap, opts) {
     const list = snap.retainers(opts.id);
     const rows = opts.top === undefined ? list : list.slice(0, opts.top);
     const chain = snap.dominators(opts.id);
-    if (opts.json) return out(JSON.stringify({ id: opts.id, retainers: rows, dominators: chain }));
+    if (opts.json) return out(JSON.stringify({ id: opts.id, retainers: rows, dominators: chain, allocationStack: snap.hasAllocationTraces ? snap.allocationStack(opts.id) : null }));
     const self = chain[0];
     out(`@${opts.id} ${truncate(self.className)} '${truncate(self.name, 40)}': self ${formatBytes(self.selfSize)}, retained ${formatBytes(self.retainedSize)}\n`);
     out(table(
@@ -276,6 +284,10 @@ function retainers(snap, opts) {
       rows.map((r) => [truncate(r.edgeName, 40), r.edgeType, truncate(r.className, 40), `@${r.id}`, formatBytes(r.selfSize), formatBytes(r.retainedSize)]),
     ));
     out(`\nDominator chain (the object first, the root last):\n  ${chain.map((d) => `${truncate(d.className, 40)} @${d.id} (${formatBytes(d.retainedSize)})`).join('\n  <- ')}`);
+    if (snap.hasAllocationTraces) {
+      const stack = snap.allocationStack(opts.id);
+      out(stack ? `\nAllocated at (innermost first; line:column where each function starts):\n${stackLines(stack)}` : '\nAllocated before allocation tracking started: no stack recorded.');
+    }
     return;
   }
   const groups = snap.retainersByClass(opts.name);

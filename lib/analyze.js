@@ -80,6 +80,21 @@ class Snapshot {
     return this[NATIVE].retainers(nodeId);
   }
 
+  /**
+   * Where the object `nodeId` was allocated: frames `[{ functionName, url, line, column }]`,
+   * innermost first (1-based lines), or `null` when the snapshot has no allocation traces
+   * (see `hasAllocationTraces`) or the object was allocated before tracking started.
+   */
+  allocationStack(nodeId) {
+    checkId('allocationStack', nodeId);
+    return this[NATIVE].allocationStack(nodeId);
+  }
+
+  /** Whether V8 recorded allocation stacks when it took this snapshot. */
+  get hasAllocationTraces() {
+    return this[NATIVE].hasAllocationTraces;
+  }
+
   /** Who holds the objects of class `name`: `[{ className, edgeType, edgeName, count }]`, most common first. */
   retainersByClass(name) {
     if (typeof name !== 'string') throw invalidOption(`retainersByClass: name must be a string, got ${typeof name}`);
@@ -127,7 +142,8 @@ async function readSnapshotAsync(path) {
 /**
  * The three-snapshot technique, unranked: objects allocated between `a` and `b` and still
  * alive in `c`, by constructor, largest self size first:
- * `[{ name, count, size, retainedSize, representativeId, retainerPath, holds: [{ name, count, size }] }]`.
+ * `[{ name, count, size, retainedSize, representativeId, retainerPath, holds: [{ name, count, size }],
+ * allocationStacks: [{ count, size, frames }] }]` (`allocationStacks` empty unless C has allocation traces).
  */
 function leakCandidates(a, b, c) {
   return analyzer().leaks(unwrap('leaks', a, 'a'), unwrap('leaks', b, 'b'), unwrap('leaks', c, 'c'));

@@ -11,9 +11,10 @@ const { invalidOption } = require('./errors');
 const { formatBytes } = require('./format');
 const { readSnapshotAsync, leakCandidates, rankLeaks, isRuntimeClass } = require('./analyze');
 const { writeAsync } = require('./write');
+const { writer } = require('./native');
 
-const SCHEMA = { iterations: 'count', warmup: 'count', dir: 'string', keepSnapshots: 'boolean' };
-const DEFAULTS = { iterations: 10, warmup: 3, keepSnapshots: false };
+const SCHEMA = { iterations: 'count', warmup: 'count', dir: 'string', keepSnapshots: 'boolean', stacks: 'boolean' };
+const DEFAULTS = { iterations: 10, warmup: 3, keepSnapshots: false, stacks: false };
 
 let checkSeq = 0;
 
@@ -36,15 +37,34 @@ async function snapshot(dir, label) {
 }
 
 /**
+ * The scenario's part of allocation stacks: frames up to where leakCheck called it (heapsnap's
+ * own frames and V8's anonymous placeholders below are the harness), stacks that are then the
+ * same merged, most objects first.
+ */
+function scenarioStacks(stacks) {
+  const merged = new Map();
+  for (const { count, size, frames } of stacks) {
+    const end = frames.findIndex((frame) => frame.url === __filename);
+    const own = (end < 0 ? frames : frames.slice(0, end)).filter((frame) => frame.functionName || frame.url);
+    const key = JSON.stringify(own);
+    const entry = merged.get(key) || { count: 0, size: 0, frames: own };
+    entry.count += count;
+    entry.size += size;
+    merged.set(key, entry);
+  }
+  return [...merged.values()].filter((stack) => stack.frames.length > 0).sort((x, y) => y.count - x.count || y.size - x.size);
+}
+
+/**
  * Groups that are leaks and not noise: user classes whose objects, allocated between A and
  * B, are still alive in C, at least one per iteration, and that kept growing from B to C;
  * then ranked (rankLeaks): a group reached only through another leaking class is folded into
  * it as `holds`.
  */
-function realLeaks(groups, growthBC, iterations) {
+function realLeaks(groups, growthBC, iterations, stacksWanted) {
   const isLeak = (group) =>
     !isRuntimeClass(group.name) && group.count >= iterations && (growthBC.get(group.name) || 0) >= iterations / 2;
-  return rankLeaks(groups, isLeak).map(({ name, count, size, retainedSize, retainerPath, holds }) => ({
+  return rankLeaks(groups, isLeak).map(({ name, count, size, retainedSize, retainerPath, holds, allocationStacks }) => ({
     name,
     count,
     size,
@@ -52,6 +72,7 @@ function realLeaks(groups, growthBC, iterations) {
     perIteration: count / iterations,
     retainerPath,
     holds,
+    ...(stacksWanted && { allocationStacks: scenarioStacks(allocationStacks) }),
   }));
 }
 
@@ -61,28 +82,44 @@ function realLeaks(groups, growthBC, iterations) {
  * objects allocated between A and B that are still alive in C and grew with the iterations.
  * Resolves to `{ ok, leaks: [{ name, count, size, retainedSize, perIteration, retainerPath, holds }],
  * snapshots }`; snapshots are deleted unless `keepSnapshots` or leaks were found.
+ *
+ * `stacks: true` records the stack of every allocation from snapshot A to C (V8's allocation
+ * tracking: slower, for tests), and each leak gets `allocationStacks`: the few stacks that
+ * allocated most of its objects, `[{ count, size, frames: [{ functionName, url, line, column }] }]`,
+ * innermost frame first.
  */
 async function leakCheck(fn, options) {
   if (typeof fn !== 'function') throw invalidOption(`leakCheck: fn must be a function, got ${typeof fn}`);
-  const { iterations, warmup, dir: parent, keepSnapshots } = { ...DEFAULTS, ...checkOptions('leakCheck', options, SCHEMA) };
+  const { iterations, warmup, dir: parent, keepSnapshots, stacks } = { ...DEFAULTS, ...checkOptions('leakCheck', options, SCHEMA) };
   if (iterations < 2) throw invalidOption(`leakCheck: option 'iterations' must be at least 2, got ${iterations}`);
   const dir = fs.mkdtempSync(path.join(parent || os.tmpdir(), `heapsnap-leakcheck-${process.pid}-${++checkSeq}-`));
   const snapshots = [];
   let result;
+  let tracking = false;
   try {
     await runIterations(fn, warmup, 'warmup');
+    if (stacks) {
+      writer().trackAllocations(true);
+      tracking = true;
+    }
     snapshots.push(await snapshot(dir, 'a'));
     await runIterations(fn, iterations, 'first');
     snapshots.push(await snapshot(dir, 'b'));
     await runIterations(fn, iterations, 'second');
     snapshots.push(await snapshot(dir, 'c'));
+    // C holds the traces; stopping frees what V8 recorded.
+    if (tracking) {
+      writer().trackAllocations(false);
+      tracking = false;
+    }
 
     const [a, b, c] = await Promise.all(snapshots.map((file) => readSnapshotAsync(file)));
     const growthBC = new Map(b.diff(c).constructors.map((row) => [row.name, row.countDelta]));
-    const leaks = realLeaks(leakCandidates(a, b, c), growthBC, iterations);
+    const leaks = realLeaks(leakCandidates(a, b, c), growthBC, iterations, stacks);
     result = { ok: leaks.length === 0, leaks, iterations, snapshots };
     return result;
   } finally {
+    if (tracking) writer().trackAllocations(false);
     if (!keepSnapshots && (!result || result.ok)) {
       fs.rmSync(dir, { recursive: true, force: true });
       if (result) result.snapshots = [];
@@ -90,7 +127,13 @@ async function leakCheck(fn, options) {
   }
 }
 
-/** The message a test runner shows: what leaks, how fast, and who holds it. */
+/** `fn (file:line:column)`, as stack traces print a frame. */
+function describeFrame({ functionName, url, line, column }) {
+  const where = url ? `${url}:${line}:${column}` : 'native';
+  return `${functionName || '(anonymous)'} (${where})`;
+}
+
+/** The message a test runner shows: what leaks, how fast, who holds it, who allocated it. */
 function describeLeaks(report) {
   const lines = [`heapsnap: ${report.leaks.length} leaking constructor(s) after ${report.iterations} iterations:`];
   for (const leak of report.leaks) {
@@ -101,6 +144,11 @@ function describeLeaks(report) {
     );
     if (leak.holds.length) {
       lines.push(`    and holding: ${leak.holds.map((held) => `${held.count} ${held.name} (${formatBytes(held.size)})`).join(', ')}`);
+    }
+    const [top] = leak.allocationStacks || [];
+    if (top) {
+      lines.push(`    allocated (${top.count} of them) at:`);
+      for (const frame of top.frames.slice(0, 8)) lines.push(`      ${describeFrame(frame)}`);
     }
   }
   if (report.snapshots.length) lines.push(`  snapshots kept: ${report.snapshots.join(' ')}`);
@@ -116,4 +164,4 @@ async function assertNoLeaks(fn, options) {
   return report;
 }
 
-module.exports = { leakCheck, assertNoLeaks, describeLeaks };
+module.exports = { leakCheck, assertNoLeaks, describeLeaks, describeFrame };

@@ -160,6 +160,16 @@ function hop(edge, node, isLast, leakName) {
   return `<li${isLast ? ' class="last"' : ''}>${edgeHtml}<span class="arrow">\u2192</span><span class="${cls}" title="${esc(node)}">${esc(clip(node, 70))}</span></li>`;
 }
 
+// Where a leak group was allocated, when C has allocation traces (leakCheck({ stacks: true })).
+function renderStacks(stacks) {
+  if (!stacks || stacks.length === 0) return '';
+  const stack = (s) => `<li><b>${esc(int(s.count))}</b> objects (${esc(formatBytes(s.size))}) allocated at:<ol class="stack">${s.frames
+    .slice(0, 12)
+    .map((f) => `<li><b>${esc(clip(f.functionName || '(anonymous)', 60))}</b> <small>${esc(clip(f.url ? `${f.url}:${f.line}:${f.column}` : 'native', 100))}</small></li>`)
+    .join('')}</ol></li>`;
+  return `<div class="via">Allocation stacks (innermost first; line:column where each function starts):</div><ol class="stacks">${stacks.slice(0, 3).map(stack).join('')}</ol>`;
+}
+
 function renderLeaks(leaks, top) {
   if (!leaks) {
     return '<p class="muted">Leak detection needs three snapshots of one process: A, then B after the suspect work, then C after more of it. Objects allocated between A and B that are still alive in C are the candidates.</p>';
@@ -175,6 +185,7 @@ ${g.runtime ? '<div class="note">Runtime objects (strings, compiled code, V8 int
 ${g.holds && g.holds.length ? `<div class="holds">Also holding: ${g.holds.map((h) => `<b>${esc(int(h.count))}</b> ${esc(clip(h.name, 40))} (${esc(formatBytes(h.size))})`).join(', ')}</div>` : ''}
 <div class="via">Retained via (from the GC roots, in C; user references preferred over internals):</div>
 ${renderChain(g)}
+${renderStacks(g.allocationStacks)}
 </article>`);
   const more = leaks.length > shown.length ? `<p class="muted">${esc(int(leaks.length - shown.length))} smaller groups not shown (raise --top).</p>` : '';
   return `<p class="muted">Objects allocated between A and B and still alive in C, by constructor: largest retained size first, runtime noise last; groups held through another group are listed under it.</p>
@@ -309,6 +320,7 @@ td.share span{display:inline-block;min-width:44px;text-align:right;color:var(--m
 .leak.runtime h3{color:#4b5563}
 .note,.holds{font-size:12px;border-radius:4px;padding:2px 6px;margin-bottom:6px;display:inline-block}
 .note{color:#374151;background:#f3f4f6}
+.stacks,.stack{font-size:12px;margin:2px 0 6px 18px;padding:0}
 .holds{color:#92400e;background:#fffbeb}
 .leak h3{margin:0 0 4px;font-size:16px;color:var(--leak-fg);font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono","DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
 .stats{display:flex;gap:16px;color:var(--muted);font-size:13px;margin-bottom:8px}

@@ -98,6 +98,19 @@ pub struct SignalHandlerStatus {
     pub pending: bool,
 }
 
+/// Starts (`true`) or stops (`false`) recording the stack of every allocation on this thread,
+/// for snapshots with allocation traces (leakCheck's `stacks`).
+#[napi]
+pub fn track_allocations(on: bool) -> napi::Result<(), String> {
+    let isolate = current_isolate()?;
+    if on {
+        isolate.start_tracking_allocations();
+    } else {
+        isolate.stop_tracking_allocations();
+    }
+    Ok(())
+}
+
 /// This thread's signal handler's status, or `null` when none is installed.
 #[napi]
 pub fn signal_handler_status() -> Option<SignalHandlerStatus> {

@@ -20,7 +20,10 @@ async function main() {
   const snap = heapsnap.readSnapshot(info.path);
   const s = snap.summary({ top: 5 });
   console.log(s.constructors[0].retainedSize, snap.diff(snap).constructors.length);
-  const report = await heapsnap.leakCheck(() => {}, { iterations: 5 });
+  const report = await heapsnap.leakCheck(() => {}, { iterations: 5, stacks: true });
+  for (const leak of report.leaks) for (const stack of leak.allocationStacks ?? []) console.log(stack.count, stack.frames.map((f) => `${f.functionName} ${f.url}:${f.line}:${f.column}`));
+  const traced = heapsnap.readSnapshot(info.path);
+  if (traced.hasAllocationTraces) console.log(traced.allocationStack(1)?.[0]?.functionName);
   console.log(report.ok, report.leaks.map((l) => l.retainerPath.join(' -> ')));
   await heapsnap.assertNoLeaks(async () => {}, { warmup: 1 });
   const r = await heapsnap.writeReport([info.path, info.path], { output: '/tmp/r.html' });

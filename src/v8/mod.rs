@@ -32,6 +32,8 @@ mod ffi {
         pub fn heapsnap_low_memory_notification(isolate: *mut c_void);
         pub fn heapsnap_get_heap_statistics(isolate: *mut c_void, out: *mut super::HeapStatistics);
         pub fn heapsnap_heap_space_count(isolate: *mut c_void) -> usize;
+        pub fn heapsnap_start_tracking_allocations(isolate: *mut c_void);
+        pub fn heapsnap_stop_tracking_allocations(isolate: *mut c_void);
         pub fn heapsnap_get_heap_space(isolate: *mut c_void, index: usize, out: *mut super::RawHeapSpace) -> c_int;
         pub fn heapsnap_request_interrupt(isolate: *mut c_void, callback: InterruptCallback, data: *mut c_void);
         pub fn heapsnap_add_near_heap_limit_callback(isolate: *mut c_void, callback: NearHeapLimitCallback, data: *mut c_void);
@@ -128,6 +130,19 @@ impl Isolate {
         // layout (repr(C), five u64) for the duration of the call.
         unsafe { ffi::heapsnap_get_heap_statistics(self.raw, &mut stats) };
         stats
+    }
+
+    /// Records the JS stack of every allocation from now on, so that snapshots carry allocation
+    /// traces (costly: for tests, not production).
+    pub fn start_tracking_allocations(&self) {
+        // SAFETY: on the isolate's thread; the heap profiler lives as long as the isolate.
+        unsafe { ffi::heapsnap_start_tracking_allocations(self.raw) }
+    }
+
+    /// Stops [`start_tracking_allocations`](Self::start_tracking_allocations) and frees what it recorded.
+    pub fn stop_tracking_allocations(&self) {
+        // SAFETY: as above; stopping when not tracking is a no-op in V8.
+        unsafe { ffi::heapsnap_stop_tracking_allocations(self.raw) }
     }
 
     /// Every heap space's figures now, in V8's order.

@@ -275,6 +275,15 @@ void heapsnap_get_heap_statistics(void* isolate, heapsnap_heap_statistics* out) 
   out->malloced_memory = stats.malloced_memory();
 }
 
+// Allocation tracking (leakCheck({ stacks: true })): while it runs, V8 records the JS stack of
+// every allocation, and snapshots taken meanwhile carry trace_function_infos, trace_tree and a
+// trace_node_id per object. Stopping discards the recorded stacks.
+void heapsnap_start_tracking_allocations(void* isolate) {
+  AsIsolate(isolate)->GetHeapProfiler()->StartTrackingHeapObjects(true);
+}
+
+void heapsnap_stop_tracking_allocations(void* isolate) { AsIsolate(isolate)->GetHeapProfiler()->StopTrackingHeapObjects(); }
+
 // One heap space's figures (what v8.getHeapSpaceStatistics() shows), for the memory record a
 // dump leaves beside its snapshot. `name` points at V8's static space name.
 struct heapsnap_heap_space {

@@ -121,6 +121,29 @@ pub struct NativeLeakGroup {
     pub retainer_path: Vec<String>,
     /// Leaked objects of other classes its members hold (see core's `LeakGroup`).
     pub holds: Vec<NativeHeldObjects>,
+    /// With allocation traces in C: the stacks that allocated most of the group.
+    pub allocation_stacks: Vec<NativeAllocationStack>,
+}
+
+/// One frame of an allocation stack (1-based line and column of the function).
+#[napi(object)]
+pub struct NativeStackFrame {
+    pub function_name: String,
+    pub url: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Objects allocated by one stack (innermost frame first).
+#[napi(object)]
+pub struct NativeAllocationStack {
+    pub count: f64,
+    pub size: f64,
+    pub frames: Vec<NativeStackFrame>,
+}
+
+fn stack_frame(f: core::StackFrame) -> NativeStackFrame {
+    NativeStackFrame { function_name: f.function_name, url: f.url, line: f.line, column: f.column }
 }
 
 #[napi(object)]
@@ -237,6 +260,20 @@ impl NativeSnapshot {
             .collect())
     }
 
+    /// Where the node with this id was allocated, innermost frame first: `null` when the
+    /// snapshot has no allocation traces or the object predates tracking.
+    #[napi]
+    pub fn allocation_stack(&self, id: f64) -> napi::Result<Option<Vec<NativeStackFrame>>, String> {
+        let ord = to_id(id).and_then(|id| self.graph.find_node(id)).ok_or_else(|| not_found(id))?;
+        Ok(self.graph.allocation_stack(ord).map(|frames| frames.into_iter().map(stack_frame).collect()))
+    }
+
+    /// Whether V8 tracked allocations when it took the snapshot.
+    #[napi(getter)]
+    pub fn has_allocation_traces(&self) -> bool {
+        self.graph.has_allocation_traces()
+    }
+
     /// Who holds the objects of a class, grouped by holder class and edge.
     #[napi]
     pub fn retainers_by_class(&self, name: String) -> Vec<NativeRetainerGroup> {
@@ -297,6 +334,15 @@ pub fn leaks(a: &NativeSnapshot, b: &NativeSnapshot, c: &NativeSnapshot) -> Vec<
                 .holds
                 .into_iter()
                 .map(|h| NativeHeldObjects { name: h.name, count: h.count as f64, size: h.size as f64 })
+                .collect(),
+            allocation_stacks: l
+                .allocation_stacks
+                .into_iter()
+                .map(|s| NativeAllocationStack {
+                    count: s.count as f64,
+                    size: s.size as f64,
+                    frames: s.frames.into_iter().map(stack_frame).collect(),
+                })
                 .collect(),
         })
         .collect()

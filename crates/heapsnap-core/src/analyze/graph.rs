@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use super::classes::Classes;
 use super::column::Column;
+use super::traces::{AllocationStack, AllocationTraces, StackFrame};
 use super::dominators::Analysis;
 use super::retainers::RetainerIndex;
 
@@ -142,6 +143,10 @@ pub struct HeapGraph {
     pub(crate) retainer_index: OnceLock<RetainerIndex>,
     /// Node ordinals sorted by id, for id lookups and diffs.
     pub(crate) by_id: OnceLock<Vec<u32>>,
+    /// Allocation traces, when V8 tracked allocations (see `traces`), with each node's
+    /// `trace_node_id` (empty without traces).
+    pub(crate) traces: Option<AllocationTraces>,
+    pub(crate) node_trace: Vec<u32>,
 }
 
 impl std::fmt::Debug for HeapGraph {
@@ -168,6 +173,23 @@ impl HeapGraph {
     pub fn strings(&self) -> &StringTable {
         &self.strings
     }
+    /// Whether V8 tracked allocations when it took the snapshot (see `traces`).
+    pub fn has_allocation_traces(&self) -> bool {
+        self.traces.is_some()
+    }
+
+    /// Where node `ord` was allocated, innermost frame first; `None` without traces or for
+    /// an object allocated before tracking started.
+    pub fn allocation_stack(&self, ord: u32) -> Option<Vec<StackFrame>> {
+        self.traces.as_ref()?.frames(*self.node_trace.get(ord as usize)?)
+    }
+
+    /// The `top` stacks that allocated most of the nodes `ords` (by count, then self size).
+    pub fn allocation_stacks(&self, ords: impl IntoIterator<Item = u32>, top: usize) -> Vec<AllocationStack> {
+        let Some(traces) = &self.traces else { return Vec::new() };
+        traces.top_stacks(ords.into_iter().map(|o| (self.node_trace[o as usize], self.node_self.get(o as usize))), top)
+    }
+
     pub fn node_id(&self, ord: u32) -> u64 {
         self.node_id.get(ord as usize)
     }

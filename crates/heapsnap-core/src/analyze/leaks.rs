@@ -22,6 +22,10 @@ use serde::Serialize;
 use super::graph::HeapGraph;
 use super::paths::RetainerPaths;
 use super::summary::top_level_retained;
+use super::traces::AllocationStack;
+
+/// How many allocation stacks a group lists: the few that explain most of it.
+const STACKS_PER_GROUP: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,6 +47,9 @@ pub struct LeakGroup {
     /// Leaked objects of other classes this group's members hold (see the module docs), by
     /// class, largest total self size first.
     pub holds: Vec<HeldObjects>,
+    /// When C has allocation traces: the stacks that allocated most of the group's objects,
+    /// most objects first (empty otherwise).
+    pub allocation_stacks: Vec<AllocationStack>,
 }
 
 /// Objects of one class held by a leak group's members.
@@ -85,6 +92,8 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
     let mut size = vec![0u64; groups];
     let mut rep: Vec<u32> = vec![u32::MAX; groups];
     let mut holds: Vec<std::collections::BTreeMap<u32, (u64, u64)>> = vec![Default::default(); groups];
+    let traced = c.has_allocation_traces();
+    let mut own: Vec<Vec<u32>> = vec![Vec::new(); if traced { groups } else { 0 }];
     for o in (0..c.node_count()).filter(|&o| member[o]) {
         let k = classes.class_of[o] as usize;
         let self_size = an.shallow.get(o);
@@ -97,6 +106,9 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
         }
         count[k] += 1;
         size[k] += self_size;
+        if traced {
+            own[k].push(o as u32);
+        }
         let r = rep[k];
         if r == u32::MAX || an.retained.get(o) > an.retained.get(r as usize) {
             rep[k] = o as u32;
@@ -119,6 +131,7 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
                 representative_id: c.node_id(rep[k]),
                 retainer_path: paths.path(c, rep[k]),
                 holds: held,
+                allocation_stacks: if traced { c.allocation_stacks(own[k].iter().copied(), STACKS_PER_GROUP) } else { Vec::new() },
             }
         })
         .collect();

@@ -1,4 +1,4 @@
-//! Heap snapshot analyzer: parser, graph, dominators, diff, leaks, retainers.
+//! Heap snapshot analyzer: parser, graph, dominators, diff, leaks, retainers, allocation traces.
 //!
 //! ```no_run
 //! use heapsnap_core::analyze::{read_snapshot, diff};
@@ -24,6 +24,7 @@ mod paths;
 mod retainers;
 pub(crate) mod scanner;
 mod summary;
+mod traces;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -36,3 +37,4 @@ pub use leaks::{leaks, HeldObjects, LeakGroup};
 pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress};
 pub use retainers::{DominatorEntry, Retainer, RetainerGroup};
 pub use summary::{ClassSummary, Summary};
+pub use traces::{AllocationStack, StackFrame};

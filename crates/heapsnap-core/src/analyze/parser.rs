@@ -23,6 +23,7 @@ use super::column::Column;
 use super::error::AnalyzeError;
 use super::dominators::BitSet;
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
+use super::traces::AllocationTraces;
 use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
 
 /// Never pre-allocate more than this many elements on the strength of a declared count when
@@ -174,6 +175,9 @@ pub(crate) struct Header {
     root_index: Option<u64>,
     #[serde(default)]
     extra_native_bytes: Option<f64>,
+    /// Functions in `trace_function_infos`: more than 0 when V8 tracked allocations.
+    #[serde(default)]
+    trace_function_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +191,9 @@ pub(crate) struct Meta {
     /// Allocation tracking's function table; its `name` and `script_name` are string indices.
     #[serde(default)]
     pub(crate) trace_function_info_fields: Option<Vec<String>>,
+    /// Allocation tracking's call tree records (see `traces`).
+    #[serde(default)]
+    trace_node_fields: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -197,6 +204,8 @@ pub(crate) enum NodeRole {
     SelfSize,
     EdgeCount,
     Detachedness,
+    /// `trace_node_id`, kept only when the snapshot has allocation traces.
+    TraceId,
     Skip,
 }
 
@@ -215,6 +224,8 @@ pub(crate) struct Layout {
     pub(crate) node_type_names: Vec<String>,
     pub(crate) edge_type_names: Vec<String>,
     has_detachedness: bool,
+    /// The snapshot has allocation traces: `trace_node_id` is kept per node.
+    has_traces: bool,
     /// (field count, object_index, script_id, line, column)
     location: Option<(usize, usize, usize, usize, usize)>,
 }
@@ -290,8 +301,19 @@ impl Layout {
             node_type_names: type_names(&meta.node_types, t, "node")?,
             edge_type_names: type_names(&meta.edge_types, et, "edge")?,
             has_detachedness: det.is_some(),
+            has_traces: false,
             location,
         })
+    }
+
+    /// Keeps each node's `trace_node_id` (a snapshot with allocation traces).
+    fn keep_trace_ids(&mut self, meta: &Meta) {
+        if let Some(t) = meta.node_fields.iter().position(|f| f == "trace_node_id") {
+            if self.node_roles[t] == NodeRole::Skip {
+                self.node_roles[t] = NodeRole::TraceId;
+                self.has_traces = true;
+            }
+        }
     }
 
     /// Where `role` is in a `nodes` record (the required roles always are).
@@ -313,6 +335,7 @@ struct NodeCols {
     self_size: Column,
     edge_count: Vec<u32>,
     det: Vec<u8>,
+    trace: Vec<u32>,
     field: usize,
 }
 
@@ -341,6 +364,7 @@ impl NodeCols {
             NodeRole::SelfSize => self.self_size.push(v),
             NodeRole::EdgeCount => self.edge_count.push(narrow(v, "node edge_count")?),
             NodeRole::Detachedness => self.det.push(v.min(255) as u8),
+            NodeRole::TraceId => self.trace.push(narrow(v, "node trace_node_id")?),
             NodeRole::Skip => {}
         }
         self.field += 1;
@@ -357,13 +381,14 @@ struct NodeSink<'a> {
     cols: &'a mut NodeCols,
     pos: [usize; 5],
     det: Option<usize>,
+    trace: Option<usize>,
 }
 
 impl<'a> NodeSink<'a> {
     fn new(l: &'a Layout, cols: &'a mut NodeCols) -> Self {
         let pos = [NodeRole::Type, NodeRole::Name, NodeRole::Id, NodeRole::SelfSize, NodeRole::EdgeCount]
             .map(|r| l.node_field(r).expect("required node fields are in the layout"));
-        NodeSink { l, cols, pos, det: l.node_field(NodeRole::Detachedness) }
+        NodeSink { l, cols, pos, det: l.node_field(NodeRole::Detachedness), trace: l.node_field(NodeRole::TraceId) }
     }
 }
 
@@ -381,7 +406,8 @@ impl NumSink<u64> for NodeSink<'_> {
         let ntypes = l.node_type_names.len() as u64;
         while i + nf <= nums.len() {
             let r = &nums[i..i + nf];
-            if r[ty] >= ntypes || r[name] > u32::MAX as u64 || r[edge_count] > u32::MAX as u64 {
+            let trace_too_big = self.trace.is_some_and(|t| r[t] > u32::MAX as u64);
+            if r[ty] >= ntypes || r[name] > u32::MAX as u64 || r[edge_count] > u32::MAX as u64 || trace_too_big {
                 // The per-field path finds and words the problem (same checks).
                 for (k, &x) in r.iter().enumerate() {
                     cols.push(l, x).map_err(|m| (i + k, m))?;
@@ -396,6 +422,9 @@ impl NumSink<u64> for NodeSink<'_> {
             cols.edge_count.push(r[edge_count] as u32);
             if let Some(d) = self.det {
                 cols.det.push(r[d].min(255) as u8);
+            }
+            if let Some(t) = self.trace {
+                cols.trace.push(r[t] as u32);
             }
             i += nf;
         }
@@ -520,6 +549,8 @@ struct Builder {
     seen_edges: bool,
     strings: Option<StringTable>,
     locations: Option<Vec<u32>>,
+    trace_function_infos: Option<Vec<u32>>,
+    trace_tree: Option<Vec<u8>>,
     edges_offset: u64,
 }
 
@@ -556,7 +587,10 @@ pub(crate) fn read_header<S: Source>(sc: &mut Scanner<S>) -> scanner::Result<(He
         let off = scanner::line_col_offset(&text, e.line(), e.column());
         ScanError::Corrupt(format!("\"snapshot\": {e}"), at + off as u64)
     })?;
-    let layout = Layout::from_meta(&h.meta).map_err(|m| ScanError::Corrupt(m, at))?;
+    let mut layout = Layout::from_meta(&h.meta).map_err(|m| ScanError::Corrupt(m, at))?;
+    if h.trace_function_count.unwrap_or(0) > 0 {
+        layout.keep_trace_ids(&h.meta);
+    }
     Ok((h, layout))
 }
 
@@ -664,6 +698,14 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                     return sc.corrupt("duplicate \"locations\" section");
                 }
                 sc.u32_array(b.locations.insert(Vec::new()))?;
+            }
+            // Allocation traces: read only when the header announced them (it comes first
+            // in V8's files); otherwise skipped like any unknown section.
+            b"trace_function_infos" if b.layout.as_ref().is_some_and(|l| l.has_traces) && b.trace_function_infos.is_none() => {
+                sc.u32_array(b.trace_function_infos.insert(Vec::new()))?;
+            }
+            b"trace_tree" if b.layout.as_ref().is_some_and(|l| l.has_traces) && b.trace_tree.is_none() => {
+                b.trace_tree = Some(sc.capture_value()?);
             }
             _ => sc.skip_value()?,
         }
@@ -806,6 +848,24 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         det = Vec::new();
     }
     let extra = header.extra_native_bytes.filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0) as u64;
+    let (traces, node_trace) = match (layout.has_traces, b.trace_function_infos.take(), b.trace_tree.take()) {
+        (true, Some(_), Some(_)) if nodes.trace.len() != node_count => {
+            return Err(corrupt("\"nodes\" has a trace_node_id column of the wrong length".into(), end));
+        }
+        (true, Some(infos), Some(tree)) => {
+            let meta = &header.meta;
+            let traces = AllocationTraces::build(
+                meta.trace_function_info_fields.as_deref().unwrap_or_default(),
+                &infos,
+                meta.trace_node_fields.as_deref().unwrap_or_default(),
+                &tree,
+                |index| ((index as usize) < strings.len()).then(|| strings.get(index)),
+            )
+            .map_err(|m| corrupt(m, end))?;
+            (Some(traces), nodes.trace)
+        }
+        _ => (None, Vec::new()),
+    };
     let mut g = HeapGraph {
         node_type_names: layout.node_type_names,
         edge_type_names: layout.edge_type_names,
@@ -828,6 +888,8 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         classes: OnceLock::new(),
         retainer_index: OnceLock::new(),
         by_id: OnceLock::new(),
+        traces,
+        node_trace,
     };
     shrink(&mut g);
     Ok(g)
