@@ -4,7 +4,7 @@
 
 const os = require('os');
 const { writer } = require('./native');
-const { WRITE_OPTIONS, checkOptions, toNative } = require('./options');
+const { WRITE_OPTIONS, BACKGROUND_OPTIONS, checkOptions, toNative } = require('./options');
 const { invalidOption } = require('./errors');
 
 const SIGNAL_SCHEMA = {
@@ -16,6 +16,7 @@ const SIGNAL_SCHEMA = {
   redact: WRITE_OPTIONS.redact,
   force: WRITE_OPTIONS.force,
   memoryLimit: WRITE_OPTIONS.memoryLimit,
+  ...BACKGROUND_OPTIONS,
   signal: 'string',
   quiet: 'boolean',
 };
@@ -58,7 +59,8 @@ function parseBytes(text) {
 
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
- * `redact`, `quiet`, `memlimit=512m`, `force`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
+ * `redact`, `quiet`, `memlimit=512m`, `force`, `background`, `fallback=false`,
+ * `bgtimeout=60000` (ms)) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
  * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
  * reads another process's environment with it (`quiet`: no complaints about unknown words).
  */
@@ -77,7 +79,8 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'signal') options.signal = value;
     else if (key === 'dir' || key === 'path') options[key] = value;
     else if (key === 'compress') options.compress = value === 'none' ? false : value;
-    else if (key === 'gc' || key === 'quiet' || key === 'redact' || key === 'force') options[key] = value === '' || value === 'true' || value === '1';
+    else if (key === 'gc' || key === 'quiet' || key === 'redact' || key === 'force' || key === 'background' || key === 'fallback') options[key] = value === '' || value === 'true' || value === '1';
+    else if (key === 'bgtimeout' && Number(value) > 0) options.backgroundTimeout = Number(value);
     else if (key === 'memlimit' && parseBytes(value) !== undefined) options.memoryLimit = parseBytes(value);
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }

@@ -9,6 +9,7 @@
 // is unavailable (or turned off), a debugger session computes them once, in ~100 ms.
 
 const { writer } = require('./native');
+const { heapsnapError } = require('./errors');
 
 const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 
@@ -61,6 +62,11 @@ function writeNow(nativeOptions) {
 }
 
 async function writeAsync(nativeOptions) {
+  if (nativeOptions.background) return writeInBackground(nativeOptions);
+  return { ...(await writeInProcess(nativeOptions)), mode: 'in-process' };
+}
+
+async function writeInProcess(nativeOptions) {
   const native = writer();
   warmLineEnds(native);
   const { arrayBuffers } = process.memoryUsage();
@@ -71,6 +77,34 @@ async function writeAsync(nativeOptions) {
     throw withHeadroomNumbers(native, err);
   }
   return withArrayBuffers(await pending, arrayBuffers);
+}
+
+/**
+ * A forked child takes the snapshot (Linux); this thread pauses only to fork. When the child
+ * cannot be started or fails (its reason in `fallbackReason`), the dump is taken in-process,
+ * unless `fallback: false`, which rejects with ERR_HEAPSNAP_BACKGROUND_FAILED instead.
+ */
+async function writeInBackground(nativeOptions) {
+  const { background, fallback, backgroundTimeout, ...inProcess } = nativeOptions;
+  let reason;
+  if (process.platform !== 'linux') {
+    reason = `background dumps need Linux (fork with copy-on-write heap pages), not ${process.platform}`;
+  } else {
+    const native = writer();
+    const { arrayBuffers } = process.memoryUsage();
+    let outcome;
+    try {
+      outcome = await native.writeSnapshotBackground(nativeOptions);
+    } catch (err) {
+      throw withHeadroomNumbers(native, err);
+    }
+    if (outcome.info) return { ...withArrayBuffers(outcome.info, arrayBuffers), mode: 'background' };
+    reason = outcome.fallbackReason;
+  }
+  if (fallback === false) {
+    throw heapsnapError('ERR_HEAPSNAP_BACKGROUND_FAILED', `heapsnap: background heap dump failed: ${reason} (fallback: false)`);
+  }
+  return { ...(await writeInProcess(inProcess)), mode: 'in-process', fallbackReason: reason };
 }
 
 module.exports = { writeNow, writeAsync };

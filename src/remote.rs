@@ -13,7 +13,8 @@ use crate::v8::Isolate;
 pub fn on_signal(isolate: &Isolate, trigger: &TriggerOptions) {
     let channel = Channel::for_this_process();
     match channel.claim(trigger.write.thread_id.unwrap_or(0)) {
-        Claim::Ordinary => trigger.write_and_report(isolate, "signal", ""),
+        // A request from `heapsnap dump` waits for its answer: always in-process.
+        Claim::Ordinary => crate::background::signal_dump_and_report(isolate, trigger),
         Claim::NotForThisThread => {}
         Claim::Request(request) => {
             let response = serve(isolate, &request, trigger);
