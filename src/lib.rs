@@ -88,7 +88,12 @@ pub fn write_snapshot_background<'env>(env: &'env Env, options: NativeWriteOptio
     match background::start(&isolate, &request, background::BackgroundOptions { timeout }, done) {
         Ok(Ok(_pause)) => {}
         Ok(Err(failure)) => settle(&deferred, BackgroundOutcome { info: None, fallback_reason: Some(failure.reason) }),
-        Err(err) => return Err(coded(err)),
+        Err(err) => {
+            // The promise is never handed out; settling it releases its threadsafe function,
+            // which would otherwise keep the event loop alive.
+            settle(&deferred, BackgroundOutcome { info: None, fallback_reason: Some(err.to_string()) });
+            return Err(coded(err));
+        }
     }
     Ok(promise)
 }
