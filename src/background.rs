@@ -304,6 +304,8 @@ mod linux {
     /// The parent's side of one running child, owned by its watch's callback.
     struct Watched {
         pid: i32,
+        /// Polled by the watch; closed with this state, after libuv stopped polling it.
+        #[allow(dead_code)]
         pidfd: OwnedFd,
         result_read: OwnedFd,
         target: PathBuf,
@@ -341,7 +343,6 @@ mod linux {
             if let Some(done) = self.done.take() {
                 done(result);
             }
-            let _ = &self.pidfd;
             true
         }
 
