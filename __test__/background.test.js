@@ -72,7 +72,8 @@ test('a background dump has the planted objects, and the parent kept running and
     const fdsBefore = openFds();
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
-    const info = await heapsnap.writeSnapshotAsync({ background: true, dir: ${JSON.stringify(dir)}, path: 'bg.heapsnapshot' });
+    // gc: the child collects first (single-threaded, like everything it does).
+    const info = await heapsnap.writeSnapshotAsync({ background: true, gc: true, dir: ${JSON.stringify(dir)}, path: 'bg.heapsnapshot' });
     clearInterval(timer);
     const dcAfter = dontForkRanges();
     // Ranges present both times must still be "dc" (V8 may have mapped or unmapped pages).
