@@ -61,7 +61,8 @@ export interface BackgroundOptions {
   fallback?: boolean
   /**
    * Milliseconds before a child that has not finished is killed (then the fallback applies).
-   * Default: 60 s plus 1 s per 10 MB of used heap. `HEAPSNAP_OPTIONS=bgtimeout=<ms>`.
+   * Default: 120 s plus 1 s per 2 MB of used heap (a stuck child only delays the dump; one
+   * killed too early costs an in-process pause). `HEAPSNAP_OPTIONS=bgtimeout=<ms>`.
    */
   backgroundTimeout?: number
 }

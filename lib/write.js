@@ -79,6 +79,20 @@ async function writeInProcess(nativeOptions) {
   return withArrayBuffers(await pending, arrayBuffers);
 }
 
+// A V8 worker that is in the middle of a GC job when the process forks never finishes it in
+// the child, whose GC then waits for it forever (the watchdog ends that, at the cost of a late
+// in-process dump). So the fork waits, on the event loop (no pause), for a moment when no
+// other thread of the process is running, up to QUIET_WAIT_MS; the native side then checks
+// once more (up to 20 ms) right before forking.
+const QUIET_WAIT_MS = 2000;
+
+async function untilQuiet(native) {
+  const deadline = Date.now() + QUIET_WAIT_MS;
+  while (native.otherThreadsRunning() > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 /**
  * A forked child takes the snapshot (Linux); this thread pauses only to fork. When the child
  * cannot be started or fails (its reason in `fallbackReason`), the dump is taken in-process,
@@ -91,6 +105,7 @@ async function writeInBackground(nativeOptions) {
     reason = `background dumps need Linux (fork with copy-on-write heap pages), not ${process.platform}`;
   } else {
     const native = writer();
+    await untilQuiet(native);
     const { arrayBuffers } = process.memoryUsage();
     let outcome;
     try {

@@ -46,10 +46,10 @@ impl Failure {
 pub type Done = Box<dyn FnOnce(Result<DumpOutcome, Failure>)>;
 
 #[cfg(target_os = "linux")]
-pub use linux::{abandon, abandon_on_this_thread, set_loop, start};
+pub use linux::{abandon, abandon_on_this_thread, other_threads_running, set_loop, start};
 
 #[cfg(not(target_os = "linux"))]
-pub use elsewhere::{abandon, abandon_on_this_thread, set_loop, start};
+pub use elsewhere::{abandon, abandon_on_this_thread, other_threads_running, set_loop, start};
 
 /// A signal dump in the background: the success line on stderr as for an in-process dump,
 /// and on failure a line that says why, then the in-process dump unless `fallback: false`.
@@ -104,6 +104,10 @@ mod elsewhere {
     }
 
     pub fn abandon() -> u32 {
+        0
+    }
+
+    pub fn other_threads_running() -> usize {
         0
     }
 
@@ -235,6 +239,13 @@ mod linux {
                 Ok(Err(Failure::new(format!("cannot watch the child: {err}"))))
             }
         }
+    }
+
+    /// How many of the process's other threads are running (or runnable) now. JS polls it
+    /// from the event loop before a background dump, so that the fork finds the process
+    /// quiet without pausing it (see [`quiesce`] for why that matters).
+    pub fn other_threads_running() -> usize {
+        running_threads(fork::gettid())
     }
 
     /// Waits (briefly) until no other thread of the process is running, so that no V8 worker

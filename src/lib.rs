@@ -63,6 +63,12 @@ fn settle(deferred: &Rc<RefCell<Option<JsDeferred<BackgroundOutcome, BackgroundR
     }
 }
 
+/// How many other threads of the process are running now (0 outside Linux).
+#[napi]
+pub fn other_threads_running() -> u32 {
+    background::other_threads_running() as u32
+}
+
 /// Forks; the child takes the snapshot while this thread goes on. The promise resolves once
 /// the child is done (see src/background.rs). Throws only what an in-process dump would
 /// (bad name, no headroom) and `ERR_HEAPSNAP_BUSY` when a background dump is running.
