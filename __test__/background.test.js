@@ -257,7 +257,7 @@ test('one background dump at a time: a second request gets ERR_HEAPSNAP_BUSY', {
   `);
   assert.strictEqual(value.first, 'background');
   assert.strictEqual(value.second.code, 'ERR_HEAPSNAP_BUSY');
-  assert.match(value.second.message, /background heap dump is already running \(child pid \d+\)/);
+  assert.match(value.second.message, /background heap dump is already running/);
   assert.strictEqual(value.third, 'background');
   assert.deepStrictEqual(value.files, ['1.heapsnapshot', '3.heapsnapshot']);
 });

@@ -86,6 +86,9 @@ async function writeInProcess(nativeOptions) {
 // once more (up to 20 ms) right before forking.
 const QUIET_WAIT_MS = 2000;
 
+// This thread's background request, from its wait for quiet to the child's end.
+let backgroundPending = false;
+
 async function untilQuiet(native) {
   const deadline = Date.now() + QUIET_WAIT_MS;
   while (native.otherThreadsRunning() > 0 && Date.now() < deadline) {
@@ -105,13 +108,21 @@ async function writeInBackground(nativeOptions) {
     reason = `background dumps need Linux (fork with copy-on-write heap pages), not ${process.platform}`;
   } else {
     const native = writer();
-    await untilQuiet(native);
+    // One at a time, from the first wait on: the native side refuses a second fork too, but
+    // two requests waiting for quiet here would otherwise race for it.
+    if (backgroundPending) {
+      throw heapsnapError('ERR_HEAPSNAP_BUSY', 'heapsnap: a background heap dump is already running; one at a time per process');
+    }
+    backgroundPending = true;
     const { arrayBuffers } = process.memoryUsage();
     let outcome;
     try {
+      await untilQuiet(native);
       outcome = await native.writeSnapshotBackground(nativeOptions);
     } catch (err) {
       throw withHeadroomNumbers(native, err);
+    } finally {
+      backgroundPending = false;
     }
     if (outcome.info) return { ...withArrayBuffers(outcome.info, arrayBuffers), mode: 'background' };
     reason = outcome.fallbackReason;
