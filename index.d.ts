@@ -50,6 +50,33 @@ export interface WriteOptions {
   memoryFile?: boolean
 }
 
+/**
+ * Background (fork) dumps, for `writeSnapshotAsync` and signal dumps: on Linux a forked,
+ * copy-on-write child takes the snapshot while this process keeps running; this process
+ * pauses only to fork. Costs: the child's memory (about what an in-process snapshot needs),
+ * plus copies of the pages the parent writes meanwhile. One at a time per process (a second
+ * request gets `ERR_HEAPSNAP_BUSY`). Elsewhere, and whenever the child fails or times out,
+ * the dump is taken in-process (`info.mode === 'in-process'`, `info.fallbackReason` says why).
+ */
+export interface BackgroundOptions {
+  /** Take the snapshot in a forked child (Linux). Also `HEAPSNAP_OPTIONS=background`. */
+  background?: boolean
+  /**
+   * When the background dump fails: `true` (default) dumps in-process instead; `false` rejects
+   * with `ERR_HEAPSNAP_BACKGROUND_FAILED` (a signal dump writes nothing). `HEAPSNAP_OPTIONS=fallback=false`.
+   */
+  fallback?: boolean
+  /**
+   * Milliseconds before a child that has not finished is killed (then the fallback applies).
+   * Default: 120 s plus 1 s per 2 MB of used heap (a stuck child only delays the dump; one
+   * killed too early costs an in-process pause). `HEAPSNAP_OPTIONS=bgtimeout=<ms>`.
+   */
+  backgroundTimeout?: number
+}
+
+/** Options of {@link writeSnapshotAsync}. */
+export interface AsyncWriteOptions extends WriteOptions, BackgroundOptions {}
+
 /** The process's memory when a dump started (bytes), as `process.memoryUsage()` names it. */
 export interface MemoryInfo {
   /** Resident set size; missing where /proc is (not Linux). */
@@ -129,13 +156,28 @@ export function writeSnapshot(
  * promise resolves once the file is complete. Default name:
  * `heapsnap-{date}-{time}-{pid}-{seq}.heapsnapshot[.gz|.zst]`.
  */
-export function writeSnapshotAsync(options?: WriteOptions): Promise<SnapshotInfo>
+export function writeSnapshotAsync(options?: AsyncWriteOptions): Promise<AsyncSnapshotInfo>
+
+/** What {@link writeSnapshotAsync} reports. */
+export interface AsyncSnapshotInfo extends SnapshotInfo {
+  /**
+   * `'background'`: a forked child took the snapshot and `pauseMs` is this process's pause (the
+   * fork); `'in-process'`: this thread took it.
+   */
+  mode: 'background' | 'in-process'
+  /** Why a `background: true` dump was taken in-process (no Linux, child failed or timed out). */
+  fallbackReason?: string
+}
 
 /** A full garbage collection, with or without `--expose-gc`. */
 export function gc(): void
 
-/** Options of signal-triggered dumps. */
-export interface SignalHandlerOptions {
+/**
+ * Options of signal-triggered dumps. With `background: true` the stderr line says
+ * `(in the background)`, or why the background dump failed and that it was written in-process.
+ * Requests from `heapsnap dump <pid>` are always served in-process.
+ */
+export interface SignalHandlerOptions extends BackgroundOptions {
   /** Signal name (default `'SIGUSR2'`). */
   signal?: string
   path?: string

@@ -4,7 +4,7 @@
 
 const { writer } = require('./lib/native');
 const { writeNow, writeAsync } = require('./lib/write');
-const { checkOptions, toNative } = require('./lib/options');
+const { checkOptions, toNative, ASYNC_WRITE_OPTIONS } = require('./lib/options');
 const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler } = require('./lib/signal');
 const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyze');
@@ -51,7 +51,7 @@ function writeSnapshot(filename, options, callback) {
  * `{ path, bytes, rawBytes, compression, durationMs, pauseMs, redacted }`.
  */
 async function writeSnapshotAsync(options) {
-  return writeAsync(toNative(checkOptions('writeSnapshotAsync', options)));
+  return writeAsync(toNative(checkOptions('writeSnapshotAsync', options, ASYNC_WRITE_OPTIONS)));
 }
 
 /** A full garbage collection, with or without --expose-gc. */

@@ -20,6 +20,15 @@ const WRITE_OPTIONS = {
   memoryFile: 'boolean',
 };
 
+// writeSnapshotAsync and signal dumps may run in a forked child (src/background.rs).
+const BACKGROUND_OPTIONS = {
+  background: 'boolean',
+  fallback: 'boolean',
+  backgroundTimeout: 'ms',
+};
+
+const ASYNC_WRITE_OPTIONS = { ...WRITE_OPTIONS, ...BACKGROUND_OPTIONS };
+
 const COMPRESS_VALUES = new Map([
   [false, 'none'],
   ['none', 'none'],
@@ -52,6 +61,9 @@ function checkValue(where, key, kind, value) {
       return value;
     case 'seconds':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw fail('a non-negative number of seconds');
+      return value;
+    case 'ms':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw fail('a positive number of milliseconds');
       return value;
     case 'count':
       if (!Number.isSafeInteger(value) || value < 0) throw fail('a non-negative integer');
@@ -89,4 +101,4 @@ function toNative(checked, extra = {}) {
   return { ...checked, threadId, ...extra };
 }
 
-module.exports = { WRITE_OPTIONS, checkOptions, checkValue, toNative };
+module.exports = { WRITE_OPTIONS, BACKGROUND_OPTIONS, ASYNC_WRITE_OPTIONS, checkOptions, checkValue, toNative };

@@ -4,7 +4,7 @@
 
 const os = require('os');
 const { writer } = require('./native');
-const { WRITE_OPTIONS, checkOptions, toNative } = require('./options');
+const { WRITE_OPTIONS, BACKGROUND_OPTIONS, checkOptions, toNative } = require('./options');
 const { invalidOption } = require('./errors');
 
 const SIGNAL_SCHEMA = {
@@ -17,6 +17,7 @@ const SIGNAL_SCHEMA = {
   force: WRITE_OPTIONS.force,
   memoryLimit: WRITE_OPTIONS.memoryLimit,
   memoryFile: WRITE_OPTIONS.memoryFile,
+  ...BACKGROUND_OPTIONS,
   signal: 'string',
   quiet: 'boolean',
   interval: 'seconds',
@@ -74,7 +75,9 @@ function parseBytes(text) {
 
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
- * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`, `interval=SECONDS`, `maxdumps=N`) and heapdump's `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`).
+ * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`, `interval=SECONDS`, `maxdumps=N`,
+ * `background`, `fallback=false`, `bgtimeout=60000` (ms)) and heapdump's `NODE_HEAPDUMP_OPTIONS`
+ * (`nosignal`, `signal`).
  * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
  * reads another process's environment with it (`quiet`: no complaints about unknown words).
  */
@@ -93,7 +96,8 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'signal') options.signal = value;
     else if (key === 'dir' || key === 'path') options[key] = value;
     else if (key === 'compress') options.compress = value === 'none' ? false : value;
-    else if (key === 'gc' || key === 'quiet' || key === 'redact' || key === 'force') options[key] = value === '' || value === 'true' || value === '1';
+    else if (key === 'gc' || key === 'quiet' || key === 'redact' || key === 'force' || key === 'background' || key === 'fallback') options[key] = value === '' || value === 'true' || value === '1';
+    else if (key === 'bgtimeout' && Number(value) > 0) options.backgroundTimeout = Number(value);
     else if (key === 'memlimit' && parseBytes(value) !== undefined) options.memoryLimit = parseBytes(value);
     else if (key === 'interval' && /^\d+(\.\d+)?$/.test(value)) options.interval = Number(value);
     else if (key === 'maxdumps' && /^\d+$/.test(value)) options.maxDumps = Number(value);

@@ -9,6 +9,7 @@
 // is unavailable (or turned off), a debugger session computes them once, in ~100 ms.
 
 const { writer } = require('./native');
+const { heapsnapError } = require('./errors');
 
 const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 
@@ -62,6 +63,11 @@ function writeNow(nativeOptions) {
 }
 
 async function writeAsync(nativeOptions) {
+  if (nativeOptions.background) return writeInBackground(nativeOptions);
+  return { ...(await writeInProcess(nativeOptions)), mode: 'in-process' };
+}
+
+async function writeInProcess(nativeOptions) {
   const native = writer();
   warmLineEnds(native);
   const { arrayBuffers } = process.memoryUsage();
@@ -72,6 +78,60 @@ async function writeAsync(nativeOptions) {
     throw withHeadroomNumbers(native, err);
   }
   return withArrayBuffers(await pending, arrayBuffers);
+}
+
+// A V8 worker that is in the middle of a GC job when the process forks never finishes it in
+// the child, whose GC then waits for it forever (the watchdog ends that, at the cost of a late
+// in-process dump). So the fork waits, on the event loop (no pause), for a moment when no
+// other thread of the process is running, up to QUIET_WAIT_MS; the native side then checks
+// once more (up to 20 ms) right before forking.
+const QUIET_WAIT_MS = 2000;
+
+// This thread's background request, from its wait for quiet to the child's end.
+let backgroundPending = false;
+
+async function untilQuiet(native) {
+  const deadline = Date.now() + QUIET_WAIT_MS;
+  while (native.otherThreadsRunning() > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/**
+ * A forked child takes the snapshot (Linux); this thread pauses only to fork. When the child
+ * cannot be started or fails (its reason in `fallbackReason`), the dump is taken in-process,
+ * unless `fallback: false`, which rejects with ERR_HEAPSNAP_BACKGROUND_FAILED instead.
+ */
+async function writeInBackground(nativeOptions) {
+  const { background, fallback, backgroundTimeout, ...inProcess } = nativeOptions;
+  let reason;
+  if (process.platform !== 'linux') {
+    reason = `background dumps need Linux (fork with copy-on-write heap pages), not ${process.platform}`;
+  } else {
+    const native = writer();
+    // One at a time, from the first wait on: the native side refuses a second fork too, but
+    // two requests waiting for quiet here would otherwise race for it.
+    if (backgroundPending) {
+      throw heapsnapError('ERR_HEAPSNAP_BUSY', 'heapsnap: a background heap dump is already running; one at a time per process');
+    }
+    backgroundPending = true;
+    const { arrayBuffers } = process.memoryUsage();
+    let outcome;
+    try {
+      await untilQuiet(native);
+      outcome = await native.writeSnapshotBackground(nativeOptions);
+    } catch (err) {
+      throw withHeadroomNumbers(native, err);
+    } finally {
+      backgroundPending = false;
+    }
+    if (outcome.info) return { ...withArrayBuffers(outcome.info, arrayBuffers), mode: 'background' };
+    reason = outcome.fallbackReason;
+  }
+  if (fallback === false) {
+    throw heapsnapError('ERR_HEAPSNAP_BACKGROUND_FAILED', `heapsnap: background heap dump failed: ${reason} (fallback: false)`);
+  }
+  return { ...(await writeInProcess(inProcess)), mode: 'in-process', fallbackReason: reason };
 }
 
 module.exports = { writeNow, writeAsync };

@@ -129,6 +129,18 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
         isolate.full_gc();
     }
     let memory = headroom::check(isolate, request.headroom)?;
+    snapshot_into_sink(isolate, request, started, memory)
+}
+
+/// The snapshot itself, into a new sink: opens the file, warms line ends, takes and
+/// serializes. `capture` runs it after its checks; a background dump's child runs it alone
+/// (the parent checked).
+pub fn snapshot_into_sink(
+    isolate: &Isolate,
+    request: &DumpRequest,
+    started: Instant,
+    memory: MemoryContext,
+) -> Result<CapturedDump, DumpError> {
     let mut sink = SnapshotSink::create(
         &request.plan.target,
         SinkOptions { compression: request.plan.compression, level: request.plan.level, redact: request.redact, ..SinkOptions::default() },

@@ -24,6 +24,10 @@ pub enum DumpError {
         heapsnap_core::headroom::human_bytes(*.available)
     )]
     NoHeadroom { estimated: u64, available: u64, from: &'static str },
+    #[error("a background heap dump is already running (child pid {0}); one at a time per process")]
+    BackgroundBusy(i32),
+    #[error("background heap dump failed: {0}")]
+    Background(String),
 }
 
 impl DumpError {
@@ -36,6 +40,8 @@ impl DumpError {
             DumpError::Signal(_) => "ERR_HEAPSNAP_SIGNAL".into(),
             DumpError::SerializeFailed(_) => "ERR_HEAPSNAP_SERIALIZE_FAILED".into(),
             DumpError::NoHeadroom { .. } => "ERR_HEAPSNAP_NO_HEADROOM".into(),
+            DumpError::BackgroundBusy(_) => "ERR_HEAPSNAP_BUSY".into(),
+            DumpError::Background(_) => "ERR_HEAPSNAP_BACKGROUND_FAILED".into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! V8-free crate `heapsnap-core` (sink, naming). It is built once per Node ABI because of the
 //! V8 shim; the analyzer is a separate, ABI-free addon (crates/heapsnap-analyzer).
 
+mod background;
 mod dump;
 mod error;
 mod headroom;
@@ -14,13 +15,15 @@ mod remote;
 mod signal;
 mod v8;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::Duration;
 
 use heapsnap_core::naming;
 use heapsnap_core::rate_limit::{self, Limits};
 use napi::bindgen_prelude::AsyncTask;
-use napi::Env;
+use napi::bindgen_prelude::Object;
+use napi::{Env, JsDeferred};
 use napi_derive::napi;
 
 use crate::error::DumpError;
@@ -47,6 +50,63 @@ pub fn write_snapshot_async(options: NativeWriteOptions) -> napi::Result<AsyncTa
     Ok(CodedTask::spawn(move || Ok(captured.finish()?.into())))
 }
 
+/// What a background dump came to: the file, or why there is none (JS then falls back to an
+/// in-process dump, or rejects when asked not to).
+#[napi(object)]
+pub struct BackgroundOutcome {
+    pub info: Option<SnapshotInfo>,
+    pub fallback_reason: Option<String>,
+}
+
+type BackgroundResolver = Box<dyn FnOnce(Env) -> napi::Result<BackgroundOutcome>>;
+
+fn settle(deferred: &Rc<RefCell<Option<JsDeferred<BackgroundOutcome, BackgroundResolver>>>>, outcome: BackgroundOutcome) {
+    if let Some(deferred) = deferred.borrow_mut().take() {
+        deferred.resolve(Box::new(move |_env| Ok(outcome)));
+    }
+}
+
+/// How many other threads of the process are running now (0 outside Linux).
+#[napi]
+pub fn other_threads_running() -> u32 {
+    background::other_threads_running() as u32
+}
+
+/// Forks; the child takes the snapshot while this thread goes on. The promise resolves once
+/// the child is done (see src/background.rs). Throws only what an in-process dump would
+/// (bad name, no headroom) and `ERR_HEAPSNAP_BUSY` when a background dump is running.
+#[napi(ts_return_type = "Promise<BackgroundOutcome>")]
+pub fn write_snapshot_background<'env>(env: &'env Env, options: NativeWriteOptions) -> napi::Result<Object<'env>> {
+    let coded = |err: DumpError| napi::Error::from(napi::JsError::from(napi::Error::<String>::from(err)).into_unknown(*env));
+    let isolate = current_isolate().map_err(coded)?;
+    let timeout = options.background_timeout_duration();
+    let request = options.into_request().map_err(coded)?;
+    let uv_loop = env.get_uv_event_loop()?;
+    background::set_loop(uv_loop.cast());
+    hook_teardown(env).map_err(coded)?;
+    let (deferred, promise) = env.create_deferred::<BackgroundOutcome, BackgroundResolver>()?;
+    let deferred = Rc::new(RefCell::new(Some(deferred)));
+    let pending = deferred.clone();
+    let done: background::Done = Box::new(move |result| {
+        let outcome = match result {
+            Ok(outcome) => BackgroundOutcome { info: Some(outcome.into()), fallback_reason: None },
+            Err(failure) => BackgroundOutcome { info: None, fallback_reason: Some(failure.reason) },
+        };
+        settle(&pending, outcome);
+    });
+    match background::start(&isolate, &request, background::BackgroundOptions { timeout }, done) {
+        Ok(Ok(_pause)) => {}
+        Ok(Err(failure)) => settle(&deferred, BackgroundOutcome { info: None, fallback_reason: Some(failure.reason) }),
+        Err(err) => {
+            // The promise is never handed out; settling it releases its threadsafe function,
+            // which would otherwise keep the event loop alive.
+            settle(&deferred, BackgroundOutcome { info: None, fallback_reason: Some(err.to_string()) });
+            return Err(coded(err));
+        }
+    }
+    Ok(promise)
+}
+
 thread_local! {
     /// Whether this thread's environment already has its teardown hook.
     static CLEANUP_HOOKED: Cell<bool> = const { Cell::new(false) };
@@ -67,6 +127,7 @@ pub fn install_signal_handler(
     let isolate = current_isolate()?;
     let uv_loop = env.get_uv_event_loop().map_err(|err| DumpError::Signal(err.reason))?;
     hook_teardown(&env)?;
+    background::set_loop(uv_loop.cast());
     // Threads answering the same signal must not replace each other's dumps.
     let options = NativeWriteOptions {
         path: options.path.as_deref().map(|path| naming::per_thread_template(path, options.thread_id.unwrap_or(0)).into_owned()),
@@ -140,6 +201,7 @@ fn hook_teardown(env: &Env) -> Result<(), DumpError> {
     if !CLEANUP_HOOKED.with(|hooked| hooked.replace(true)) {
         // The handler must be gone before this environment's loop closes (worker exit).
         env.add_env_cleanup_hook((), |()| {
+            background::abandon_on_this_thread();
             signal::uninstall();
             if let Some(isolate) = v8::Isolate::current() {
                 near_limit::uninstall(&isolate);
@@ -165,6 +227,8 @@ pub fn remove_signal_handler() -> bool {
 pub fn settle_dumps_at_exit(timeout_ms: u32) -> bool {
     let finished = dump::wait_for_finishing(Duration::from_millis(timeout_ms.into()));
     heapsnap_core::sink::remove_unfinished_temp_files();
+    // A background child's dump dies with us (PDEATHSIG): kill it now and remove its file.
+    background::abandon();
     finished
 }
 

@@ -36,6 +36,12 @@ pub struct NativeWriteOptions {
     pub memory_file: Option<bool>,
     /// `process.memoryUsage().arrayBuffers`, set by lib/write.js for JS-initiated dumps.
     pub array_buffers: Option<f64>,
+    /// Take the snapshot in a forked child (Linux); see src/background.rs.
+    pub background: Option<bool>,
+    /// When a background dump fails: dump in-process (default) or report the failure.
+    pub fallback: Option<bool>,
+    /// Milliseconds before the background child is killed (default: see heapsnap-core).
+    pub background_timeout: Option<f64>,
 }
 
 /// What JS gets back from a dump.
@@ -79,6 +85,11 @@ pub struct MemoryInfo {
 }
 
 impl NativeWriteOptions {
+    /// `background_timeout` as a duration; `None` for the default.
+    pub fn background_timeout_duration(&self) -> Option<std::time::Duration> {
+        self.background_timeout.filter(|ms| ms.is_finite() && *ms > 0.0).map(|ms| std::time::Duration::from_secs_f64(ms / 1e3))
+    }
+
     pub fn into_request(self) -> Result<DumpRequest, DumpError> {
         let context = NameContext::now(self.thread_id.unwrap_or(0));
         let plan = naming::plan(

@@ -219,7 +219,8 @@ impl Trigger {
             }
             return;
         }
-        let written = options.write_and_report(isolate, "signal", "");
+        // In the background when asked (src/background.rs), else in-process.
+        let written = crate::background::signal_dump_and_report(isolate, options);
         lock(&self.history).ended(Instant::now(), written);
     }
 }

@@ -17,6 +17,10 @@ async function main() {
   console.log(info.memoryFile ?? 'no record', info.warnings.join('; '));
   heapsnap.onNearHeapLimit({ force: true });
   heapsnap.gc();
+  const bg = await heapsnap.writeSnapshotAsync({ background: true, fallback: false, backgroundTimeout: 30000, compress: 'gzip' });
+  const mode: 'background' | 'in-process' = bg.mode;
+  console.log(mode, bg.fallbackReason ?? '', bg.pauseMs);
+  heapsnap.installSignalHandler({ background: true, fallback: true, backgroundTimeout: 60000 });
   const snap = heapsnap.readSnapshot(info.path);
   const s = snap.summary({ top: 5 });
   console.log(s.constructors[0].retainedSize, snap.diff(snap).constructors.length);

@@ -7,6 +7,8 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
+#[cfg(target_os = "linux")]
+pub mod fork;
 pub mod sampling;
 pub mod uv;
 use std::marker::PhantomData;

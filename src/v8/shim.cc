@@ -19,6 +19,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+
+#if defined(__linux__)
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -511,6 +520,191 @@ int heapsnap_read_allocation_profile(void* isolate, ProfileNodeCallback on_node,
 
 void heapsnap_stop_sampling_heap_profiler(void* isolate) {
   AsIsolate(isolate)->GetHeapProfiler()->StopSamplingHeapProfiler();
+}
+
+}  // extern "C"
+
+// ---------------------------------------------------------------------------------------------
+// Background (fork) dumps (src/background.rs, src/v8/fork.rs): what V8 and libuv contribute.
+
+// In a forked child only. The child has just one thread: V8's platform workers and libuv's
+// pool stayed in the parent, but their condition variables still record them as waiters.
+// glibc's pthread_cond_signal then blocks forever once it must wait for a waiter that was
+// signalled but never woke (measured: about half of plain runs hang in the child's first GC,
+// when V8 posts marking and sweeping work). Nothing in the child can be woken anyway, so the
+// node binary's calls to pthread_cond_signal and pthread_cond_broadcast (through its GOT, in
+// the child's private copy of it) are pointed at a no-op. Work V8 posts to workers then stays
+// queued: V8 joins its GC jobs from the main thread (the joiner does the work itself) and
+// cancels queued tasks it waits for. Returns how many GOT slots were redirected (0: the binary
+// does not call them through its GOT, e.g. a static build; the caller then gives up).
+#if defined(__linux__)
+namespace {
+
+int NoWakeup(pthread_cond_t*) { return 0; }
+
+bool IsCondWakeup(const char* name) {
+  return strcmp(name, "pthread_cond_signal") == 0 || strcmp(name, "pthread_cond_broadcast") == 0;
+}
+
+#if defined(__x86_64__)
+constexpr uint32_t kJumpSlot = R_X86_64_JUMP_SLOT;
+constexpr uint32_t kGlobDat = R_X86_64_GLOB_DAT;
+#elif defined(__aarch64__)
+constexpr uint32_t kJumpSlot = R_AARCH64_JUMP_SLOT;
+constexpr uint32_t kGlobDat = R_AARCH64_GLOB_DAT;
+#else
+constexpr uint32_t kJumpSlot = 0xffffffff;
+constexpr uint32_t kGlobDat = 0xffffffff;
+#endif
+
+struct GotScan {
+  int patched = 0;
+};
+
+// The dynamic section's addresses: relocated in place by ld.so on most targets, file-relative
+// elsewhere (and for non-PIE executables both are the same).
+uintptr_t DynAddress(uintptr_t base, uintptr_t value) { return value < base ? base + value : value; }
+
+void PatchRelocations(uintptr_t base, const ElfW(Rela)* relocations, size_t bytes, const ElfW(Sym)* symbols,
+                      const char* strings, GotScan* scan) {
+  if (relocations == nullptr || symbols == nullptr || strings == nullptr) return;
+  long page = sysconf(_SC_PAGESIZE);
+  for (size_t i = 0; i < bytes / sizeof(ElfW(Rela)); i++) {
+    const ElfW(Rela)& rel = relocations[i];
+    uint32_t type = ELF64_R_TYPE(rel.r_info);
+    if (type != kJumpSlot && type != kGlobDat) continue;
+    const ElfW(Sym)& symbol = symbols[ELF64_R_SYM(rel.r_info)];
+    if (!IsCondWakeup(strings + symbol.st_name)) continue;
+    auto* slot = reinterpret_cast<void**>(base + rel.r_offset);
+    uintptr_t start = reinterpret_cast<uintptr_t>(slot) & ~static_cast<uintptr_t>(page - 1);
+    // Full RELRO made the GOT read-only; this is the child's private copy of the page.
+    if (mprotect(reinterpret_cast<void*>(start), static_cast<size_t>(page), PROT_READ | PROT_WRITE) != 0) continue;
+    *slot = reinterpret_cast<void*>(&NoWakeup);
+    scan->patched++;
+  }
+}
+
+int PatchMainProgram(struct dl_phdr_info* info, size_t, void* data) {
+  auto* scan = static_cast<GotScan*>(data);
+  uintptr_t base = info->dlpi_addr;
+  const ElfW(Dyn)* dyn = nullptr;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dyn = reinterpret_cast<const ElfW(Dyn)*>(base + info->dlpi_phdr[i].p_vaddr);
+  }
+  if (dyn == nullptr) return 1;
+  const ElfW(Sym)* symbols = nullptr;
+  const char* strings = nullptr;
+  const ElfW(Rela)* plt = nullptr;
+  size_t plt_bytes = 0;
+  const ElfW(Rela)* rela = nullptr;
+  size_t rela_bytes = 0;
+  bool plt_is_rela = true;
+  for (; dyn->d_tag != DT_NULL; dyn++) {
+    switch (dyn->d_tag) {
+      case DT_SYMTAB: symbols = reinterpret_cast<const ElfW(Sym)*>(DynAddress(base, dyn->d_un.d_ptr)); break;
+      case DT_STRTAB: strings = reinterpret_cast<const char*>(DynAddress(base, dyn->d_un.d_ptr)); break;
+      case DT_JMPREL: plt = reinterpret_cast<const ElfW(Rela)*>(DynAddress(base, dyn->d_un.d_ptr)); break;
+      case DT_PLTRELSZ: plt_bytes = dyn->d_un.d_val; break;
+      case DT_PLTREL: plt_is_rela = dyn->d_un.d_val == DT_RELA; break;
+      case DT_RELA: rela = reinterpret_cast<const ElfW(Rela)*>(DynAddress(base, dyn->d_un.d_ptr)); break;
+      case DT_RELASZ: rela_bytes = dyn->d_un.d_val; break;
+      default: break;
+    }
+  }
+  if (plt_is_rela) PatchRelocations(base, plt, plt_bytes, symbols, strings, scan);
+  PatchRelocations(base, rela, rela_bytes, symbols, strings, scan);
+  return 1;  // the main program comes first: stop there
+}
+
+}  // namespace
+
+extern "C" {
+
+int heapsnap_child_silence_worker_wakeups(void) {
+  GotScan scan;
+  dl_iterate_phdr(PatchMainProgram, &scan);
+  return scan.patched;
+}
+
+}  // extern "C"
+#endif  // __linux__
+
+extern "C" {
+
+// Watches a forked child from the parent's event loop: `callback(data, 0)` once the child has
+// exited (its pidfd turns readable), `callback(data, 1)` if it is still running after
+// `timeout_ms`. Referenced, so a dump in progress keeps the loop alive like any pending I/O.
+struct heapsnap_child_watch {
+  uv_poll_t poll;
+  uv_timer_t timer;
+  int open_handles;
+  void (*callback)(void* data, int event);
+  void* data;
+};
+
+static void ChildWatchOnPoll(uv_poll_t* handle, int status, int events) {
+  (void)status;
+  (void)events;
+  auto* watch = static_cast<heapsnap_child_watch*>(handle->data);
+  // An error status (the fd went bad) is reported as an exit too: the Rust side then finds
+  // out from waitpid what happened.
+  uv_poll_stop(&watch->poll);
+  watch->callback(watch->data, 0);
+}
+
+static void ChildWatchOnTimer(uv_timer_t* handle) {
+  auto* watch = static_cast<heapsnap_child_watch*>(handle->data);
+  watch->callback(watch->data, 1);
+}
+
+static void ChildWatchOnClose(uv_handle_t* handle) {
+  auto* watch = static_cast<heapsnap_child_watch*>(handle->data);
+  if (--watch->open_handles == 0) free(watch);
+}
+
+// Returns null and sets *error (a negative libuv code) on failure. `pidfd` stays the caller's.
+heapsnap_child_watch* heapsnap_child_watch_start(void* loop, int pidfd, uint64_t timeout_ms,
+                                                 void (*callback)(void* data, int event), void* data,
+                                                 int* error) {
+  auto* watch = static_cast<heapsnap_child_watch*>(calloc(1, sizeof(heapsnap_child_watch)));
+  if (watch == nullptr) {
+    *error = UV_ENOMEM;
+    return nullptr;
+  }
+  watch->callback = callback;
+  watch->data = data;
+  uv_loop_t* uv_loop = static_cast<uv_loop_t*>(loop);
+  int rc = uv_poll_init(uv_loop, &watch->poll, pidfd);
+  if (rc != 0) {
+    free(watch);
+    *error = rc;
+    return nullptr;
+  }
+  watch->poll.data = watch;
+  watch->open_handles = 1;
+  rc = uv_timer_init(uv_loop, &watch->timer);
+  if (rc == 0) {
+    watch->timer.data = watch;
+    watch->open_handles = 2;
+    rc = uv_poll_start(&watch->poll, UV_READABLE, ChildWatchOnPoll);
+  }
+  if (rc == 0) rc = uv_timer_start(&watch->timer, ChildWatchOnTimer, timeout_ms, 0);
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&watch->poll), ChildWatchOnClose);
+    if (watch->open_handles == 2) uv_close(reinterpret_cast<uv_handle_t*>(&watch->timer), ChildWatchOnClose);
+    *error = rc;
+    return nullptr;
+  }
+  return watch;
+}
+
+// On the loop's thread, once: stops both handles; the memory is freed when libuv is done.
+// The pidfd may be closed right after: libuv no longer polls it.
+void heapsnap_child_watch_close(heapsnap_child_watch* watch) {
+  uv_poll_stop(&watch->poll);
+  uv_timer_stop(&watch->timer);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watch->poll), ChildWatchOnClose);
+  uv_close(reinterpret_cast<uv_handle_t*>(&watch->timer), ChildWatchOnClose);
 }
 
 }  // extern "C"

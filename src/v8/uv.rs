@@ -42,7 +42,7 @@ pub struct UvError {
     pub name: String,
 }
 
-fn uv_error(code: c_int) -> UvError {
+pub(super) fn uv_error(code: c_int) -> UvError {
     // SAFETY: uv_err_name returns a static string for any code ("Unknown system error" otherwise).
     let name = unsafe { CStr::from_ptr(ffi::heapsnap_uv_err_name(code)) };
     UvError { name: name.to_string_lossy().into_owned() }

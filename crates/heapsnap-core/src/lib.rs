@@ -8,6 +8,7 @@
 //! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
 
 pub mod analyze;
+pub mod background;
 pub mod error;
 pub mod heapprofile;
 pub mod headroom;

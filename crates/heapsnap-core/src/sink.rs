@@ -198,6 +198,26 @@ pub fn remove_unfinished_temp_files() -> usize {
     temps.iter().filter(|temp| fs::remove_file(temp).is_ok()).count()
 }
 
+/// Removes the temp files that process `pid` left beside `target`: for a forked child that
+/// was killed mid-dump (background dumps), which had no chance to clean up after itself.
+pub fn remove_temp_files_of(target: &Path, pid: u32) -> usize {
+    let Some(name) = target.file_name() else { return 0 };
+    let name = &name.as_bytes()[..name.len().min(200)];
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name);
+    prefix.extend_from_slice(format!(".{pid}.").as_bytes());
+    let Ok(entries) = fs::read_dir(parent_dir(target)) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            let file = entry.file_name();
+            let file = file.as_bytes();
+            file.starts_with(&prefix) && file.ends_with(b".heapsnap-tmp")
+        })
+        .filter(|entry| fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
 /// A snapshot being written. See the module docs for the design.
 ///
 /// Dropping it without [`finish`](SnapshotSink::finish) abandons the snapshot: the temp
@@ -869,6 +889,25 @@ pub(crate) mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(!target.exists());
+        sink.abort();
+    }
+
+    #[test]
+    fn temp_files_of_another_process_are_removed_by_its_pid_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot");
+        // What a killed child (pid 4242) left, a live sink of ours, and an unrelated file.
+        fs::write(dir.path().join(".a.heapsnapshot.4242.0.heapsnap-tmp"), b"partial").unwrap();
+        fs::write(dir.path().join(".a.heapsnapshot.42420.0.heapsnap-tmp"), b"other pid").unwrap();
+        fs::write(dir.path().join("a.heapsnapshot.4242.keep"), b"not ours").unwrap();
+        let sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
+        assert_eq!(remove_temp_files_of(&target, 4242), 1);
+        let mut left = others(dir.path(), &[]);
+        left.sort();
+        assert_eq!(left.len(), 3, "{left:?}");
+        assert!(left.iter().any(|name| name.starts_with(&format!(".a.heapsnapshot.{}.", std::process::id()))));
+        assert!(left.iter().any(|name| name == ".a.heapsnapshot.42420.0.heapsnap-tmp"));
+        assert_eq!(remove_temp_files_of(&target, 4242), 0);
         sink.abort();
     }
 
