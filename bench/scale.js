@@ -38,16 +38,18 @@ const { values: args } = parseArgs({
 /** Runs argv under /usr/bin/time: { ok, seconds, peakMB, status, tail } (tail: last stderr line). */
 function timed(argv, timeoutS) {
   const stats = path.join(os.tmpdir(), `heapsnap-scale-time-${process.pid}`);
-  const r = spawnSync('/usr/bin/time', ['-o', stats, '-f', '%e %M', ...argv], {
+  // timeout(1) inside time(1), so a run that is stopped still gets its time and peak RSS.
+  const r = spawnSync('/usr/bin/time', ['-o', stats, '-f', '%e %M', 'timeout', '--signal=KILL', String(timeoutS), ...argv], {
     encoding: 'utf8',
     maxBuffer: 256 << 20,
-    timeout: timeoutS * 1000,
     env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' },
   });
   const [seconds, kb] = (fs.existsSync(stats) ? fs.readFileSync(stats, 'utf8') : '').trim().split('\n').pop().split(' ').map(Number);
   fs.rmSync(stats, { force: true });
   const tail = (r.stderr || '').trim().split('\n').filter((l) => !/Command (exited|terminated)/.test(l)).pop() || '';
-  return { ok: r.status === 0, status: r.status ?? r.signal, seconds, peakMB: kb / 1024, stdout: r.stdout, tail: r.error ? String(r.error.message) : tail };
+  const killed = seconds >= timeoutS - 1 ? `stopped at the ${timeoutS} s timeout` : 'SIGKILL (out of memory?)';
+  const status = r.status === 137 ? killed : r.status ?? r.signal;
+  return { ok: r.status === 0, status, seconds, peakMB: kb / 1024, stdout: r.stdout, tail: r.error ? String(r.error.message) : tail };
 }
 
 function generate(file) {
