@@ -88,6 +88,9 @@ pub struct NativeClassDiff {
 #[napi(object)]
 pub struct NativeDiff {
     pub constructors: Vec<NativeClassDiff>,
+    /// How many counted objects appeared / disappeared (also without the id lists).
+    pub added_count: f64,
+    pub removed_count: f64,
     pub added_ids: Vec<f64>,
     pub removed_ids: Vec<f64>,
 }
@@ -200,9 +203,14 @@ impl NativeSnapshot {
 
     /// What changed from `this` (older) to `other` (newer), by constructor and by node id.
     #[napi]
-    pub fn diff(&self, other: &NativeSnapshot) -> NativeDiff {
+    /// `ids: false` leaves `addedIds`/`removedIds` empty: between two multi-GB snapshots they
+    /// can hold tens of millions of numbers that a caller wanting the counts never reads.
+    pub fn diff(&self, other: &NativeSnapshot, ids: Option<bool>) -> NativeDiff {
         let d = core::diff(&self.graph, &other.graph);
+        let ids = ids.unwrap_or(true);
         NativeDiff {
+            added_count: d.added_ids.len() as f64,
+            removed_count: d.removed_ids.len() as f64,
             constructors: d
                 .constructors
                 .into_iter()
@@ -217,8 +225,8 @@ impl NativeSnapshot {
                     removed_size: c.removed_size as f64,
                 })
                 .collect(),
-            added_ids: d.added_ids.into_iter().map(|i| i as f64).collect(),
-            removed_ids: d.removed_ids.into_iter().map(|i| i as f64).collect(),
+            added_ids: if ids { d.added_ids.into_iter().map(|i| i as f64).collect() } else { Vec::new() },
+            removed_ids: if ids { d.removed_ids.into_iter().map(|i| i as f64).collect() } else { Vec::new() },
         }
     }
 
