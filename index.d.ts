@@ -302,6 +302,10 @@ export interface ClassDiff {
 export interface HeapDiff {
   /** Classes with any added or removed object, by size delta descending. */
   constructors: ClassDiff[]
+  /** How many counted objects appeared / disappeared. */
+  addedCount: number
+  removedCount: number
+  /** Their ids, ascending (empty with `{ ids: false }`). */
   addedIds: number[]
   removedIds: number[]
 }
@@ -379,7 +383,7 @@ export interface HeapSnapshot {
   /** Summary by constructor, sorted by retained size; all rows, or the first `top`. */
   summary(options?: { top?: number }): HeapSummary
   /** Changes from this snapshot to `other`, a later snapshot of the same process. */
-  diff(other: HeapSnapshot): HeapDiff
+  diff(other: HeapSnapshot, options?: { ids?: boolean }): HeapDiff
   /** What holds the node `nodeId` (error `ERR_HEAPSNAP_NODE_NOT_FOUND` if no such node). */
   retainers(nodeId: number): Retainer[]
   /** What holds the objects of a class, grouped by holder class and edge. */

@@ -171,6 +171,11 @@ test('diff counts what was added between snapshots', () => {
   const d = b.diff(c);
   assert.strictEqual(findClass(d, 'LeakyThing').added, 200);
   assert.ok(d.addedIds.length >= 200);
+  assert.deepStrictEqual([d.addedCount, d.removedCount], [d.addedIds.length, d.removedIds.length]);
+  // Without the id lists (multi-GB diffs): same rows and counts, empty lists.
+  const counted = b.diff(c, { ids: false });
+  assert.deepStrictEqual(counted.constructors, d.constructors);
+  assert.deepStrictEqual([counted.addedCount, counted.removedCount, counted.addedIds, counted.removedIds], [d.addedCount, d.removedCount, [], []]);
   const cl = abc(clean).map((f) => heapsnap.readSnapshot(f));
   assert.strictEqual(cl[0].diff(cl[2]).constructors.find((x) => x.name === 'LeakyThing'), undefined);
 });
@@ -214,6 +219,8 @@ test('errors: ENOENT, corrupt input with a byte offset, invalid arguments', asyn
   assert.throws(() => snap.summary({ top: 1.5 }), invalid);
   assert.throws(() => snap.summary(3), invalid);
   assert.throws(() => snap.diff({}), invalid);
+  assert.throws(() => snap.diff(snap, { ids: 'no' }), invalid);
+  assert.throws(() => snap.diff(snap, null), invalid);
   assert.throws(() => snap.retainers('12'), invalid);
   assert.throws(() => snap.retainers(-1), invalid);
   assert.throws(() => snap.dominators(1.5), invalid);

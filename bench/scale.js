@@ -1,7 +1,7 @@
 'use strict';
 // The analyzer on a multi-GB snapshot: every CLI command heapsnap has for one or two
 // snapshots (summary, diff A A, report A A) and memlab's load + retained sizes, each in a
-// fresh process under /usr/bin/time (wall time and peak RSS, also of runs that fail), on a
+// fresh process (wall time and peak RSS, also of runs that fail or time out), on a
 // synthetic snapshot whose Summary is known exactly (crates/heapsnap-core/src/synth.rs) or on
 // any snapshot file.
 //
@@ -12,7 +12,8 @@
 // With --generate, the summary is compared with the generator's expected one (exact match
 // required) and the file is left in place (delete it yourself: it is GBs).
 
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
+const { once } = require('events');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -35,19 +36,36 @@ const { values: args } = parseArgs({
   },
 });
 
-/** Runs argv under /usr/bin/time: { ok, seconds, peakMB, status, tail } (tail: last stderr line). */
-function timed(argv, timeoutS) {
-  const stats = path.join(os.tmpdir(), `heapsnap-scale-time-${process.pid}`);
-  const r = spawnSync('/usr/bin/time', ['-o', stats, '-f', '%e %M', ...argv], {
-    encoding: 'utf8',
-    maxBuffer: 256 << 20,
-    timeout: timeoutS * 1000,
-    env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' },
-  });
-  const [seconds, kb] = (fs.existsSync(stats) ? fs.readFileSync(stats, 'utf8') : '').trim().split('\n').pop().split(' ').map(Number);
-  fs.rmSync(stats, { force: true });
-  const tail = (r.stderr || '').trim().split('\n').filter((l) => !/Command (exited|terminated)/.test(l)).pop() || '';
-  return { ok: r.status === 0, status: r.status ?? r.signal, seconds, peakMB: kb / 1024, stdout: r.stdout, tail: r.error ? String(r.error.message) : tail };
+/**
+ * Runs argv: { ok, status, seconds, peakMB, stdout, tail } (tail: last stderr line). Peak RSS
+ * is the process's own VmHWM (a high-water mark, so sampling every 100 ms misses at most the
+ * growth of the last 100 ms), read until it exits or is killed at the timeout, so runs that
+ * fail or are stopped keep their numbers too.
+ */
+async function timed(argv, timeoutS) {
+  const t0 = performance.now();
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4096); });
+  let peakKB = 0;
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peakKB = Math.max(peakKB, Number(m[1]));
+    } catch {}
+  };
+  const poll = setInterval(sample, 100);
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; sample(); child.kill('SIGKILL'); }, timeoutS * 1000);
+  const [code, signal] = await once(child, 'exit');
+  clearInterval(poll);
+  clearTimeout(timer);
+  const seconds = (performance.now() - t0) / 1000;
+  const status = timedOut ? `stopped at the ${timeoutS} s timeout` : signal === 'SIGKILL' ? 'SIGKILL (out of memory?)' : code ?? signal;
+  const tail = stderr.trim().split('\n').pop() || '';
+  return { ok: code === 0, status, seconds, peakMB: peakKB / 1024, stdout, tail };
 }
 
 function generate(file) {
@@ -65,7 +83,7 @@ const strip = (s) => JSON.stringify({
   constructors: s.constructors.map(({ name, count, selfSize, retainedSize }) => ({ name, count, selfSize, retainedSize })),
 });
 
-function main() {
+async function main() {
   const file = args.generate ?? args.file;
   if (!file) throw new Error('--generate FILE or --file FILE');
   const expected = args.generate ? generate(file) : args.expected ? JSON.parse(fs.readFileSync(args.expected, 'utf8')) : null;
@@ -81,7 +99,7 @@ function main() {
   const rows = [];
   for (const name of args.only.split(',')) {
     process.stderr.write(`${name}...\n`);
-    const r = timed(runs[name](), timeout);
+    const r = await timed(runs[name](), timeout);
     let note = r.ok ? '' : `failed (${r.status}): ${r.tail.slice(0, 160)}`;
     if (r.ok && name === 'summary' && expected) note = strip(JSON.parse(r.stdout)) === strip(expected) ? 'exact (matches the generator)' : 'DIFFERENT from the generator';
     if (r.ok && name === 'report') {
@@ -97,4 +115,7 @@ function main() {
   for (const r of rows) console.log(r);
 }
 
-main();
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

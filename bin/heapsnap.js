@@ -208,14 +208,14 @@ function summary(snap, opts) {
 }
 
 function diff(a, b, opts) {
-  const d = a.diff(b);
+  const d = a.diff(b, { ids: false });
   const rows = opts.top === undefined ? d.constructors : d.constructors.slice(0, opts.top);
   if (opts.json) {
     return out(JSON.stringify({
       constructors: rows.map(({ name, countDelta, sizeDelta, added, removed }) => ({ name, countDelta, sizeDelta, added, removed })),
     }));
   }
-  out(`${opts.files[0]} -> ${opts.files[1]}: ${int(d.addedIds.length)} objects added, ${int(d.removedIds.length)} removed\n`);
+  out(`${opts.files[0]} -> ${opts.files[1]}: ${int(d.addedCount)} objects added, ${int(d.removedCount)} removed\n`);
   out(table(
     [
       { title: 'Constructor', align: 'left' },

@@ -68,10 +68,15 @@ class Snapshot {
 
   /**
    * Changes from this snapshot to `other` (taken later in the same process):
-   * `{ constructors: [{ name, countDelta, sizeDelta, added, removed, addedSize, removedSize }], addedIds, removedIds }`.
+   * `{ constructors: [{ name, countDelta, sizeDelta, added, removed, addedSize, removedSize }],
+   * addedCount, removedCount, addedIds, removedIds }`; with `{ ids: false }` the two id lists
+   * are empty (between multi-GB snapshots they can hold tens of millions of numbers).
    */
-  diff(other) {
-    return this[NATIVE].diff(unwrap('diff', other, 'other'));
+  diff(other, options = {}) {
+    if (options === null || typeof options !== 'object') throw invalidOption(`diff: options must be an object, got ${options === null ? 'null' : typeof options}`);
+    const { ids = true } = options;
+    if (typeof ids !== 'boolean') throw invalidOption(`diff: ids must be a boolean, got ${typeof ids}`);
+    return this[NATIVE].diff(unwrap('diff', other, 'other'), ids);
   }
 
   /** The edges holding node `nodeId`: `[{ id, name, className, nodeType, edgeType, edgeName, selfSize, retainedSize }]`. */

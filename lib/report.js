@@ -100,7 +100,7 @@ function renderCards(files, diff, leaks) {
     `<div class="card"><div class="k">Heap ${span}</div><div class="v ${deltaClass(growth)}">${esc(signed(growth, formatBytes))}</div>
 <div class="s">${esc(formatBytes(first.totalSize))} \u2192 ${esc(formatBytes(last.totalSize))} (${esc(signed(pct(growth, first.totalSize), fmtPct))}%)</div></div>`,
     `<div class="card"><div class="k">Objects ${span}</div><div class="v ${deltaClass(nodes)}">${esc(signed(nodes))}</div>
-<div class="s">${esc(int(diff.addedIds.length))} new, ${esc(int(diff.removedIds.length))} deleted</div></div>`,
+<div class="s">${esc(int(diff.addedCount))} new, ${esc(int(diff.removedCount))} deleted</div></div>`,
   ];
   if (leaks) {
     const retained = leaks.reduce((s, g) => s + g.retainedSize, 0);
@@ -427,7 +427,8 @@ function renderReport({ files, summary, diff, leaks = null, top, generatedAt = n
   const pageTitle = title ?? `heapsnap report: ${infos.map((f) => path.basename(f.path)).join(', ')}`;
   const when = generatedAt instanceof Date && !Number.isNaN(generatedAt.getTime()) ? generatedAt.toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '';
   const leakCount = leaks ? leaks.length : null;
-  const diffD = { addedIds: [], removedIds: [], ...diff };
+  // Counts from a diff taken with { ids: false }, or from its id lists.
+  const diffD = { ...diff, addedCount: diff.addedCount ?? diff.addedIds?.length ?? 0, removedCount: diff.removedCount ?? diff.removedIds?.length ?? 0 };
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -459,7 +460,7 @@ ${renderChart(summary, leaks)}
 <section id="summary"><h2>Summary<small>${esc(LABELS[infos.length - 1])}, by retained size, total ${esc(formatBytes(summary.totalSize))}</small></h2>
 ${renderSummary(summary, n)}
 </section>
-<section id="diff"><h2>Diff ${esc(diffLabel)}<small>${esc(int(diffD.addedIds.length))} objects new, ${esc(int(diffD.removedIds.length))} deleted, by size delta</small></h2>
+<section id="diff"><h2>Diff ${esc(diffLabel)}<small>${esc(int(diffD.addedCount))} objects new, ${esc(int(diffD.removedCount))} deleted, by size delta</small></h2>
 ${renderDiff(diffD, n)}
 </section>
 </main>
@@ -488,7 +489,7 @@ function analyzeForReport(snaps, { top } = {}) {
     memory: readMemoryRecord(s.path)?.record ?? null,
   }));
   const summary = summaries[summaries.length - 1];
-  const diff = snaps[0].diff(snaps[snaps.length - 1]);
+  const diff = snaps[0].diff(snaps[snaps.length - 1], { ids: false });
   const leakGroups = snaps.length === 3 ? leaks(snaps[0], snaps[1], snaps[2]) : null;
   return { files, summary, diff, leaks: leakGroups, top: n };
 }

@@ -55,6 +55,16 @@ pub struct NativeClassSummary {
     pub retained_size: f64,
 }
 
+fn native_class(c: &core::ClassSummary) -> NativeClassSummary {
+    NativeClassSummary {
+        name: c.name.clone(),
+        location: location(c.location),
+        count: c.count as f64,
+        self_size: c.self_size as f64,
+        retained_size: c.retained_size as f64,
+    }
+}
+
 #[napi(object)]
 pub struct NativeSummary {
     pub node_count: f64,
@@ -78,6 +88,9 @@ pub struct NativeClassDiff {
 #[napi(object)]
 pub struct NativeDiff {
     pub constructors: Vec<NativeClassDiff>,
+    /// How many counted objects appeared / disappeared (also without the id lists).
+    pub added_count: f64,
+    pub removed_count: f64,
     pub added_ids: Vec<f64>,
     pub removed_ids: Vec<f64>,
 }
@@ -206,22 +219,21 @@ impl NativeSnapshot {
                 .constructors
                 .iter()
                 .take(take)
-                .map(|c| NativeClassSummary {
-                    name: c.name.clone(),
-                    location: location(c.location),
-                    count: c.count as f64,
-                    self_size: c.self_size as f64,
-                    retained_size: c.retained_size as f64,
-                })
+                .map(native_class)
                 .collect(),
         }
     }
 
     /// What changed from `this` (older) to `other` (newer), by constructor and by node id.
     #[napi]
-    pub fn diff(&self, other: &NativeSnapshot) -> NativeDiff {
+    /// `ids: false` leaves `addedIds`/`removedIds` empty: between two multi-GB snapshots they
+    /// can hold tens of millions of numbers that a caller wanting the counts never reads.
+    pub fn diff(&self, other: &NativeSnapshot, ids: Option<bool>) -> NativeDiff {
         let d = core::diff(&self.graph, &other.graph);
+        let ids = ids.unwrap_or(true);
         NativeDiff {
+            added_count: d.added_ids.len() as f64,
+            removed_count: d.removed_ids.len() as f64,
             constructors: d
                 .constructors
                 .into_iter()
@@ -236,8 +248,8 @@ impl NativeSnapshot {
                     removed_size: c.removed_size as f64,
                 })
                 .collect(),
-            added_ids: d.added_ids.into_iter().map(|i| i as f64).collect(),
-            removed_ids: d.removed_ids.into_iter().map(|i| i as f64).collect(),
+            added_ids: if ids { d.added_ids.into_iter().map(|i| i as f64).collect() } else { Vec::new() },
+            removed_ids: if ids { d.removed_ids.into_iter().map(|i| i as f64).collect() } else { Vec::new() },
         }
     }
 
@@ -370,20 +382,11 @@ pub struct NativeSynthSpec {
     pub big_native: f64,
 }
 
-/// The Summary a synthetic snapshot must produce (`summary --json` shape).
-#[napi(object)]
-pub struct NativeSynthExpected {
-    pub node_count: f64,
-    pub edge_count: f64,
-    pub total_size: f64,
-    pub constructors: Vec<NativeClassSummary>,
-}
-
 /// Tests and benchmarks only (not part of the public API): streams a synthetic snapshot whose
 /// Summary is known by construction to `path` and returns that Summary, so the suite can
 /// check the released analyzer on inputs past 2^24 nodes without a V8 heap that large.
 #[napi]
-pub fn write_synthetic_snapshot(path: String, spec: NativeSynthSpec) -> napi::Result<NativeSynthExpected, String> {
+pub fn write_synthetic_snapshot(path: String, spec: NativeSynthSpec) -> napi::Result<NativeSummary, String> {
     let spec = heapsnap_core::synth::SynthSpec {
         holders: spec.holders as u64,
         items_per_holder: spec.items_per_holder,
@@ -394,20 +397,17 @@ pub fn write_synthetic_snapshot(path: String, spec: NativeSynthSpec) -> napi::Re
     };
     spec.write_file(Path::new(&path)).map_err(to_js)?;
     let e = spec.expected();
-    Ok(NativeSynthExpected {
+    let row = |c: &heapsnap_core::synth::SynthClass| core::ClassSummary {
+        name: c.name.clone(),
+        location: None,
+        count: c.count,
+        self_size: c.self_size,
+        retained_size: c.retained_size,
+    };
+    Ok(NativeSummary {
         node_count: e.node_count as f64,
         edge_count: e.edge_count as f64,
         total_size: e.total_size as f64,
-        constructors: e
-            .constructors
-            .into_iter()
-            .map(|c| NativeClassSummary {
-                name: c.name,
-                location: None,
-                count: c.count as f64,
-                self_size: c.self_size as f64,
-                retained_size: c.retained_size as f64,
-            })
-            .collect(),
+        constructors: e.constructors.iter().map(|c| native_class(&row(c))).collect(),
     })
 }
