@@ -14,6 +14,7 @@ use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
 use crate::error::DumpError;
 use crate::headroom::{self, MemoryContext};
 use crate::line_ends;
+use crate::space;
 use crate::options::NativeWriteOptions;
 use crate::v8::{Isolate, SnapshotOptions};
 
@@ -36,6 +37,7 @@ pub struct CapturedDump {
     started: Instant,
     pause: Duration,
     memory: MemoryContext,
+    disk: space::DiskContext,
 }
 
 /// What a finished dump reports to JS.
@@ -50,6 +52,10 @@ pub struct DumpOutcome {
     pub redacted: bool,
     /// The process's memory when the dump started.
     pub memory: MemoryContext,
+    /// The free-space check's estimate and what the filesystem had left.
+    pub disk: space::DiskContext,
+    /// Problems that did not fail the dump (see `SinkStats::warnings`).
+    pub warnings: Vec<String>,
 }
 
 thread_local! {
@@ -78,7 +84,8 @@ impl Drop for BusyGuard {
 
 /// Runs the JS-thread half of a dump: the GC if asked, then the check that there is memory
 /// for the snapshot (on the heap as it will be snapshotted, before any file exists), then opens
-/// the file (so a bad path fails before V8 spends seconds on a snapshot), takes and serializes.
+/// the file (so a bad path fails before V8 spends seconds on a snapshot) and checks that its
+/// filesystem has room for it (a refusal drops the still unnamed file), takes and serializes.
 /// The writer thread compresses and writes while V8 serializes.
 pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump, DumpError> {
     let _busy = BusyGuard::acquire()?;
@@ -91,6 +98,7 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
         &request.plan.target,
         SinkOptions { compression: request.plan.compression, level: request.plan.level, redact: request.redact, ..SinkOptions::default() },
     )?;
+    let disk = space::check(&sink, &request.plan, memory.heap_used, request.headroom.force)?;
     // Last thing before the snapshot: a script loaded even just before would be cold again.
     line_ends::warm(isolate);
     let snapshot = isolate.take_snapshot(request.snapshot).ok_or(DumpError::SnapshotFailed)?;
@@ -111,15 +119,15 @@ pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump,
     if !complete {
         return Err(DumpError::SerializeFailed(request.plan.target.display().to_string()));
     }
-    Ok(CapturedDump { sink, started, pause, memory })
+    Ok(CapturedDump { sink, started, pause, memory, disk })
 }
 
 impl CapturedDump {
     /// Waits for the writer, then fsyncs and renames the file into place. May run on any thread.
     pub fn finish(self) -> Result<DumpOutcome, DumpError> {
-        let SinkStats { path, bytes, raw_bytes, compression, redacted } = self.sink.finish()?;
-        let (duration, pause, memory) = (self.started.elapsed(), self.pause, self.memory);
-        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration, pause, redacted, memory })
+        let SinkStats { path, bytes, raw_bytes, compression, redacted, warnings } = self.sink.finish()?;
+        let (duration, pause, memory, disk) = (self.started.elapsed(), self.pause, self.memory, self.disk);
+        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration, pause, redacted, memory, disk, warnings })
     }
 }
 

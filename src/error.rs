@@ -24,6 +24,12 @@ pub enum DumpError {
         heapsnap_core::headroom::human_bytes(*.available)
     )]
     NoHeadroom { estimated: u64, available: u64, from: &'static str },
+    #[error(
+        "not enough disk space for the heap snapshot in '{dir}': the file needs about {}, {} available; force: true dumps anyway",
+        heapsnap_core::headroom::human_bytes(*.estimated),
+        heapsnap_core::headroom::human_bytes(*.available)
+    )]
+    NoSpace { estimated: u64, available: u64, dir: String },
 }
 
 impl DumpError {
@@ -36,6 +42,7 @@ impl DumpError {
             DumpError::Signal(_) => "ERR_HEAPSNAP_SIGNAL".into(),
             DumpError::SerializeFailed(_) => "ERR_HEAPSNAP_SERIALIZE_FAILED".into(),
             DumpError::NoHeadroom { .. } => "ERR_HEAPSNAP_NO_HEADROOM".into(),
+            DumpError::NoSpace { .. } => "ERR_HEAPSNAP_NO_SPACE".into(),
         }
     }
 }

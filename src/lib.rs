@@ -12,6 +12,7 @@ mod options;
 mod profile;
 mod remote;
 mod signal;
+mod space;
 mod v8;
 
 use std::cell::Cell;
@@ -101,8 +102,8 @@ pub fn abandon_unfinished_dumps() -> u32 {
     heapsnap_core::sink::remove_unfinished_temp_files() as u32
 }
 
-/// The numbers of this thread's last `ERR_HEAPSNAP_NO_HEADROOM` refusal (read once), for the
-/// JS error's `estimatedBytes` and `availableBytes`.
+/// The numbers of this thread's last `ERR_HEAPSNAP_NO_HEADROOM` or `ERR_HEAPSNAP_NO_SPACE`
+/// refusal (read once), for the JS error's `estimatedBytes` and `availableBytes`.
 #[napi(object)]
 pub struct HeadroomRefusal {
     pub estimated_bytes: f64,

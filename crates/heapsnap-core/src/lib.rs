@@ -1,7 +1,8 @@
 //! The half of heapsnap that needs no V8: where snapshot bytes go (`sink`), what the
 //! files are called (`naming`), how snapshots are read back and explained (`analyze`), how
 //! their string values are redacted on the way to disk (`redact`), the target's side of
-//! `heapsnap dump <pid>` (`remote`), and whether there is memory for a dump (`headroom`).
+//! `heapsnap dump <pid>` (`remote`), whether there is memory for a dump (`headroom`) and disk
+//! space for its file (`space`); `outfile` creates and names the file the sink writes.
 //!
 //! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
 
@@ -10,6 +11,8 @@ pub mod error;
 pub mod heapprofile;
 pub mod headroom;
 pub mod naming;
+pub mod outfile;
 pub mod redact;
 pub mod remote;
 pub mod sink;
+pub mod space;
