@@ -90,6 +90,13 @@ fn forget(dir: &Arc<OwnedFd>, name: &OsStr) {
 /// Directories already warned about on stderr (device, inode): once per process each.
 static WARNED_DIRS: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
 
+/// One `heapsnap: warning:` line. Not `eprintln!`, which panics when stderr is a closed pipe:
+/// this runs inside a host process, where a warning must never become a crash.
+fn warn_on_stderr(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(io::stderr(), "heapsnap: warning: {text}");
+}
+
 fn io_err(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(e.raw_os_error())
 }
@@ -133,7 +140,7 @@ impl Destination {
             let mut warned = WARNED_DIRS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if !warned.contains(&key) {
                 warned.push(key);
-                eprintln!("heapsnap: warning: {text}");
+                warn_on_stderr(&text);
             }
             warnings.push(text);
         }
@@ -208,7 +215,7 @@ impl Destination {
                     Error::io("fsync", parent_dir(&self.target), io_err(e))
                 );
                 // Rare and worth knowing for triggered dumps too, which have no info object.
-                eprintln!("heapsnap: warning: {text}");
+                warn_on_stderr(&text);
                 warnings.push(text);
             }
         }

@@ -19,8 +19,9 @@ pub const FIXED_BYTES: u64 = 2 << 20;
 /// escaped non-ASCII strings, number arrays, TypeScript ASTs and TypeScript's compiler loaded
 /// (20-80 MiB), at most 2.09 plain, 0.43 gzip 1, 0.26 gzip 3, 0.18 zstd 1, and as little as a
 /// tenth of that for number arrays. The factors below sit 8-16% above those maxima: the
-/// estimate is 1.08-2x the real file for string, object, record and AST heaps, up to ~3.4x for
-/// code-heavy heaps and ~9x for heaps of number arrays (never below it in any measured case).
+/// estimate is 1.09-2.8x the real file for string, object, record and AST heaps (2.4-3x for a
+/// fresh process's 4 MiB heap), 2.3-3.4x with TypeScript's compiler loaded and 7-16x for heaps
+/// of number arrays; it was below the file in no measured case.
 /// It over-estimates on purpose: a refusal costs a `force`, a full disk costs the dump and
 /// everyone else's writes.
 pub fn estimate(used_heap_bytes: u64, compression: Compression, level: Option<i32>) -> u64 {
