@@ -33,7 +33,8 @@ export interface WriteOptions {
   redact?: boolean
   /**
    * Dump even when the headroom check estimates there is not enough memory for V8's snapshot
-   * (which otherwise fails with `ERR_HEAPSNAP_NO_HEADROOM`, writing nothing).
+   * (which otherwise fails with `ERR_HEAPSNAP_NO_HEADROOM`, writing nothing), or the free-space
+   * check that the file will not fit on its filesystem (`ERR_HEAPSNAP_NO_SPACE`).
    */
   force?: boolean
   /**
@@ -94,6 +95,14 @@ export interface MemoryInfo {
   availableBytes?: number
 }
 
+/** The free-space check of a dump (bytes). */
+export interface DiskInfo {
+  /** The file's estimated size, from the used heap and the compression (an over-estimate). */
+  estimatedBytes: number
+  /** What the target's filesystem had left for unprivileged users (statvfs `f_bavail`), when it says. */
+  availableBytes?: number
+}
+
 /** What a finished snapshot reports. */
 export interface SnapshotInfo {
   /** Where the file was written (as resolved: relative when the name was relative). */
@@ -113,7 +122,14 @@ export interface SnapshotInfo {
   memory: MemoryInfo
   /** `<snapshot>.memory.json`, when `memoryFile` was not turned off and it was written. */
   memoryFile?: string
-  /** Problems that did not fail the dump (the snapshot is complete), e.g. a memory record not written. */
+  /** The free-space check's estimate of the file and what its filesystem had left. */
+  disk: DiskInfo
+  /**
+   * Problems that did not fail the dump, one sentence each: the target directory is writable
+   * by other users without the sticky bit (also printed once per directory on stderr), the
+   * directory's fsync failed after the file got its name, or the memory record could not be
+   * written. Empty when none.
+   */
   warnings: string[]
 }
 
@@ -124,9 +140,15 @@ export interface SnapshotInfo {
  */
 export interface HeapsnapError extends Error {
   code: string
-  /** `ERR_HEAPSNAP_NO_HEADROOM`: what the dump was estimated to need, in bytes. */
+  /**
+   * `ERR_HEAPSNAP_NO_HEADROOM`: what the dump was estimated to need, in bytes;
+   * `ERR_HEAPSNAP_NO_SPACE`: the estimated size of the file.
+   */
   estimatedBytes?: number
-  /** `ERR_HEAPSNAP_NO_HEADROOM`: what the process could still use, in bytes. */
+  /**
+   * `ERR_HEAPSNAP_NO_HEADROOM`: what the process could still use, in bytes;
+   * `ERR_HEAPSNAP_NO_SPACE`: what the target's filesystem had left.
+   */
   availableBytes?: number
 }
 

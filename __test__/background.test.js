@@ -32,6 +32,13 @@ function openFds() {
   return fs.readdirSync('/proc/self/fd').map((fd) => { try { return fd + '->' + fs.readlinkSync('/proc/self/fd/' + fd); } catch { return null; } })
     .filter((entry) => entry && !entry.includes('/proc/')).sort();
 }
+// Whether process \`pid\` has a file open in \`dir\` (the snapshot it writes has no name yet:
+// O_TMPFILE, seen in /proc as "<dir>/#<inode> (deleted)").
+function writingIn(pid, dir) {
+  try {
+    return fs.readdirSync('/proc/' + pid + '/fd').some((fd) => { try { return fs.readlinkSync('/proc/' + pid + '/fd/' + fd).startsWith(dir + '/'); } catch { return false; } });
+  } catch { return false; }
+}
 // Processes whose parent is this one (zombies included).
 function children() {
   const found = [];
@@ -205,8 +212,8 @@ test('a child killed mid-dump leads to the fallback, leaving no temp file and no
     let killed;
     const hunter = setInterval(() => {
       const [child] = children();
-      // Once the child has had time to open its temp file.
-      if (child && !killed && fs.readdirSync(${JSON.stringify(dir)}).length > 0) { killed = child.pid; process.kill(child.pid, 'SIGKILL'); }
+      // Once the child has its (still unnamed) file open.
+      if (child && !killed && writingIn(child.pid, ${JSON.stringify(dir)})) { killed = child.pid; process.kill(child.pid, 'SIGKILL'); }
     }, 2);
     const info = await heapsnap.writeSnapshotAsync({ background: true, dir: ${JSON.stringify(dir)}, path: 'k.heapsnapshot' });
     clearInterval(hunter);
@@ -227,7 +234,7 @@ test('a process exiting mid-dump leaves no child and no temp file', { skip: !LIN
     heapsnap.writeSnapshotAsync({ background: true, dir: ${JSON.stringify(dir)}, path: 'x.heapsnapshot' });
     const wait = setInterval(() => {
       const [child] = children();
-      if (child && fs.readdirSync(${JSON.stringify(dir)}).length > 0) { out({ child: child.pid }); process.exit(0); }
+      if (child && writingIn(child.pid, ${JSON.stringify(dir)})) { out({ child: child.pid }); process.exit(0); }
     }, 2);
   `);
   assert.ok(value.child);

@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, readSnapshot, listDir, withRecords } = require('./helpers');
+const { PKG, tmpDir, mountTmpfs, readSnapshot, listDir, withRecords } = require('./helpers');
 
 function writeError(target, options) {
   let error;
@@ -68,19 +68,19 @@ test('unwritable directory: EACCES', (t) => {
   assert.deepStrictEqual(listDir(dir), []);
 });
 
-test('disk full: ENOSPC, and no partial file or temp file is left', (t) => {
-  const dir = tmpDir();
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0777', 'tmpfs', dir], { encoding: 'utf8' });
-  if (mount.status !== 0) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    t.skip(`cannot mount a tiny tmpfs here (${(mount.stderr || String(mount.error)).trim()})`);
+test('disk full: refused up front (ERR_HEAPSNAP_NO_SPACE); forced, ENOSPC; no partial file or temp file either way', (t) => {
+  const { dir, unmount, skip } = mountTmpfs('256k');
+  if (skip) {
+    t.skip(skip);
     return;
   }
-  t.after(() => {
-    spawnSync('umount', [dir]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const err = writeError(path.join(dir, 'full.heapsnapshot'));
+  t.after(unmount);
+  const refused = writeError(path.join(dir, 'full.heapsnapshot'));
+  assert.strictEqual(refused.code, 'ERR_HEAPSNAP_NO_SPACE');
+  assert.ok(refused.estimatedBytes > refused.availableBytes && refused.availableBytes <= 256 << 10, refused.message);
+  assert.deepStrictEqual(listDir(dir), []);
+  // Forced past the check, the write itself runs out of space.
+  const err = writeError(path.join(dir, 'full.heapsnapshot'), { force: true });
   assert.strictEqual(err.code, 'ENOSPC');
   assert.match(err.message, /^heapdump write error ENOSPC/);
   assert.deepStrictEqual(listDir(dir), []);

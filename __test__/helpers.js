@@ -63,6 +63,24 @@ function runNode(code, { args = [], env = {}, cwd = ROOT, timeout = 60_000, ...r
   });
 }
 
+/**
+ * A tmpfs of `size` (e.g. '256k') mounted on a fresh folder: `{ dir, unmount }`, or `{ skip }`
+ * with the reason when this machine cannot mount one. Release everything inside before unmount.
+ */
+function mountTmpfs(size) {
+  const dir = tmpDir();
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (mount.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { skip: `cannot mount a tiny tmpfs here (${(mount.stderr || String(mount.error)).trim()})` };
+  }
+  const unmount = () => {
+    spawnSync('umount', [dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, unmount };
+}
+
 function listDir(dir) {
   return fs.readdirSync(dir).sort();
 }
@@ -72,4 +90,4 @@ function withRecords(...names) {
   return names.flatMap((name) => [name, `${name}.memory.json`]).sort();
 }
 
-module.exports = { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords };
+module.exports = { ROOT, PKG, tmpDir, mountTmpfs, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords };

@@ -51,7 +51,7 @@ Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
     -o, --output FILE             where (default heapsnap-PID-DATE-TIME.heapsnapshot in the cwd)
     --compress gzip|zstd          compressed file (also inferred from a .gz / .zst name)
     --gc                          full garbage collection first
-    --force                       dump even if it refuses for lack of memory (NO_HEADROOM)
+    --force                       dump even if it refuses for lack of memory or disk space (NO_HEADROOM, NO_SPACE)
     --redact                      string values replaced by placeholders (see README: Redaction)
     --thread N                    the worker with this threadId (default: the main thread)
     --signal SIG                  the signal its heapsnap handler listens to (default: from

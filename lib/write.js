@@ -35,9 +35,12 @@ function warmLineEnds(native) {
   }
 }
 
-// The headroom check's refusal carries its numbers (src/headroom.rs keeps them for us).
+// The headroom and free-space checks' refusals carry their numbers (src/headroom.rs keeps them
+// for us).
+const REFUSALS = new Set(['ERR_HEAPSNAP_NO_HEADROOM', 'ERR_HEAPSNAP_NO_SPACE']);
+
 function withHeadroomNumbers(native, err) {
-  if (err && err.code === 'ERR_HEAPSNAP_NO_HEADROOM' && native.takeHeadroomRefusal) {
+  if (err && REFUSALS.has(err.code) && native.takeHeadroomRefusal) {
     const refusal = native.takeHeadroomRefusal();
     if (refusal) Object.assign(err, refusal);
   }

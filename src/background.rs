@@ -141,7 +141,7 @@ mod linux {
     use std::time::Instant;
 
     use heapsnap_core::background::{default_timeout, dont_fork_ranges, running_threads, ChildReport};
-    use heapsnap_core::sink::{remove_temp_files_of, Compression};
+    use heapsnap_core::sink::Compression;
 
     use crate::dump;
     use crate::headroom::{self, MemoryContext};
@@ -153,10 +153,9 @@ mod linux {
     /// Exit code of a child that could not report (its report is the failure's reason).
     const CHILD_FAILED: i32 = 1;
 
-    /// The one background dump of the process: whose child, writing what.
+    /// The one background dump of the process: whose child.
     struct Active {
         pid: i32,
-        target: PathBuf,
     }
 
     static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
@@ -220,7 +219,7 @@ mod linux {
         let pidfd = match fork::pidfd_open(pid) {
             Ok(pidfd) => pidfd,
             Err(err) => {
-                kill_and_clean(pid, &request.plan.target);
+                kill_and_clean(pid);
                 return Ok(Err(Failure::new(format!("cannot watch the child: {err}"))));
             }
         };
@@ -228,7 +227,6 @@ mod linux {
             pid,
             pidfd,
             result_read,
-            target: request.plan.target.clone(),
             started,
             pause,
             memory,
@@ -244,13 +242,13 @@ mod linux {
         let watch = unsafe { ChildWatch::start(uv_loop, pidfd, timeout.as_millis() as u64, move |event| state.on_event(event)) };
         match watch {
             Ok(watch) => {
-                *active = Some(Active { pid, target: request.plan.target.clone() });
+                *active = Some(Active { pid });
                 WATCH.with(|slot| *slot.borrow_mut() = Some(watch));
                 Ok(Ok(pause))
             }
             Err(err) => {
                 // The closure (and its `done`) was dropped with the failed watch.
-                kill_and_clean(pid, &request.plan.target);
+                kill_and_clean(pid);
                 Ok(Err(Failure::new(format!("cannot watch the child: {err}"))))
             }
         }
@@ -304,6 +302,8 @@ mod linux {
                     path: outcome.path.to_string_lossy().into_owned(),
                     bytes: outcome.bytes,
                     raw_bytes: outcome.raw_bytes,
+                    disk_estimated: outcome.disk.estimated,
+                    disk_available: outcome.disk.available,
                     compression: outcome.compression.as_str().to_string(),
                     redacted: outcome.redacted,
                     snapshot_ms: outcome.duration.as_secs_f64() * 1e3,
@@ -320,11 +320,11 @@ mod linux {
         fork::exit_child(code)
     }
 
-    /// A child that will not be watched: kill it, reap it, remove what it wrote.
-    fn kill_and_clean(pid: i32, target: &std::path::Path) {
+    /// A child that will not be watched: kill it and reap it. What it wrote has no name until
+    /// it is complete (the sink's `O_TMPFILE`), so it vanishes with the child.
+    fn kill_and_clean(pid: i32) {
         fork::kill(pid);
         fork::reap(pid, true);
-        remove_temp_files_of(target, pid as u32);
     }
 
     /// The parent's side of one running child, owned by its watch's callback.
@@ -334,7 +334,6 @@ mod linux {
         #[allow(dead_code)]
         pidfd: OwnedFd,
         result_read: OwnedFd,
-        target: PathBuf,
         started: Instant,
         pause: Duration,
         memory: MemoryContext,
@@ -360,9 +359,6 @@ mod linux {
             });
             let report = ChildReport::decode(&fork::read_available(&self.result_read, 64 * 1024));
             let result = self.result(status, report);
-            if result.is_err() {
-                remove_temp_files_of(&self.target, self.pid as u32);
-            }
             // The watch closes itself when we return true: forget our handle to it.
             WATCH.with(|slot| slot.borrow_mut().take());
             lock(&ACTIVE).take();
@@ -383,7 +379,7 @@ mod linux {
             }
             match (report, status) {
                 (
-                    Some(ChildReport::Done { path, bytes, raw_bytes, compression, redacted, .. }),
+                    Some(ChildReport::Done { path, bytes, raw_bytes, compression, redacted, disk_estimated, disk_available, .. }),
                     Some(ChildStatus::Exited(0)),
                 ) => {
                     let path = PathBuf::from(path);
@@ -399,6 +395,7 @@ mod linux {
                         pause: self.pause,
                         redacted,
                         memory: self.memory.clone(),
+                        disk: crate::space::DiskContext { estimated: disk_estimated, available: disk_available },
                         warnings: Vec::new(),
                     })
                 }
@@ -410,12 +407,12 @@ mod linux {
         }
     }
 
-    /// For a process about to exit: kill the running child and remove its temp file.
+    /// For a process about to exit: kill the running child (its unnamed file goes with it);
+    /// how many were killed.
     pub fn abandon() -> u32 {
         let Some(active) = lock(&ACTIVE).take() else { return 0 };
-        fork::kill(active.pid);
-        fork::reap(active.pid, true);
-        remove_temp_files_of(&active.target, active.pid as u32) as u32
+        kill_and_clean(active.pid);
+        1
     }
 
     /// For an environment being torn down (a worker exiting): its watch must be closed before

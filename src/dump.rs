@@ -16,6 +16,7 @@ use heapsnap_core::sink::{self, Compression, SinkOptions, SinkStats, SnapshotSin
 use crate::error::DumpError;
 use crate::headroom::{self, MemoryContext};
 use crate::line_ends;
+use crate::space;
 use crate::options::NativeWriteOptions;
 use crate::v8::{Isolate, SnapshotOptions};
 
@@ -44,6 +45,7 @@ pub struct CapturedDump {
     memory: MemoryContext,
     memory_file: bool,
     array_buffers: Option<u64>,
+    disk: space::DiskContext,
     _finishing: Finishing,
 }
 
@@ -61,7 +63,10 @@ pub struct DumpOutcome {
     pub memory: MemoryContext,
     /// The memory record written beside the snapshot, if one was asked for and written.
     pub memory_file: Option<PathBuf>,
-    /// What went wrong without failing the dump (the snapshot itself is complete).
+    /// The free-space check's estimate and what the filesystem had left.
+    pub disk: space::DiskContext,
+    /// What went wrong without failing the dump (the snapshot itself is complete): the sink's
+    /// (see `SinkStats::warnings`) and a memory record that could not be written.
     pub warnings: Vec<String>,
 }
 
@@ -120,7 +125,8 @@ impl Drop for BusyGuard {
 
 /// Runs the JS-thread half of a dump: the GC if asked, then the check that there is memory
 /// for the snapshot (on the heap as it will be snapshotted, before any file exists), then opens
-/// the file (so a bad path fails before V8 spends seconds on a snapshot), takes and serializes.
+/// the file (so a bad path fails before V8 spends seconds on a snapshot) and checks that its
+/// filesystem has room for it (a refusal drops the still unnamed file), takes and serializes.
 /// The writer thread compresses and writes while V8 serializes.
 pub fn capture(isolate: &Isolate, request: &DumpRequest) -> Result<CapturedDump, DumpError> {
     let _busy = BusyGuard::acquire()?;
@@ -145,6 +151,7 @@ pub fn snapshot_into_sink(
         &request.plan.target,
         SinkOptions { compression: request.plan.compression, level: request.plan.level, redact: request.redact, ..SinkOptions::default() },
     )?;
+    let disk = space::check(&sink, &request.plan, memory.heap_used, request.headroom.force)?;
     // Last thing before the snapshot: a script loaded even just before would be cold again.
     line_ends::warm(isolate);
     let snapshot = isolate.take_snapshot(request.snapshot).ok_or(DumpError::SnapshotFailed)?;
@@ -172,6 +179,7 @@ pub fn snapshot_into_sink(
         memory,
         memory_file: request.memory_file,
         array_buffers: request.array_buffers,
+        disk,
         _finishing: Finishing::start(),
     })
 }
@@ -180,9 +188,8 @@ impl CapturedDump {
     /// Waits for the writer, then fsyncs and renames the file into place. May run on any thread.
     /// The memory record follows the snapshot; failing to write it costs only the record.
     pub fn finish(self) -> Result<DumpOutcome, DumpError> {
-        let SinkStats { path, bytes, raw_bytes, compression, redacted } = self.sink.finish()?;
-        let (duration, pause, memory) = (self.started.elapsed(), self.pause, self.memory);
-        let mut warnings = Vec::new();
+        let SinkStats { path, bytes, raw_bytes, compression, redacted, mut warnings } = self.sink.finish()?;
+        let (duration, pause, memory, disk) = (self.started.elapsed(), self.pause, self.memory, self.disk);
         let memory_file = if self.memory_file {
             let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
             match write_memory_record(&path, &memory.record(name, self.array_buffers)) {
@@ -195,7 +202,7 @@ impl CapturedDump {
         } else {
             None
         };
-        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration, pause, redacted, memory, memory_file, warnings })
+        Ok(DumpOutcome { path, bytes, raw_bytes, compression, duration, pause, redacted, memory, memory_file, disk, warnings })
     }
 }
 

@@ -51,6 +51,11 @@ thread_local! {
     static LAST_REFUSAL: Cell<Option<Refusal>> = const { Cell::new(None) };
 }
 
+/// Keeps a refusal's numbers (this check's, or the free-space check's) for JS.
+pub fn record_refusal(refusal: Refusal) {
+    LAST_REFUSAL.with(|last| last.set(Some(refusal)));
+}
+
 /// This thread's last refusal (taken: read once).
 pub fn take_last_refusal() -> Option<Refusal> {
     LAST_REFUSAL.with(Cell::take)
@@ -79,7 +84,7 @@ pub fn check(isolate: &Isolate, policy: Policy) -> Result<MemoryContext, DumpErr
     match headroom::decide(estimated, room.as_ref(), policy.force) {
         Decision::Go => Ok(context),
         Decision::Refuse { estimated, available, source } => {
-            LAST_REFUSAL.with(|last| last.set(Some(Refusal { estimated, available })));
+            record_refusal(Refusal { estimated, available });
             Err(DumpError::NoHeadroom { estimated, available, from: source.as_str() })
         }
     }

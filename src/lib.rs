@@ -13,6 +13,7 @@ mod options;
 mod profile;
 mod remote;
 mod signal;
+mod space;
 mod v8;
 
 use std::cell::{Cell, RefCell};
@@ -232,8 +233,8 @@ pub fn settle_dumps_at_exit(timeout_ms: u32) -> bool {
     finished
 }
 
-/// The numbers of this thread's last `ERR_HEAPSNAP_NO_HEADROOM` refusal (read once), for the
-/// JS error's `estimatedBytes` and `availableBytes`.
+/// The numbers of this thread's last `ERR_HEAPSNAP_NO_HEADROOM` or `ERR_HEAPSNAP_NO_SPACE`
+/// refusal (read once), for the JS error's `estimatedBytes` and `availableBytes`.
 #[napi(object)]
 pub struct HeadroomRefusal {
     pub estimated_bytes: f64,

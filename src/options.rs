@@ -28,7 +28,8 @@ pub struct NativeWriteOptions {
     pub thread_id: Option<u32>,
     /// No path given: use heapdump's `heapdump-<ms>.<seq>.heapsnapshot` name.
     pub heapdump_default: Option<bool>,
-    /// Dump even when the headroom check says there is not enough memory.
+    /// Dump even when the headroom check says there is not enough memory, or the free-space
+    /// check that there is not enough disk space.
     pub force: Option<bool>,
     /// Total bytes the process may use (like a cgroup limit), for the headroom check.
     pub memory_limit: Option<f64>,
@@ -62,8 +63,20 @@ pub struct SnapshotInfo {
     pub memory: MemoryInfo,
     /// `<snapshot>.memory.json`, when it was asked for and written.
     pub memory_file: Option<String>,
-    /// Problems that did not fail the dump.
+    /// The free-space check: the file's estimated size and what its filesystem had left.
+    pub disk: DiskInfo,
+    /// Problems that did not fail the dump: a target directory writable by other users without
+    /// the sticky bit, a directory fsync that failed after the rename. Empty when none.
     pub warnings: Vec<String>,
+}
+
+/// The free-space check of a dump (`info.disk`), in bytes.
+#[napi(object)]
+pub struct DiskInfo {
+    /// What the check estimated the file would take (an over-estimate; see bench/README.md).
+    pub estimated_bytes: f64,
+    /// What the target's filesystem had left for unprivileged users (statvfs `f_bavail`), when known.
+    pub available_bytes: Option<f64>,
 }
 
 /// The memory context of a dump (`info.memory`), in bytes.
@@ -132,6 +145,10 @@ impl From<DumpOutcome> for SnapshotInfo {
             redacted: outcome.redacted,
             memory: outcome.memory.into(),
             memory_file: outcome.memory_file.map(|path| path.to_string_lossy().into_owned()),
+            disk: DiskInfo {
+                estimated_bytes: outcome.disk.estimated as f64,
+                available_bytes: outcome.disk.available.map(|bytes| bytes as f64),
+            },
             warnings: outcome.warnings,
         }
     }

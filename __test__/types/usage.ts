@@ -10,6 +10,9 @@ async function main() {
   const forced = await heapsnap.writeSnapshotAsync({ force: true, memoryLimit: 2 ** 30 });
   const rss: number | undefined = forced.memory.rss;
   console.log(rss, forced.memory.heapUsed, forced.memory.cgroupLimit, forced.memory.estimatedBytes);
+  const free: number | undefined = forced.disk.availableBytes;
+  const warnings: string[] = forced.warnings;
+  console.log(free, forced.disk.estimatedBytes, warnings.length);
   heapsnap.writeSnapshot({ memoryLimit: 1 }, (err) => { if (err && err.code === 'ERR_HEAPSNAP_NO_HEADROOM') console.log(err.estimatedBytes, err.availableBytes); });
   heapsnap.installSignalHandler({ memoryLimit: 2 ** 30, force: false, interval: 60, maxDumps: 3, memoryFile: false });
   const status = heapsnap.signalHandlerStatus();

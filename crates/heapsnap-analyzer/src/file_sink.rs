@@ -1,5 +1,5 @@
-//! `NativeFileSink`: heapsnap's snapshot sink (heapsnap-core's `SnapshotSink`: gzip/zstd, a
-//! hidden 0600 temp file beside the target, fsync, rename only once complete) for snapshot
+//! `NativeFileSink`: heapsnap's snapshot sink (heapsnap-core's `SnapshotSink`: gzip/zstd, an
+//! unnamed 0600 file in the target's directory, fsync, named only once complete) for snapshot
 //! bytes that arrive in JavaScript, such as the chunks Node's inspector streams out of another
 //! process (lib/inspector-dump.js).
 //!
@@ -55,6 +55,9 @@ pub struct NativeFileSinkStats {
     /// Bytes written to the sink, before compression.
     pub raw_bytes: f64,
     pub compression: String,
+    /// Problems that did not fail the write (a directory writable by others, a failed
+    /// directory fsync after the rename).
+    pub warnings: Vec<String>,
 }
 
 impl From<SinkStats> for NativeFileSinkStats {
@@ -64,6 +67,7 @@ impl From<SinkStats> for NativeFileSinkStats {
             bytes: stats.bytes as f64,
             raw_bytes: stats.raw_bytes as f64,
             compression: stats.compression.as_str().to_string(),
+            warnings: stats.warnings,
         }
     }
 }

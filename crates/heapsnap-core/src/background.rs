@@ -84,7 +84,19 @@ pub fn default_timeout(heap_used: u64) -> Duration {
 pub enum ChildReport {
     /// The file is complete and renamed into place.
     #[serde(rename_all = "camelCase")]
-    Done { path: String, bytes: u64, raw_bytes: u64, compression: String, redacted: bool, snapshot_ms: f64 },
+    Done {
+        path: String,
+        bytes: u64,
+        raw_bytes: u64,
+        compression: String,
+        redacted: bool,
+        snapshot_ms: f64,
+        /// The child's free-space check: the file's estimate and what the filesystem had left.
+        #[serde(default)]
+        disk_estimated: u64,
+        #[serde(default)]
+        disk_available: Option<u64>,
+    },
     /// The dump failed in the child with this code and message.
     Failed { code: String, message: String },
 }
@@ -182,6 +194,8 @@ VmFlags: rd wr mr mw me dc nr
             compression: "gzip".into(),
             redacted: false,
             snapshot_ms: 1.5,
+            disk_estimated: 56,
+            disk_available: Some(78),
         };
         assert_eq!(ChildReport::decode(&done.encode()), Some(done));
         let failed = ChildReport::Failed { code: "ENOSPC".into(), message: "no space".into() };

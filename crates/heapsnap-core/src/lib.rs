@@ -1,9 +1,10 @@
 //! The half of heapsnap that needs no V8: where snapshot bytes go (`sink`), what the
 //! files are called (`naming`), how snapshots are read back and explained (`analyze`), how
 //! their string values are redacted on the way to disk (`redact`), the target's side of
-//! `heapsnap dump <pid>` (`remote`), whether there is memory for a dump (`headroom`), the
-//! process's memory recorded beside each snapshot (`memory_record`), and how often a signal may
-//! dump (`rate_limit`).
+//! `heapsnap dump <pid>` (`remote`), whether there is memory for a dump (`headroom`) and disk
+//! space for its file (`space`), the process's memory recorded beside each snapshot
+//! (`memory_record`), and how often a signal may dump (`rate_limit`); `outfile` creates and
+//! names the file the sink writes.
 //!
 //! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
 
@@ -15,7 +16,9 @@ pub mod headroom;
 pub mod memory_record;
 pub mod rate_limit;
 pub mod naming;
+pub mod outfile;
 pub mod redact;
 pub mod remote;
 pub mod sink;
+pub mod space;
 pub mod synth;

@@ -5,28 +5,28 @@
 //! writes them. The channel's bound is the memory bound: at most `queue_depth + 2` buffers
 //! exist whatever the heap size, and a slow disk slows V8 down instead of growing memory.
 //!
-//! The snapshot is written to a hidden temp file beside the target and renamed over it only
-//! once complete and fsynced, so the target never holds a partial snapshot, and a crash or
-//! error leaves either the old file or the new one.
+//! The snapshot is written to a file in the target's directory that gets the target's name
+//! only once complete and fsynced ([`crate::outfile`]: unnamed `O_TMPFILE` on Linux, all of it
+//! relative to one directory handle), so the target never holds a partial snapshot, and a
+//! crash, kill or error leaves either the old file or the new one and nothing else.
 //!
 //! With `redact`, the writer thread streams the JSON through [`crate::redact`] before
 //! compressing it: the JS thread's share of the work is still only the copy into a buffer.
 
-use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use crate::analyze::scanner::{ScanError, Source};
 pub use crate::error::Error;
+use crate::outfile::{Destination, Hooks, Temp};
+pub use crate::outfile::remove_unfinished_temp_files;
 
 /// The sink's error type; the same type as [`crate::naming`]'s so callers map one type.
 pub type SinkError = Error;
@@ -177,45 +177,9 @@ pub struct SinkStats {
     pub compression: Compression,
     /// The string values were redacted.
     pub redacted: bool,
-}
-
-/// Makes temp names unique within the process; the pid makes them unique across.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Temp files of sinks that are neither finished nor abandoned yet, process-wide, so that a
-/// process exiting mid-dump can remove them ([`remove_unfinished_temp_files`]).
-static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-fn unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    UNFINISHED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Removes the temp files of every dump still being written. For a process about to exit:
-/// its writer threads die with it, and what they leave must not look like a snapshot.
-/// A dump racing this either completes (rename first) or fails (temp already gone).
-pub fn remove_unfinished_temp_files() -> usize {
-    let temps = std::mem::take(&mut *unfinished());
-    temps.iter().filter(|temp| fs::remove_file(temp).is_ok()).count()
-}
-
-/// Removes the temp files that process `pid` left beside `target`: for a forked child that
-/// was killed mid-dump (background dumps), which had no chance to clean up after itself.
-pub fn remove_temp_files_of(target: &Path, pid: u32) -> usize {
-    let Some(name) = target.file_name() else { return 0 };
-    let name = &name.as_bytes()[..name.len().min(200)];
-    let mut prefix = b".".to_vec();
-    prefix.extend_from_slice(name);
-    prefix.extend_from_slice(format!(".{pid}.").as_bytes());
-    let Ok(entries) = fs::read_dir(parent_dir(target)) else { return 0 };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| {
-            let file = entry.file_name();
-            let file = file.as_bytes();
-            file.starts_with(&prefix) && file.ends_with(b".heapsnap-tmp")
-        })
-        .filter(|entry| fs::remove_file(entry.path()).is_ok())
-        .count()
+    /// What went wrong without failing the write: a directory writable by others (not sticky),
+    /// a directory fsync that failed after the rename. One sentence each.
+    pub warnings: Vec<String>,
 }
 
 /// A snapshot being written. See the module docs for the design.
@@ -224,7 +188,8 @@ pub fn remove_temp_files_of(target: &Path, pid: u32) -> usize {
 /// file is removed and the target is left untouched.
 pub struct SnapshotSink {
     target: PathBuf,
-    temp: PathBuf,
+    dest: Destination,
+    temp: Temp,
     compression: Compression,
     chunk_size: usize,
     /// The buffer `write` fills; empty with no capacity until first needed.
@@ -245,41 +210,31 @@ pub struct SnapshotSink {
     cancel: Arc<AtomicBool>,
     /// The writer's first error, repeated by every later call.
     failed: Option<Error>,
-    /// Set once the temp file is renamed or removed, so Drop has nothing left to do.
+    /// Set once the file is published or discarded, so Drop has nothing left to do.
     done: bool,
 }
 
 impl SnapshotSink {
-    /// Creates the temp file now, so a bad path fails before V8 spends seconds building a
-    /// snapshot, and starts the writer thread.
+    /// Opens the target's directory and creates the file now, so a bad path fails before V8
+    /// spends seconds building a snapshot, and starts the writer thread.
     pub fn create(target: &Path, opts: SinkOptions) -> Result<SnapshotSink, Error> {
-        SnapshotSink::create_inner(target, opts, None)
+        SnapshotSink::create_inner(target, opts, None, Hooks::default())
     }
 
     /// `fail_at` makes the file refuse writes past that many bytes with ENOSPC, which a
-    /// temp-then-rename design cannot get from `/dev/full`; only tests pass it.
+    /// temp-then-rename design cannot get from `/dev/full`; only tests pass it, and `hooks`.
     fn create_inner(
         target: &Path,
         opts: SinkOptions,
         fail_at: Option<u64>,
+        hooks: Hooks,
     ) -> Result<SnapshotSink, Error> {
         let level = opts.compression.resolve_level(opts.level)?;
         if opts.chunk_size == 0 {
             return Err(Error::invalid("chunk_size must be at least 1 byte"));
         }
-        let temp = temp_path(target)
-            .ok_or_else(|| Error::io("open", target, errno(nix::errno::Errno::EISDIR)))?;
-        // Renaming a file over a directory fails only at the end; say so up front.
-        if fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
-            return Err(Error::io("open", target, errno(nix::errno::Errno::EISDIR)));
-        }
-        // std opens with O_CLOEXEC, so a child spawned meanwhile does not inherit it.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(|e| Error::io("open", target, e))?;
+        let mut dest = Destination::open(target, hooks)?;
+        let (file, temp) = dest.create()?;
         let disk = Disk {
             file,
             written: 0,
@@ -288,7 +243,7 @@ impl SnapshotSink {
         let encoder = match Encoder::new(disk, opts.compression, level) {
             Ok(encoder) => encoder,
             Err(e) => {
-                let _ = fs::remove_file(&temp);
+                dest.discard(&temp);
                 return Err(Error::io("open", target, e));
             }
         };
@@ -308,13 +263,13 @@ impl SnapshotSink {
         let writer = match writer {
             Ok(handle) => handle,
             Err(e) => {
-                let _ = fs::remove_file(&temp);
+                dest.discard(&temp);
                 return Err(Error::io("open", target, e));
             }
         };
-        unfinished().push(temp.clone());
         Ok(SnapshotSink {
             target: target.to_path_buf(),
+            dest,
             temp,
             compression: opts.compression,
             chunk_size: opts.chunk_size,
@@ -330,6 +285,17 @@ impl SnapshotSink {
             failed: None,
             done: false,
         })
+    }
+
+    /// Bytes the target's filesystem can still take (`f_bavail`, through the directory
+    /// handle), for the free-space check before a dump; `None` when it does not say.
+    pub fn available_bytes(&self) -> Option<u64> {
+        self.dest.available_bytes()
+    }
+
+    /// Warnings known at creation (a directory writable by others); `finish` returns them too.
+    pub fn warnings(&self) -> &[String] {
+        self.dest.warnings()
     }
 
     /// The final path, as given to `create`.
@@ -420,9 +386,8 @@ impl SnapshotSink {
     pub fn finish(mut self) -> Result<SinkStats, Error> {
         let result = self.finish_inner();
         if result.is_err() {
-            self.remove_temp();
+            self.dest.discard(&self.temp);
         }
-        self.forget_temp();
         self.done = true;
         result
     }
@@ -437,30 +402,20 @@ impl SnapshotSink {
         self.tx = None;
         let Written { disk, json_bytes } = self.join_writer()?;
         let bytes = disk.written;
-        drop(disk);
-        fs::rename(&self.temp, &self.target).map_err(|e| Error::io("rename", &self.target, e))?;
-        sync_dir(parent_dir(&self.target)).map_err(|e| Error::io("fsync", &self.target, e))?;
+        let warnings = self.dest.publish(&disk.file, &self.temp)?;
         Ok(SinkStats {
             path: self.target.clone(),
             bytes,
             raw_bytes: json_bytes.unwrap_or(self.raw_bytes),
             compression: self.compression,
             redacted: self.redact,
+            warnings,
         })
     }
 
     /// Abandons the snapshot: stops the writer and removes the temp file. Same as drop;
     /// spelled out for call sites where abandoning is the point.
     pub fn abort(self) {}
-
-    fn remove_temp(&mut self) {
-        let _ = fs::remove_file(&self.temp);
-    }
-
-    /// The temp file is renamed or removed: nothing left for an exiting process to clean.
-    fn forget_temp(&self) {
-        unfinished().retain(|temp| temp != &self.temp);
-    }
 }
 
 impl Drop for SnapshotSink {
@@ -474,8 +429,7 @@ impl Drop for SnapshotSink {
         if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
-        self.remove_temp();
-        self.forget_temp();
+        self.dest.discard(&self.temp);
     }
 }
 
@@ -653,43 +607,13 @@ fn errno(e: nix::errno::Errno) -> io::Error {
     io::Error::from_raw_os_error(e as i32)
 }
 
-/// `.{name}.{pid}.{n}.heapsnap-tmp` beside `target`: hidden, in the same directory (so
-/// the rename is atomic), and unique. `None` when `target` names no file (`/`, `..`,
-/// `dir/`), which the caller reports as EISDIR like `open(2)` would.
-fn temp_path(target: &Path) -> Option<PathBuf> {
-    if target.as_os_str().as_bytes().ends_with(b"/") {
-        return None;
-    }
-    let name = target.file_name()?.as_bytes();
-    // Leave room for our decorations within NAME_MAX (255).
-    let name = &name[..name.len().min(200)];
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut temp = b".".to_vec();
-    temp.extend_from_slice(name);
-    temp.extend_from_slice(format!(".{}.{n}.heapsnap-tmp", std::process::id()).as_bytes());
-    Some(parent_dir(target).join(OsString::from_vec(temp)))
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    match File::open(dir)?.sync_all() {
-        // Some filesystems cannot fsync a directory; the rename itself has succeeded.
-        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINVAL as i32) => Ok(()),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::fs;
     use std::io::Read;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::sync::Mutex;
 
     fn opts(compression: Compression) -> SinkOptions {
         SinkOptions {
@@ -873,41 +797,120 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn temp_file_exists_during_write_and_is_private() {
+    fn nothing_is_visible_while_writing() {
+        // O_TMPFILE: the file has no name until finish, so a kill now leaves nothing.
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.heapsnapshot");
-        let sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
+        let mut sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
+        sink.write(&payload(3 << 20)).unwrap();
+        assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
+        assert!(matches!(sink.temp, Temp::Unnamed), "this filesystem supports O_TMPFILE");
+        sink.finish().unwrap();
+        assert_eq!(others(dir.path(), &[]), vec!["a.heapsnapshot".to_string()]);
+        let meta = fs::metadata(&target).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(meta.nlink(), 1, "linked once, no second name left behind");
+    }
+
+    /// The fallback where O_TMPFILE is missing: a random hidden 0600 name, gone after finish,
+    /// abort, or the exit-time cleanup.
+    #[test]
+    fn named_fallback_is_private_and_cleaned_up() {
+        let _named = named_temps();
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.heapsnapshot");
+        let named = || Hooks { force_named: true, ..Hooks::default() };
+        let mut sink = SnapshotSink::create_inner(&target, opts(Compression::None), None, named()).unwrap();
+        sink.write(b"x").unwrap();
         let temps = others(dir.path(), &[]);
         assert_eq!(temps.len(), 1, "{temps:?}");
-        assert!(
-            temps[0].starts_with(".a.heapsnapshot.") && temps[0].ends_with(".heapsnap-tmp"),
-            "{temps:?}"
-        );
-        let mode = fs::metadata(dir.path().join(&temps[0]))
-            .unwrap()
-            .permissions()
-            .mode();
+        let temp = &temps[0];
+        assert!(temp.starts_with(".a.heapsnapshot.") && temp.ends_with(".heapsnap-tmp"), "{temps:?}");
+        let random = &temp[".a.heapsnapshot.".len()..temp.len() - ".heapsnap-tmp".len()];
+        assert!(random.len() == 16 && random.bytes().all(|b| b.is_ascii_hexdigit()), "{temp}");
+        let mode = fs::metadata(dir.path().join(temp)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(!target.exists());
+        sink.finish().unwrap();
+        assert_eq!(others(dir.path(), &[]), vec!["a.heapsnapshot".to_string()]);
+
+        let sink = SnapshotSink::create_inner(&target, opts(Compression::None), None, named()).unwrap();
+        assert_eq!(others(dir.path(), &["a.heapsnapshot"]).len(), 1);
         sink.abort();
+        assert_eq!(others(dir.path(), &["a.heapsnapshot"]), Vec::<String>::new());
+
+        let sink = SnapshotSink::create_inner(&target, opts(Compression::None), None, named()).unwrap();
+        assert!(remove_unfinished_temp_files() >= 1);
+        assert_eq!(others(dir.path(), &["a.heapsnapshot"]), Vec::<String>::new());
+        // Its temp already gone, the dump fails rather than renaming nothing.
+        assert_eq!(sink.finish().unwrap_err().code(), "ENOENT");
+        assert_eq!(fs::read(&target).unwrap(), b"x");
+    }
+
+    /// Held by every test that makes named temps: one of them calls the process-wide
+    /// [`remove_unfinished_temp_files`], which would remove the others' temps.
+    static NAMED_TEMPS: Mutex<()> = Mutex::new(());
+
+    fn named_temps() -> std::sync::MutexGuard<'static, ()> {
+        NAMED_TEMPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Random numbers for temp names, in order; the first ones collide with planted files.
+    fn scripted(numbers: &[u64]) -> Hooks {
+        let numbers = Mutex::new(numbers.to_vec());
+        Hooks { random: Some(Box::new(move || numbers.lock().unwrap().remove(0))), ..Hooks::default() }
     }
 
     #[test]
-    fn temp_files_of_another_process_are_removed_by_its_pid_only() {
+    fn planted_temp_names_do_not_break_a_dump() {
+        let _named = named_temps();
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.heapsnapshot");
-        // What a killed child (pid 4242) left, a live sink of ours, and an unrelated file.
-        fs::write(dir.path().join(".a.heapsnapshot.4242.0.heapsnap-tmp"), b"partial").unwrap();
-        fs::write(dir.path().join(".a.heapsnapshot.42420.0.heapsnap-tmp"), b"other pid").unwrap();
-        fs::write(dir.path().join("a.heapsnapshot.4242.keep"), b"not ours").unwrap();
-        let sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
-        assert_eq!(remove_temp_files_of(&target, 4242), 1);
-        let mut left = others(dir.path(), &[]);
-        left.sort();
-        assert_eq!(left.len(), 3, "{left:?}");
-        assert!(left.iter().any(|name| name.starts_with(&format!(".a.heapsnapshot.{}.", std::process::id()))));
-        assert!(left.iter().any(|name| name == ".a.heapsnapshot.42420.0.heapsnap-tmp"));
-        assert_eq!(remove_temp_files_of(&target, 4242), 0);
+        let planted = [".a.heapsnapshot.0000000000000001.heapsnap-tmp", ".a.heapsnapshot.0000000000000002.heapsnap-tmp"];
+        // The old scheme's predictable names, too.
+        let old = format!(".a.heapsnapshot.{}.0.heapsnap-tmp", std::process::id());
+        for name in planted.iter().copied().chain([old.as_str()]) {
+            fs::write(dir.path().join(name), b"planted").unwrap();
+        }
+        fs::write(&target, b"old").unwrap();
+        for force_named in [false, true] {
+            let hooks = Hooks { force_named, ..scripted(&[1, 2, 3]) };
+            let mut sink = SnapshotSink::create_inner(&target, opts(Compression::None), None, hooks).unwrap();
+            sink.write(b"new").unwrap();
+            sink.finish().unwrap();
+            assert_eq!(fs::read(&target).unwrap(), b"new", "force_named {force_named}");
+            for name in planted.iter().copied().chain([old.as_str()]) {
+                assert_eq!(fs::read(dir.path().join(name)).unwrap(), b"planted");
+            }
+            assert_eq!(others(dir.path(), &[&planted[0], &planted[1], &old, "a.heapsnapshot"]), Vec::<String>::new());
+            fs::write(&target, b"old").unwrap();
+        }
+    }
+
+    #[test]
+    fn world_writable_directory_is_a_warning_unless_sticky() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        let sticky = dir.path().join("sticky");
+        for (sub, mode) in [(&open, 0o777), (&sticky, 0o1777)] {
+            fs::create_dir(sub).unwrap();
+            fs::set_permissions(sub, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let stats = SnapshotSink::create(&open.join("a"), opts(Compression::None)).unwrap().finish().unwrap();
+        assert_eq!(stats.warnings.len(), 1, "{:?}", stats.warnings);
+        assert!(stats.warnings[0].contains("writable by other users and not sticky"), "{:?}", stats.warnings);
+        assert!(stats.warnings[0].contains(&open.display().to_string()));
+        let stats = SnapshotSink::create(&sticky.join("a"), opts(Compression::None)).unwrap().finish().unwrap();
+        assert_eq!(stats.warnings, Vec::<String>::new());
+        let stats = SnapshotSink::create(&dir.path().join("a"), opts(Compression::None)).unwrap().finish().unwrap();
+        assert_eq!(stats.warnings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn available_bytes_comes_from_the_target_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = SnapshotSink::create(&dir.path().join("a"), opts(Compression::None)).unwrap();
+        let available = sink.available_bytes().expect("statvfs answers here");
+        assert!(available > 0);
         sink.abort();
     }
 
@@ -973,25 +976,81 @@ pub(crate) mod tests {
         assert_eq!(err.code(), "ENOTDIR");
     }
 
+    /// What only an unprivileged user meets: a directory it cannot write (EACCES) and a
+    /// sticky directory holding someone else's target (EPERM), both before any file exists.
+    /// As root (CAP_DAC_OVERRIDE and CAP_FOWNER write anyway), the checks run in this test
+    /// binary re-run as `nobody` through setpriv.
     #[test]
-    fn unwritable_directory_fails_with_os_code() {
+    fn unprivileged_refusals_come_before_any_write() {
         let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let ro = dir.path().join("ro");
         fs::create_dir(&ro).unwrap();
-        fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).unwrap();
-        let target = ro.join("a.heapsnapshot");
-        match SnapshotSink::create(&target, opts(Compression::None)) {
-            Err(err) => {
-                assert_eq!(err.code(), "EACCES");
-                assert_eq!(others(&ro, &[]), Vec::<String>::new());
-            }
-            // Root (CAP_DAC_OVERRIDE) writes anyway; /proc below still covers refusal.
-            Ok(sink) => {
-                eprintln!("skipping EACCES check: running with permission override (root)");
-                sink.abort();
-            }
+        fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+        let sticky = dir.path().join("sticky");
+        fs::create_dir(&sticky).unwrap();
+        fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+        fs::write(sticky.join("a.heapsnapshot"), b"theirs").unwrap();
+        if !rustix::process::geteuid().is_root() {
+            // Someone else's files: only when the suite itself runs unprivileged.
+            eprintln!("(unprivileged run: checking the read-only case only)");
+            fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+            check_unprivileged_refusals(&ro, None);
+            return;
         }
-        // /proc refuses new files even to root; assert whatever errno it gives is passed through.
+        let Some(nobody) = nix::unistd::User::from_name("nobody").ok().flatten() else {
+            eprintln!("SKIPPED: running as root and there is no 'nobody' user to run the EACCES check as");
+            return;
+        };
+        let status = std::process::Command::new("setpriv")
+            .arg(format!("--reuid={}", nobody.uid))
+            .arg(format!("--regid={}", nobody.gid))
+            .arg("--clear-groups")
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "sink::tests::unprivileged_refusals_as_nobody", "--ignored", "--nocapture"])
+            .env("HEAPSNAP_TEST_UNPRIVILEGED_DIR", dir.path())
+            .output()
+            .expect("setpriv runs");
+        let out = String::from_utf8_lossy(&status.stdout);
+        assert!(status.status.success() && out.contains("1 passed"), "{out}{}", String::from_utf8_lossy(&status.stderr));
+        assert_eq!(others(&ro, &[]), Vec::<String>::new());
+        assert_eq!(fs::read(sticky.join("a.heapsnapshot")).unwrap(), b"theirs");
+    }
+
+    /// Run by [`unprivileged_refusals_come_before_any_write`] as `nobody`.
+    #[test]
+    #[ignore = "run as nobody by unprivileged_refusals_come_before_any_write"]
+    fn unprivileged_refusals_as_nobody() {
+        let _named = named_temps();
+        let dir = PathBuf::from(std::env::var_os("HEAPSNAP_TEST_UNPRIVILEGED_DIR").expect("set by the calling test"));
+        assert!(!rustix::process::geteuid().is_root());
+        check_unprivileged_refusals(&dir.join("ro"), Some(&dir.join("sticky")));
+    }
+
+    fn check_unprivileged_refusals(ro: &Path, sticky: Option<&Path>) {
+        let target = ro.join("a.heapsnapshot");
+        for hooks in [Hooks::default(), Hooks { force_named: true, ..Hooks::default() }] {
+            let err = SnapshotSink::create_inner(&target, opts(Compression::None), None, hooks).err().unwrap();
+            assert_eq!(err.code(), "EACCES");
+            assert_eq!(err.to_string(), format!("EACCES: permission denied, open '{}'", target.display()));
+        }
+        assert_eq!(others(ro, &[]), Vec::<String>::new());
+        if let Some(sticky) = sticky {
+            let target = sticky.join("a.heapsnapshot");
+            let err = SnapshotSink::create(&target, opts(Compression::None)).err().unwrap();
+            assert_eq!(err.code(), "EPERM", "{err}");
+            assert_eq!(err.path(), Some(target.as_path()));
+            assert_eq!(others(sticky, &[]), vec!["a.heapsnapshot".to_string()]);
+            // A name of its own in the same directory is fine.
+            let mine = sticky.join("b.heapsnapshot");
+            SnapshotSink::create(&mine, opts(Compression::None)).unwrap().finish().unwrap();
+            fs::remove_file(mine).unwrap();
+        }
+    }
+
+    #[test]
+    fn proc_refuses_with_its_own_os_code() {
+        // /proc refuses new files even to root; whatever errno it gives is passed through.
         let err = SnapshotSink::create(
             Path::new("/proc/heapsnap.heapsnapshot"),
             opts(Compression::None),
@@ -1057,7 +1116,7 @@ pub(crate) mod tests {
                 queue_depth,
                 ..opts(compression)
             };
-            let mut sink = SnapshotSink::create_inner(&target, o, Some(10_000)).unwrap();
+            let mut sink = SnapshotSink::create_inner(&target, o, Some(10_000), Hooks::default()).unwrap();
             let data = payload(64 << 10);
             let mut first_err = None;
             for _ in 0..1000 {
@@ -1092,7 +1151,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.heapsnapshot.zst");
         let mut sink =
-            SnapshotSink::create_inner(&target, opts(Compression::Zstd), Some(0)).unwrap();
+            SnapshotSink::create_inner(&target, opts(Compression::Zstd), Some(0), Hooks::default()).unwrap();
         sink.write(b"small").unwrap();
         assert_eq!(sink.finish().unwrap_err().code(), "ENOSPC");
         assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
@@ -1100,19 +1159,37 @@ pub(crate) mod tests {
 
     #[test]
     fn rename_failure_cleans_up() {
-        // The target turns into a directory while the snapshot is written.
+        let _named = named_temps();
+        // The target turns into a directory while the snapshot is written: the planted
+        // directory stays as it was, no temp name is left, the error names the target.
+        for force_named in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("a.heapsnapshot");
+            let hooks = Hooks { force_named, ..Hooks::default() };
+            let mut sink = SnapshotSink::create_inner(&target, opts(Compression::None), None, hooks).unwrap();
+            sink.write(b"x").unwrap();
+            fs::create_dir(&target).unwrap();
+            fs::write(target.join("keep"), b"kept").unwrap();
+            let err = sink.finish().unwrap_err();
+            assert!(err.code() == "EISDIR" || err.code() == "ENOTEMPTY", "{err}");
+            assert!(err.to_string().ends_with(&format!(", rename '{}'", target.display())), "{err}");
+            assert_eq!(others(dir.path(), &["a.heapsnapshot"]), Vec::<String>::new());
+            assert_eq!(others(&target, &[]), vec!["keep".to_string()]);
+            assert_eq!(fs::read(target.join("keep")).unwrap(), b"kept");
+        }
+    }
+
+    #[test]
+    fn failed_directory_fsync_is_a_warning() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.heapsnapshot");
-        let mut sink = SnapshotSink::create(&target, opts(Compression::None)).unwrap();
+        let hooks = Hooks { fail_dir_fsync: Some(rustix::io::Errno::IO), ..Hooks::default() };
+        let mut sink = SnapshotSink::create_inner(&target, opts(Compression::None), None, hooks).unwrap();
         sink.write(b"x").unwrap();
-        fs::create_dir(&target).unwrap();
-        fs::write(target.join("keep"), b"").unwrap();
-        let err = sink.finish().unwrap_err();
-        assert!(err.code() == "EISDIR" || err.code() == "ENOTEMPTY", "{err}");
-        assert_eq!(
-            others(dir.path(), &["a.heapsnapshot"]),
-            Vec::<String>::new()
-        );
+        let stats = sink.finish().expect("the rename happened: not an error");
+        assert_eq!(fs::read(&target).unwrap(), b"x");
+        assert_eq!(stats.warnings.len(), 1, "{:?}", stats.warnings);
+        assert!(stats.warnings[0].contains(&format!("EIO: i/O error, fsync '{}'", dir.path().display())), "{:?}", stats.warnings);
     }
 
     #[test]
@@ -1134,21 +1211,6 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(stats.raw_bytes, 5);
         assert_eq!(decode(&target, Compression::Zstd), b"hello");
-    }
-
-    #[test]
-    fn temp_names_are_unique_and_bounded() {
-        let a = temp_path(Path::new("d/x.heapsnapshot")).unwrap();
-        let b = temp_path(Path::new("d/x.heapsnapshot")).unwrap();
-        assert_ne!(a, b);
-        assert_eq!(a.parent(), Some(Path::new("d")));
-        let long = "n".repeat(255);
-        assert!(temp_path(Path::new(&long)).unwrap().as_os_str().len() <= 255);
-        assert_eq!(
-            temp_path(Path::new("x.heapsnapshot")).unwrap().parent(),
-            Some(Path::new("."))
-        );
-        assert_eq!(temp_path(Path::new("..")), None);
     }
 
     #[test]

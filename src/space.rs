@@ -1,0 +1,34 @@
+//! The free-space check before every dump: the file heapsnap-core's `space` estimates for this
+//! isolate's heap and compression, against what the target's filesystem has left (statvfs on
+//! the sink's directory handle). Runs from `dump::capture` right after the sink is created
+//! (an unnamed file: refusing leaves nothing) and before the snapshot is taken.
+
+use heapsnap_core::naming::WritePlan;
+use heapsnap_core::outfile::parent_dir;
+use heapsnap_core::sink::SnapshotSink;
+use heapsnap_core::space::{self, Decision};
+
+use crate::error::DumpError;
+use crate::headroom::{record_refusal, Refusal};
+
+/// What the free-space check saw, for `info.disk`.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskContext {
+    /// The estimated size of the file.
+    pub estimated: u64,
+    /// What the target's filesystem had left; `None` when it does not say (nothing refused).
+    pub available: Option<u64>,
+}
+
+/// Refuses with `ERR_HEAPSNAP_NO_SPACE` when the estimated file does not fit, unless `force`.
+pub fn check(sink: &SnapshotSink, plan: &WritePlan, used_heap_bytes: u64, force: bool) -> Result<DiskContext, DumpError> {
+    let estimated = space::estimate(used_heap_bytes, plan.compression, plan.level);
+    let available = sink.available_bytes();
+    match space::decide(estimated, available, force) {
+        Decision::Go => Ok(DiskContext { estimated, available }),
+        Decision::Refuse { estimated, available } => {
+            record_refusal(Refusal { estimated, available });
+            Err(DumpError::NoSpace { estimated, available, dir: parent_dir(&plan.target).display().to_string() })
+        }
+    }
+}
