@@ -143,15 +143,25 @@ function readJson(file) {
   }
 }
 
-/** Bytes written so far: the size of the sink's hidden temp file beside the target. */
+/**
+ * Bytes written so far: the size of the file the target has open in the target's directory.
+ * The sink's file has no name until it is complete (O_TMPFILE, or a random hidden name), so it
+ * is found through /proc/<pid>/fd, whose links stat the open file itself.
+ */
 function bytesSoFar(target, pid) {
-  const prefix = `.${path.basename(target)}.${pid}.`;
+  const dir = `${path.dirname(target)}/`;
   try {
-    const temp = fs.readdirSync(path.dirname(target)).find((name) => name.startsWith(prefix) && name.endsWith('.heapsnap-tmp'));
-    return temp ? fs.statSync(path.join(path.dirname(target), temp)).size : 0;
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      const link = `/proc/${pid}/fd/${fd}`;
+      if (fs.readlinkSync(link).startsWith(dir)) {
+        const stat = fs.statSync(link);
+        if (stat.isFile()) return stat.size;
+      }
+    }
   } catch {
-    return 0;
+    // The target exited or closed the file meanwhile: nothing to show this time.
   }
+  return 0;
 }
 
 /**
