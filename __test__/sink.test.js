@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { analyzer } = require('../lib/native');
+const { analyzer } = require(path.join(PKG, 'lib', 'native'));
 const { PKG, tmpDir, mountTmpfs, readSnapshot, runNode, listDir, withRecords } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
