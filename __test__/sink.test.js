@@ -10,8 +10,8 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { analyzer } = require(path.join(PKG, 'lib', 'native'));
 const { PKG, tmpDir, mountTmpfs, readSnapshot, runNode, listDir, withRecords } = require('./helpers');
+const { analyzer } = require(path.join(PKG, 'lib', 'native'));
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
