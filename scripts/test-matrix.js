@@ -14,7 +14,7 @@
 // 3. A major with no prebuilt (25): the install succeeds with no Rust on PATH and says what is
 //    missing; the analyzer works; then `npm rebuild heapsnap` with cargo builds the writer.
 //
-//   node scripts/test-matrix.js [--node 18,26] [--bare 25|none] [--no-prebuilds] [--no-suite]
+//   node scripts/test-matrix.js [--node 18,26] [--bare 25|none] [--no-prebuilds] [--no-suite] [--suite-on 18,22,26]
 //
 // Ends with one line "matrix: N passed, N failed" (N counts tests and checks) and exits 1 on
 // any failure. Logs are in $TMPDIR/heapsnap-matrix/.
@@ -331,9 +331,13 @@ async function main() {
       bare: { type: 'string', default: '25' },
       'no-prebuilds': { type: 'boolean' },
       'no-suite': { type: 'boolean' },
+      'suite-on': { type: 'string' },
     },
   });
   const majors = values.node ? values.node.split(',').map((m) => m.trim()) : Object.keys(prebuiltNodeAbis());
+  // Which majors also run the whole suite (default: all); the others get the user checks only.
+  const suiteOn = values['suite-on'] ? new Set(values['suite-on'].split(',').map((m) => m.trim())) : null;
+  const wantsSuite = (major) => !values['no-suite'] && (!suiteOn || suiteOn.has(String(major)));
   fs.mkdirSync(WORK, { recursive: true });
   const started = Date.now();
 
@@ -349,9 +353,9 @@ async function main() {
   const tarball = path.join(WORK, pack.filename);
   console.log(`${pack.filename}: ${(fs.statSync(tarball).size / 1048576).toFixed(2)} MiB packed, ${(pack.unpackedSize / 1048576).toFixed(2)} MiB unpacked, ${pack.entryCount} files`);
 
-  for (const major of majors) await testMajor(fetchNode(major), tarball, { suite: !values['no-suite'] });
+  for (const major of majors) await testMajor(fetchNode(major), tarball, { suite: wantsSuite(major) });
   const snapshot = path.join(WORK, `node${majors[majors.length - 1]}`, 'api.heapsnapshot');
-  if (values.bare !== 'none' && fs.existsSync(snapshot)) testBareMajor(fetchNode(values.bare), tarball, snapshot, { suite: !values['no-suite'] });
+  if (values.bare !== 'none' && fs.existsSync(snapshot)) testBareMajor(fetchNode(values.bare), tarball, snapshot, { suite: wantsSuite(values.bare) });
 
   console.log('');
   console.table(results);
