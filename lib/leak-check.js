@@ -18,12 +18,25 @@ const DEFAULTS = { iterations: 10, warmup: 3, keepSnapshots: false, stacks: fals
 
 let checkSeq = 0;
 
-async function runIterations(fn, count, phase) {
+/**
+ * Runs the scenario `count` times. `notInlined` calls it from native code, where V8 can't
+ * inline it into this loop: allocation stacks name an optimized frame's outermost function
+ * only, so an inlined scenario's allocations would be attributed to heapsnap.
+ */
+async function runIterations(fn, count, phase, notInlined) {
   for (let i = 0; i < count; i++) {
     try {
-      await fn(i);
+      if (notInlined) {
+        const { threw, value } = writer().callNotInlined(fn, i);
+        if (threw) throw value;
+        await value;
+      } else {
+        await fn(i);
+      }
     } catch (err) {
-      err.message = `leakCheck: the scenario threw during ${phase} iteration ${i + 1}: ${err.message}`;
+      const reason = `leakCheck: the scenario threw during ${phase} iteration ${i + 1}`;
+      if (err === null || typeof err !== 'object') throw new Error(`${reason}: ${String(err)}`, { cause: err });
+      err.message = `${reason}: ${err.message}`;
       throw err;
     }
   }
@@ -103,9 +116,9 @@ async function leakCheck(fn, options) {
       tracking = true;
     }
     snapshots.push(await snapshot(dir, 'a'));
-    await runIterations(fn, iterations, 'first');
+    await runIterations(fn, iterations, 'first', stacks);
     snapshots.push(await snapshot(dir, 'b'));
-    await runIterations(fn, iterations, 'second');
+    await runIterations(fn, iterations, 'second', stacks);
     snapshots.push(await snapshot(dir, 'c'));
     // C holds the traces; stopping frees what V8 recorded.
     if (tracking) {

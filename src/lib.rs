@@ -23,7 +23,7 @@ use std::time::Duration;
 use heapsnap_core::naming;
 use heapsnap_core::rate_limit::{self, Limits};
 use napi::bindgen_prelude::AsyncTask;
-use napi::bindgen_prelude::Object;
+use napi::bindgen_prelude::{Function, Object};
 use napi::{Env, JsDeferred};
 use napi_derive::napi;
 
@@ -171,6 +171,22 @@ pub fn track_allocations(on: bool) -> napi::Result<(), String> {
         isolate.stop_tracking_allocations();
     }
     Ok(())
+}
+
+/// Calls `scenario(iteration)` from native code: `{ threw, value }`, what it returned or threw
+/// (leakCheck's loop with `stacks`). V8 never inlines a function into its caller across a
+/// native call; inlined into heapsnap's own loop, the scenario's frames would vanish from the
+/// allocation stacks V8 records, which name an optimized frame's outermost function only.
+#[napi(ts_return_type = "{ threw: boolean, value: unknown }")]
+pub fn call_not_inlined<'env>(env: &'env Env, scenario: Function<'env>, iteration: u32) -> napi::Result<Object<'env>> {
+    let (threw, value) = match v8::call::call_catching(&scenario, iteration)? {
+        v8::call::Outcome::Returned(value) => (false, value),
+        v8::call::Outcome::Threw(value) => (true, value),
+    };
+    let mut outcome = Object::new(env)?;
+    outcome.set("threw", threw)?;
+    outcome.set("value", value)?;
+    Ok(outcome)
 }
 
 /// This thread's signal handler's status, or `null` when none is installed.

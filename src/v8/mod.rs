@@ -8,6 +8,7 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 #[cfg(target_os = "linux")]
+pub mod call;
 pub mod fork;
 pub mod sampling;
 pub mod uv;

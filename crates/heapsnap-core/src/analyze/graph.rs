@@ -184,10 +184,16 @@ impl HeapGraph {
         self.traces.as_ref()?.frames(*self.node_trace.get(ord as usize)?)
     }
 
-    /// The `top` stacks that allocated most of the nodes `ords` (by count, then self size).
-    pub fn allocation_stacks(&self, ords: impl IntoIterator<Item = u32>, top: usize) -> Vec<AllocationStack> {
+    /// The `trace_node_id` of node `ord`: 0 without traces or when V8 did not record it.
+    pub fn allocation_trace(&self, ord: u32) -> u32 {
+        self.node_trace.get(ord as usize).copied().unwrap_or(0)
+    }
+
+    /// The `top` stacks that allocated most of `objects` (`(trace_node_id, self size)`), by
+    /// count, then self size.
+    pub fn allocation_stacks(&self, objects: impl IntoIterator<Item = (u32, u64)>, top: usize) -> Vec<AllocationStack> {
         let Some(traces) = &self.traces else { return Vec::new() };
-        traces.top_stacks(ords.into_iter().map(|o| (self.node_trace[o as usize], self.node_self.get(o as usize))), top)
+        traces.top_stacks(objects, top)
     }
 
     pub fn node_id(&self, ord: u32) -> u64 {

@@ -17,8 +17,11 @@
 //! DevTools' owner re-attribution) nodes, nodes with no self size after that re-attribution,
 //! and nodes not reachable from the root over non-weak edges.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
+use super::column::Column;
 use super::graph::HeapGraph;
 use super::paths::RetainerPaths;
 use super::summary::top_level_retained;
@@ -114,6 +117,7 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
             rep[k] = o as u32;
         }
     }
+    let traces = if traced { allocation_traces(b, c, &own, &an.shallow) } else { Vec::new() };
     let retained = top_level_retained(c, groups, |n| (owner[n as usize] == n).then(|| classes.class_of[n as usize]));
     let mut out: Vec<LeakGroup> = (0..groups)
         .filter(|&k| count[k] > 0)
@@ -131,12 +135,42 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
                 representative_id: c.node_id(rep[k]),
                 retainer_path: paths.path(c, rep[k]),
                 holds: held,
-                allocation_stacks: if traced { c.allocation_stacks(own[k].iter().copied(), STACKS_PER_GROUP) } else { Vec::new() },
+                allocation_stacks: if traced { c.allocation_stacks(traces[k].iter().copied(), STACKS_PER_GROUP) } else { Vec::new() },
             }
         })
         .collect();
     out.sort_by(|x, y| y.size.cmp(&x.size).then(y.count.cmp(&x.count)).then_with(|| x.name.cmp(&y.name)));
     out
+}
+
+/// Per group, its own members' `(trace_node_id, self size)`: from C, or from B where C has
+/// none. V8 before 11 (Node 18) forgets the trace of an object that moves after a snapshot
+/// gave it an id (`HeapProfiler::ObjectMoveEvent` moves the traces of id-less objects only),
+/// so members allocated between A and B lose theirs when C's full GCs compact them; B, the
+/// first snapshot that saw them, still has it, and trace node ids hold across the snapshots
+/// of one tracking session.
+fn allocation_traces(b: &HeapGraph, c: &HeapGraph, own: &[Vec<u32>], shallow: &Column) -> Vec<Vec<(u32, u64)>> {
+    let lost: HashSet<u64> =
+        own.iter().flatten().filter(|&&o| c.allocation_trace(o) == 0).map(|&o| c.node_id(o)).collect();
+    let in_b: HashMap<u64, u32> = if lost.is_empty() {
+        Default::default()
+    } else {
+        (0..b.node_count() as u32).filter(|&o| lost.contains(&b.node_id(o))).map(|o| (b.node_id(o), b.allocation_trace(o))).collect()
+    };
+    own.iter()
+        .map(|members| {
+            members
+                .iter()
+                .map(|&o| {
+                    let trace = match c.allocation_trace(o) {
+                        0 => in_b.get(&c.node_id(o)).copied().unwrap_or(0),
+                        trace => trace,
+                    };
+                    (trace, shallow.get(o as usize))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// For every member, the member that owns it: the outermost member of another class on its

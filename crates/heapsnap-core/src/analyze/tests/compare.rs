@@ -85,13 +85,24 @@ fn diff_classifies_the_base_with_the_other_snapshots_shapes() {
 
 /// One snapshot of the leaking process: global.cache (a Map) holds Sessions in its table.
 fn leak_snap(sessions: &[(u32, Option<u32>)], extra: &[(u32, &str)]) -> HeapGraph {
+    leak_snap_traced(sessions, extra, &[])
+}
+
+/// `leak_snap`, with allocation traces: `(session id, trace node id)` for the traced sessions.
+fn leak_snap_traced(sessions: &[(u32, Option<u32>)], extra: &[(u32, &str)], traced: &[(u32, u32)]) -> HeapGraph {
     let (mut s, g, _) = Snap::with_global();
+    if !traced.is_empty() {
+        s.allocation_traces();
+    }
     let m = s.node("object", "Map", 7, 32);
     let t = s.node("array", "", 9, 64);
     s.edge(g, "property", "cache", m);
     s.edge(m, "internal", "table", t);
     for (i, &(id, user)) in sessions.iter().enumerate() {
         let n = s.node("object", "Session", id, 40);
+        if let Some(&(_, trace)) = traced.iter().find(|&&(session, _)| session == id) {
+            s.allocated_at(n, trace);
+        }
         s.edge(t, "element", i as u32, n);
         if let Some(u) = user {
             let un = s.node("object", "User", u, 24);
@@ -146,6 +157,30 @@ fn leaks_are_new_in_b_and_still_alive_in_c_with_the_retainer_path() {
     assert!(leaks(&a, &b, &a).is_empty());
     let js = serde_json::to_value(&l).unwrap();
     assert_eq!(js[0]["retainerPath"][1], "global");
+}
+
+#[test]
+fn leak_stacks_come_from_b_where_c_lost_the_trace() {
+    // Node 18's V8 forgets the trace of an object that moved after a snapshot gave it an
+    // id: session 13 is traced in B but not in C, session 17 in both.
+    const AT: u32 = Snap::ALLOCATED_IN_MAKE_SESSION;
+    let a = leak_snap_traced(&[(11, None)], &[], &[(11, AT)]);
+    let b = leak_snap_traced(&[(11, None), (13, None), (17, None)], &[], &[(13, AT), (17, AT)]);
+    let c = leak_snap_traced(&[(11, None), (13, None), (17, None)], &[], &[(11, 0), (17, AT)]);
+    assert!(c.has_allocation_traces());
+    assert_eq!(c.allocation_stack(c.ord(13)), None, "C alone has no stack for 13");
+    let l = leaks(&a, &b, &c);
+    assert_eq!(l.len(), 1);
+    let stacks: Vec<(u64, u64, Vec<(&str, u32, u32)>)> = l[0]
+        .allocation_stacks
+        .iter()
+        .map(|s| (s.count, s.size, s.frames.iter().map(|f| (f.function_name.as_str(), f.line, f.column)).collect()))
+        .collect();
+    assert_eq!(stacks, [(2, 80, vec![("makeSession", 7, 12), ("main", 1, 1)])]);
+    // Without traces: no stacks.
+    assert!(leaks(&leak_snap(&[(11, None)], &[]), &leak_snap(&[(11, None), (13, None)], &[]), &leak_snap(&[(11, None), (13, None)], &[]))[0]
+        .allocation_stacks
+        .is_empty());
 }
 
 #[test]

@@ -80,6 +80,7 @@ struct TNode {
     id: u32,
     size: u32,
     det: u32,
+    trace: u32,
     edges: Vec<(&'static str, EdgeName, usize)>,
 }
 
@@ -88,6 +89,8 @@ pub(crate) struct Snap {
     nodes: Vec<TNode>,
     /// (node ordinal, script id, line, column)
     locations: Vec<(usize, u32, u32, u32)>,
+    /// Allocation traces: the tree of [`Snap::ALLOCATED_IN_MAKE_SESSION`].
+    traced: bool,
 }
 
 pub(super) const ROOT: u32 = 1;
@@ -97,6 +100,7 @@ impl Snap {
         let mut s = Snap {
             nodes: Vec::new(),
             locations: Vec::new(),
+            traced: false,
         };
         s.node("synthetic", "", ROOT, 0);
         s
@@ -121,6 +125,7 @@ impl Snap {
             id,
             size,
             det: 0,
+            trace: 0,
             edges: Vec::new(),
         });
         self.nodes.len() - 1
@@ -128,6 +133,20 @@ impl Snap {
 
     pub fn detachedness(&mut self, n: usize, d: u32) {
         self.nodes[n].det = d;
+    }
+
+    /// The trace node id of allocations in `makeSession` (`/app/a.js:7:12`) called by `main`
+    /// (1:1), in the trace tree of a snapshot with [`Snap::allocation_traces`].
+    pub const ALLOCATED_IN_MAKE_SESSION: u32 = 3;
+
+    /// Writes allocation traces (as V8 does while tracking allocations).
+    pub fn allocation_traces(&mut self) {
+        self.traced = true;
+    }
+
+    /// Node `n` was allocated at trace node `trace` (0: not recorded).
+    pub fn allocated_at(&mut self, n: usize, trace: u32) {
+        self.nodes[n].trace = trace;
     }
 
     pub fn location(&mut self, n: usize, script: u32, line: u32, column: u32) {
@@ -159,7 +178,7 @@ impl Snap {
                 n.id,
                 n.size,
                 n.edges.len() as u32,
-                0,
+                n.trace,
                 n.det,
             ]);
             for (t, en, to) in &n.edges {
@@ -175,6 +194,15 @@ impl Snap {
             .iter()
             .flat_map(|&(n, s, l, c)| [(n * NODE_FIELDS) as u32, s, l, c])
             .collect();
+        // (root), main at /app/a.js:1:1, makeSession at /app/a.js:7:12, called by main.
+        let (function_infos, trace_tree) = if self.traced {
+            let (root, main, make, url) = (intern("(root)"), intern("main"), intern("makeSession"), intern("/app/a.js"));
+            let infos = vec![0, root, intern(""), 0, 0, 0, 1, main, url, 9, 1, 1, 2, make, url, 9, 7, 12];
+            let tree = serde_json::json!([1, 0, 0, 0, [2, 1, 0, 0, [Self::ALLOCATED_IN_MAKE_SESSION, 2, 1, 40, []]]]);
+            (infos, tree)
+        } else {
+            (Vec::new(), serde_json::json!([]))
+        };
         let meta = serde_json::json!({
             "node_fields": ["type", "name", "id", "self_size", "edge_count", "trace_node_id", "detachedness"],
             "node_types": [NODE_TYPES, "string", "number", "number", "number", "number", "number"],
@@ -190,12 +218,12 @@ impl Snap {
                 "meta": meta,
                 "node_count": self.nodes.len(),
                 "edge_count": edges.len() / 3,
-                "trace_function_count": 0,
+                "trace_function_count": function_infos.len() / 6,
             },
             "nodes": nodes,
             "edges": edges,
-            "trace_function_infos": [],
-            "trace_tree": [],
+            "trace_function_infos": function_infos,
+            "trace_tree": trace_tree,
             "samples": [],
             "locations": locations,
             "strings": strings,
