@@ -10,7 +10,7 @@ const path = require('path');
 const zlib = require('zlib');
 const { spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, listDir } = require('./helpers');
+const { ROOT, PKG, tmpDir, listDir } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const V8_MAJOR = Number.parseInt(process.versions.v8, 10);
@@ -96,6 +96,32 @@ heapsnap.stopSamplingHeapProfiler({ path: ${JSON.stringify(file)} }).then((info)
   for (const sample of profile.samples) assert.ok(ids.has(sample.nodeId) && sample.size > 0);
 
   assertPlantedInTop(file);
+});
+
+test("Chrome DevTools' own SamplingHeapProfileModel finds the planted site in the written .heapprofile", (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'p.heapprofile');
+  runPlanted(t, dir, `
+const heapsnap = require(${JSON.stringify(PKG)});
+heapsnap.startSamplingHeapProfiler();
+plantedProfileAllocator();
+heapsnap.stopSamplingHeapProfiler({ path: ${JSON.stringify(file)} });`);
+  // DevTools' model class, cut verbatim from its HeapProfileView.ts (scripts/devtools-model.js).
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'devtools-model.js'), '--heapprofile', file, '--top', '5'], { encoding: 'utf8', timeout: 300_000 });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const devtools = JSON.parse(r.stdout);
+  const [first] = devtools.sites;
+  assert.strictEqual(first.functionName, 'plantedProfileAllocator', `DevTools' top sites: ${r.stdout}`);
+  assert.strictEqual(first.url, path.join(dir, 'planted.js'));
+  assert.strictEqual(first.line, PLANTED_LINE);
+
+  // The same bytes as heapsnap's own reading.
+  const top = cli('top', file, '--json');
+  assert.strictEqual(top.status, 0, top.stderr);
+  const ours = JSON.parse(top.stdout);
+  assert.strictEqual(devtools.total, ours.totalSize);
+  const site = ours.sites.find((s) => s.functionName === first.functionName && s.line === first.line);
+  assert.strictEqual(first.self, site.selfSize);
 });
 
 test('compress: gzip writes the default heapsnap-*.heapprofile.gz name, which top reads', (t) => {

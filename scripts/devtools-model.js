@@ -10,7 +10,14 @@
 // the benchmarks. The first run fetches chrome-devtools-frontend from the npm registry and
 // bundles HeapSnapshot.ts for Node with esbuild, both into .cache/devtools/.
 //
+// With --heapprofile it reads a sampling heap profile (.heapprofile) with DevTools' own
+// SamplingHeapProfileModel (panels/profiler/HeapProfileView.ts, the Memory panel's allocation
+// sampling view) and prints `{ source, total, sites: [{ functionName, url, line, column,
+// self, total }] }`: sites keyed by DevTools' callUID, largest self size first, line and
+// column 1-based; `total` is the model root's.
+//
 //   node scripts/devtools-model.js FILE[.gz] [--out FILE.json] [--source TEXT]
+//   node scripts/devtools-model.js --heapprofile FILE[.gz] [--top N] [--out FILE.json]
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -21,19 +28,42 @@ const { parseArgs } = require('node:util');
 const FRONTEND = 'chrome-devtools-frontend@1.0.1705227';
 const ESBUILD = 'esbuild@0.28.2';
 const CACHE = path.join(__dirname, '..', '.cache', 'devtools');
-const BUNDLE = path.join(CACHE, `${FRONTEND.replace(/[@/]/g, '-')}-loader.mjs`);
+const bundleFile = (name) => path.join(CACHE, `${FRONTEND.replace(/[@/]/g, '-')}-${name}.mjs`);
+const PROFILER = 'package/front_end/panels/profiler';
+
+// What each bundle exports, written into the unpacked package (`work`) as an entry file.
+const ENTRIES = {
+  loader(work) {
+    const worker = './package/front_end/entrypoints/heap_snapshot_worker';
+    return `export { SecondaryInitManager } from '${worker}/HeapSnapshot.ts';\nexport { HeapSnapshotLoader } from '${worker}/HeapSnapshotLoader.ts';\n`;
+  },
+  // HeapProfileView.ts drags in the whole panel UI (lit, CSS, custom elements): not loadable
+  // in Node. Its two model classes are cut out of the file verbatim, between the markers
+  // below, and bundled with the ProfileTreeModel they extend; a moved marker fails the build.
+  heapprofile(work) {
+    const view = fs.readFileSync(path.join(work, PROFILER, 'HeapProfileView.ts'), 'utf8');
+    const start = view.indexOf('export class SamplingHeapProfileNode ');
+    const end = view.indexOf('export class NodeFormatter ');
+    if (start < 0 || end < start) throw new Error(`SamplingHeapProfileModel not found in ${FRONTEND}'s HeapProfileView.ts`);
+    fs.writeFileSync(path.join(work, PROFILER, 'SamplingHeapProfileModel.ts'),
+      "import * as CPUProfile from '../../models/cpu_profile/cpu_profile.js';\n" +
+      "import type * as Protocol from '../../generated/protocol.js';\n\n" + view.slice(start, end));
+    return `export { SamplingHeapProfileModel } from './${PROFILER}/SamplingHeapProfileModel.ts';\n`;
+  },
+};
 
 function run(command, args, cwd) {
   execFileSync(command, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** The bundled model, built once: npm pack the frontend, esbuild its HeapSnapshot.ts. */
-function bundle() {
-  if (fs.existsSync(BUNDLE)) return BUNDLE;
+/** A bundled model (`loader` or `heapprofile`), built once: npm pack the frontend, esbuild it. */
+function bundle(name = 'loader') {
+  const bundled = bundleFile(name);
+  if (fs.existsSync(bundled)) return bundled;
   fs.mkdirSync(CACHE, { recursive: true });
   const work = fs.mkdtempSync(path.join(CACHE, 'build-'));
   try {
-    process.stderr.write(`devtools-model: fetching ${FRONTEND} and bundling its heap snapshot model (once)\n`);
+    process.stderr.write(`devtools-model: fetching ${FRONTEND} and bundling its ${name} model (once)\n`);
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     run(npm, ['pack', FRONTEND, '--pack-destination', work, '--silent'], work);
     const tarball = fs.readdirSync(work).find((name) => name.endsWith('.tgz'));
@@ -43,19 +73,18 @@ function bundle() {
       "export const LOCALES = ['en-US']; export const BUNDLED_LOCALES = ['en-US']; export const DEFAULT_LOCALE = 'en-US';\n" +
       "export const LOCAL_FETCH_PATTERN = ''; export const REMOTE_FETCH_PATTERN = '';\n");
     const entry = path.join(work, 'entry.ts');
-    const worker = './package/front_end/entrypoints/heap_snapshot_worker';
-    fs.writeFileSync(entry, `export { SecondaryInitManager } from '${worker}/HeapSnapshot.ts';\nexport { HeapSnapshotLoader } from '${worker}/HeapSnapshotLoader.ts';\n`);
-    const out = `${BUNDLE}.tmp`;
+    fs.writeFileSync(entry, ENTRIES[name](work));
+    const out = `${bundled}.tmp`;
     run(npm, ['exec', '--yes', `--package=${ESBUILD}`, '--', 'esbuild', entry, '--bundle', '--platform=node', '--format=esm', '--log-level=error', `--outfile=${out}`], work);
-    fs.renameSync(out, BUNDLE);
-    return BUNDLE;
+    fs.renameSync(out, bundled);
+    return bundled;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
-/** Feeds `file` (plain or gzip) to DevTools' streaming loader in text chunks, as the panel does. */
-async function feed(loader, file) {
+/** `file` as a text stream, gunzipped when its magic bytes say gzip. */
+function openText(file) {
   const magic = Buffer.alloc(2);
   const fd = fs.openSync(file, 'r');
   fs.readSync(fd, magic, 0, 2, 0);
@@ -63,7 +92,12 @@ async function feed(loader, file) {
   let stream = fs.createReadStream(file);
   if (magic[0] === 0x1f && magic[1] === 0x8b) stream = stream.pipe(zlib.createGunzip());
   stream.setEncoding('utf8');
-  for await (const chunk of stream) loader.write(chunk);
+  return stream;
+}
+
+/** Feeds `file` (plain or gzip) to DevTools' streaming loader in text chunks, as the panel does. */
+async function feed(loader, file) {
+  for await (const chunk of openText(file)) loader.write(chunk);
   loader.close();
 }
 
@@ -109,11 +143,53 @@ async function devtoolsSummary(file) {
   return { nodeCount: snapshot.nodeCount, totalSize: snapshot.totalSize, constructors };
 }
 
+/** DevTools' model of a `.heapprofile`: the root's total and the `top` sites by self size. */
+async function devtoolsHeapProfile(file, { top = 20 } = {}) {
+  const { pathToFileURL } = require('node:url');
+  const { SamplingHeapProfileModel } = await import(pathToFileURL(bundle('heapprofile')).href);
+  let text = '';
+  for await (const chunk of openText(file)) text += chunk;
+  // As the panel loads a saved profile: the JSON as is, no sample range.
+  const model = new SamplingHeapProfileModel(JSON.parse(text));
+  // One site a callUID (function, script, line, column), the key DevTools' Bottom-Up view
+  // merges a function's nodes by; totals are summed once per site, not per recursive frame.
+  const sites = new Map();
+  const visit = (node, onStack) => {
+    let site = sites.get(node.callUID);
+    if (!site) {
+      const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+      site = { functionName, url, line: lineNumber + 1, column: columnNumber + 1, self: 0, total: 0 };
+      sites.set(node.callUID, site);
+    }
+    site.self += node.self;
+    const outer = onStack.has(node.callUID);
+    if (!outer) site.total += node.total;
+    onStack.add(node.callUID);
+    for (const child of node.children) visit(child, onStack);
+    if (!outer) onStack.delete(node.callUID);
+  };
+  for (const child of model.root.children) visit(child, new Set());
+  const ranked = [...sites.values()].sort((a, b) => b.self - a.self || b.total - a.total);
+  return { total: model.total, sites: ranked.slice(0, top) };
+}
+
 async function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, source: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: {
+    out: { type: 'string' }, source: { type: 'string' }, heapprofile: { type: 'boolean' }, top: { type: 'string' },
+  } });
   if (positionals.length !== 1) {
-    process.stderr.write('usage: node scripts/devtools-model.js FILE[.gz] [--out FILE.json] [--source TEXT]\n');
+    process.stderr.write('usage: node scripts/devtools-model.js FILE[.gz] [--out FILE.json] [--source TEXT]\n' +
+      '       node scripts/devtools-model.js --heapprofile FILE[.gz] [--top N] [--out FILE.json] [--source TEXT]\n');
     return 2;
+  }
+  if (values.heapprofile) {
+    const model = await devtoolsHeapProfile(positionals[0], { top: values.top === undefined ? 20 : Number(values.top) });
+    const source = values.source ?? `${FRONTEND} SamplingHeapProfileModel (HeapProfileView.ts) on ${path.basename(positionals[0])}`;
+    const { sites, ...totals } = model;
+    const text = `${JSON.stringify({ source, ...totals }).slice(0, -1)},"sites":[\n${sites.map((s) => JSON.stringify(s)).join(',\n')}\n]}\n`;
+    if (values.out) fs.writeFileSync(values.out, text);
+    else process.stdout.write(text);
+    return 0;
   }
   const summary = await devtoolsSummary(positionals[0]);
   const source = values.source ?? `${FRONTEND} HeapSnapshotLoader + HeapSnapshot.ts (aggregatesWithFilter({})) on ${path.basename(positionals[0])}`;
@@ -130,4 +206,4 @@ if (require.main === module) {
   main().then((code) => { process.exitCode = code; }, (err) => { console.error(`devtools-model: ${err.stack || err}`); process.exitCode = 1; });
 }
 
-module.exports = { devtoolsSummary, bundle };
+module.exports = { devtoolsSummary, devtoolsHeapProfile, bundle };
