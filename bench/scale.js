@@ -8,9 +8,15 @@
 //   cargo build --release -p heapsnap-core --example synth
 //   node bench/scale.js --generate /tmp/big.heapsnapshot [--holders 17000 --items 1000 --string-len 250]
 //   node bench/scale.js --file some.heapsnapshot [--expected synth-output.json] [--only summary,memlab] [--timeout 900]
+//   node bench/scale.js --generate-ast /tmp/ast.heapsnapshot [--parses 3] [--generator-node node22] [--only summary,devtools]
 //
 // With --generate, the summary is compared with the generator's expected one (exact match
 // required) and the file is left in place (delete it yourself: it is GBs).
+// With --generate-ast, the snapshot is a real heap instead: a child process keeps the ASTs of
+// `--parses` parses of typescript.js by TypeScript's own parser (~75 MB of used heap each, deep
+// trees of small objects: 6-7 edges a node) and writes it with v8.writeHeapSnapshot; pass a
+// Node 22+ as --generator-node, Node 20's generator takes more than 13 minutes on this heap.
+// `devtools` runs DevTools' own loader and Summary (scripts/devtools-model.js).
 
 const { spawn, spawnSync } = require('child_process');
 const { once } = require('events');
@@ -26,6 +32,9 @@ const CLI = path.join(ROOT, 'bin', 'heapsnap.js');
 const { values: args } = parseArgs({
   options: {
     generate: { type: 'string' },
+    'generate-ast': { type: 'string' },
+    parses: { type: 'string', default: '3' },
+    'generator-node': { type: 'string', default: process.execPath },
     file: { type: 'string' },
     expected: { type: 'string' },
     holders: { type: 'string', default: '17000' },
@@ -76,6 +85,24 @@ function generate(file) {
   return JSON.parse(r.stdout);
 }
 
+/** Writes the AST heap snapshot to file (see the header); returns the used heap it had. */
+function generateAst(file) {
+  const ts = require.resolve('typescript', { paths: [ROOT] });
+  const code = `
+    const v8 = require('v8');
+    const ts = require(${JSON.stringify(ts)});
+    const text = require('fs').readFileSync(${JSON.stringify(ts)}, 'utf8');
+    const keep = (globalThis.__benchAst = []);
+    for (let i = 0; i < ${Number(args.parses)}; i++) keep.push(ts.createSourceFile('typescript' + i + '.js', text, ts.ScriptTarget.Latest, true));
+    global.gc?.();
+    const usedHeap = v8.getHeapStatistics().used_heap_size;
+    v8.writeHeapSnapshot(${JSON.stringify(file)});
+    console.log(JSON.stringify({ usedHeap }));`;
+  const r = spawnSync(args['generator-node'], ['--expose-gc', ...BIG_HEAP, '-e', code], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('AST snapshot generation failed');
+  return JSON.parse(r.stdout);
+}
+
 const strip = (s) => JSON.stringify({
   nodeCount: s.nodeCount,
   edgeCount: s.edgeCount,
@@ -84,8 +111,9 @@ const strip = (s) => JSON.stringify({
 });
 
 async function main() {
-  const file = args.generate ?? args.file;
-  if (!file) throw new Error('--generate FILE or --file FILE');
+  const file = args.generate ?? args['generate-ast'] ?? args.file;
+  if (!file) throw new Error('--generate FILE, --generate-ast FILE or --file FILE');
+  if (args['generate-ast']) process.stderr.write(`AST heap: ${(generateAst(file).usedHeap / 1e6).toFixed(0)} MB used\n`);
   const expected = args.generate ? generate(file) : args.expected ? JSON.parse(fs.readFileSync(args.expected, 'utf8')) : null;
   const size = fs.statSync(file).size;
   const timeout = Number(args.timeout);
@@ -94,6 +122,7 @@ async function main() {
     summary: () => [process.execPath, CLI, 'summary', file, '--json'],
     diff: () => [process.execPath, CLI, 'diff', file, file, '--json'],
     report: () => [process.execPath, CLI, 'report', file, file, '-o', report],
+    devtools: () => [process.execPath, ...BIG_HEAP, path.join(ROOT, 'scripts', 'devtools-model.js'), file],
     memlab: () => [process.execPath, ...BIG_HEAP, '-e', `function report(r) { console.log(JSON.stringify(r)); }\n${ANALYZERS.memlab(file)}`],
   };
   const rows = [];
@@ -106,7 +135,7 @@ async function main() {
       note = `page of ${(fs.statSync(report).size / 1e3).toFixed(0)} kB`;
       fs.rmSync(report, { force: true });
     }
-    rows.push(`| ${name === 'memlab' ? 'memlab load + retained sizes' : `heapsnap ${name}`} | ${r.seconds.toFixed(1)} s | ${(size / 1e6 / r.seconds).toFixed(0)} MB/s | ${(r.peakMB / 1024).toFixed(2)} GiB | ${((r.peakMB * 1024 * 1024) / size).toFixed(2)} | ${note} |`);
+    rows.push(`| ${name === 'memlab' ? 'memlab load + retained sizes' : name === 'devtools' ? "DevTools' loader + Summary" : `heapsnap ${name}`} | ${r.seconds.toFixed(1)} s | ${(size / 1e6 / r.seconds).toFixed(0)} MB/s | ${(r.peakMB / 1024).toFixed(2)} GiB | ${((r.peakMB * 1024 * 1024) / size).toFixed(2)} | ${note} |`);
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   }
   console.log(`${path.basename(file)}: ${(size / 1e9).toFixed(2)} GB${expected ? `, ${(expected.nodeCount / 1e6).toFixed(1)} M nodes, ${(expected.edgeCount / 1e6).toFixed(1)} M edges, ${(expected.stringChars / 1e9).toFixed(2)} G string characters` : ''}; Node ${process.version}, ${os.cpus().length} cores\n`);
