@@ -609,5 +609,5 @@ export interface HeapProfileSiteDiff {
   totalSize: number
 }
 
-/** Sites whose sampled bytes grew from profile `a` to `b`, as `heapsnap diff A.heapprofile B.heapprofile --json`. */
+/** Sites whose sampled bytes grew from profile `a` to `b` beyond sampling noise, as `heapsnap diff A.heapprofile B.heapprofile --json`. */
 export function heapProfileDiff(a: string, b: string, options?: { top?: number }): { totalDelta: number; sites: HeapProfileSiteDiff[] }

@@ -169,6 +169,41 @@ const heapsnap = require(${JSON.stringify(PKG)});
   assert.ok(result.sites[0].selfDelta > 0);
 });
 
+test('heapsnap diff of two profiles of a clean workload: its site did not grow', (t) => {
+  const dir = tmpDir(t);
+  const [a, b, collected] = ['a.heapprofile', 'b.heapprofile', 'collected.heapprofile'].map((f) => path.join(dir, f));
+  runPlanted(t, dir, `
+const heapsnap = require(${JSON.stringify(PKG)});
+function cleanWorkload() {
+  let sum = 0;
+  for (let i = 0; i < 200000; i++) sum += { i, text: 'clean-' + i, list: [i, i + 1, i + 2] }.list.length;
+  return sum;
+}
+(async () => {
+  for (const file of [${JSON.stringify(a)}, ${JSON.stringify(b)}]) {
+    heapsnap.startSamplingHeapProfiler({ interval: 4096 });
+    cleanWorkload();
+    globalThis.gc();
+    await heapsnap.stopSamplingHeapProfiler({ path: file });
+  }
+  if (${V8_MAJOR >= 11}) {
+    heapsnap.startSamplingHeapProfiler({ interval: 4096, includeCollected: true });
+    cleanWorkload();
+    await heapsnap.stopSamplingHeapProfiler({ path: ${JSON.stringify(collected)} });
+  }
+})();`, ['--expose-gc']);
+  const child = cli('diff', a, b, '--json');
+  assert.strictEqual(child.status, 0, child.stderr);
+  const grown = JSON.parse(child.stdout).sites.filter((s) => s.functionName === 'cleanWorkload');
+  assert.deepStrictEqual(grown, [], 'a workload that frees what it allocates shows no growth');
+  if (V8_MAJOR >= 11) {
+    // It was sampled all right: counting collected objects too, it is the top site.
+    const top = cli('top', collected, '--json');
+    assert.strictEqual(top.status, 0, top.stderr);
+    assert.strictEqual(JSON.parse(top.stdout).sites[0].functionName, 'cleanWorkload', top.stdout);
+  }
+});
+
 test('misuse gets stable codes, and a failed stop keeps the profiler running', async (t) => {
   await assert.rejects(heapsnap.stopSamplingHeapProfiler(), { code: 'ERR_HEAPSNAP_NOT_PROFILING' });
   for (const bad of [{ interval: -1 }, { interval: 0 }, { stackDepth: 0 }, { stackDepth: 5000 }, { includeCollected: 'yes' }, { intervall: 1 }, 'x']) {

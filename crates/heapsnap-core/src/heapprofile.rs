@@ -207,11 +207,13 @@ impl HeapProfile {
         for s in &self.samples {
             *samples_by_node.entry(s.node_id).or_default() += 1;
         }
-        // Subtree sizes, children after parents in `nodes`, so sum backwards.
+        // Subtree sizes and samples, children after parents in `nodes`, so sum backwards.
         let mut subtree: Vec<u64> = self.nodes.iter().map(|n| n.self_size).collect();
+        let mut subtree_samples: Vec<u64> = self.nodes.iter().map(|n| samples_by_node.get(&n.id).copied().unwrap_or(0)).collect();
         for i in (1..self.nodes.len()).rev() {
             if let Some(p) = self.nodes[i].parent {
                 subtree[p] += subtree[i];
+                subtree_samples[p] += subtree_samples[i];
             }
         }
         // Depth-first, with the frames on the path, so recursion counts once.
@@ -232,6 +234,7 @@ impl HeapProfile {
             site.samples += samples_by_node.get(&n.id).copied().unwrap_or(0);
             if on_path.insert(&n.frame) {
                 site.total_size += subtree[i];
+                site.total_samples += subtree_samples[i];
                 stack.push((i, true));
             }
             stack.extend(children[i].iter().map(|&c| (c, false)));
@@ -257,6 +260,8 @@ pub struct Site {
     pub total_size: u64,
     /// Samples taken in this function itself.
     pub samples: u64,
+    /// Samples taken in it and everything it called.
+    pub total_samples: u64,
 }
 
 fn one_based(n: i64) -> Option<u32> {
@@ -273,6 +278,7 @@ impl Site {
             self_size: 0,
             total_size: 0,
             samples: 0,
+            total_samples: 0,
         }
     }
 
@@ -294,13 +300,29 @@ pub struct SiteDiff {
     pub total_size: u64,
 }
 
+/// Whether `b` samples against `a` are growth rather than sampling noise. Samples are a
+/// Poisson process (one per `interval` bytes on average), so the difference of two counts
+/// varies by about sqrt(a + b): growth must exceed two of those (one stray survivor, 1 vs 0,
+/// is not growth; 0 vs 5 is).
+fn grew_beyond_noise(a: u64, b: u64) -> bool {
+    b > a && (b - a).pow(2) > 4 * (a + b)
+}
+
 /// Sites whose live bytes grew from `a` to `b` (by self size, then total), largest growth first.
 /// Sites match by function name, url, line and column (script ids differ between processes).
+/// With samples in both files (V8 and Node write them), growth within sampling noise is left
+/// out (see `grew_beyond_noise`); without, every byte of growth counts.
 pub fn diff_sites(a: &HeapProfile, b: &HeapProfile) -> Vec<SiteDiff> {
+    // A profile with live bytes but no samples is from a writer that left them out.
+    let sampled = [a, b].iter().all(|p| !p.samples.is_empty() || p.total_size() == 0);
     let before: HashMap<_, _> = a.sites().into_iter().map(|s| (s.key(), s)).collect();
     let mut out: Vec<SiteDiff> = b
         .sites()
         .into_iter()
+        .filter(|s| {
+            let (old_self, old_total) = before.get(&s.key()).map_or((0, 0), |o| (o.samples, o.total_samples));
+            !sampled || grew_beyond_noise(old_self, s.samples) || grew_beyond_noise(old_total, s.total_samples)
+        })
         .map(|s| {
             let (old_self, old_total) = before.get(&s.key()).map_or((0, 0), |o| (o.self_size, o.total_size));
             SiteDiff {
@@ -487,10 +509,40 @@ mod tests {
         let a = sample_profile();
         let mut b = sample_profile();
         b.nodes[4].self_size = 900;
+        for ordinal in 10..18 {
+            b.push_sample(Sample { node_id: 5, size: 75, ordinal });
+        }
         let d = diff_sites(&a, &b);
-        assert_eq!(d.len(), 2, "{d:?}"); // other grew by 600, and main's total with it
+        assert_eq!(d.len(), 2, "{d:?}"); // other grew by 600 (8 samples), and main's total with it
         assert_eq!((d[0].function_name.as_str(), d[0].self_delta), ("other", 600));
         assert_eq!((d[1].function_name.as_str(), d[1].self_delta, d[1].total_delta), ("main", 0, 600));
+    }
+
+    #[test]
+    fn diff_leaves_out_growth_within_sampling_noise() {
+        let a = sample_profile();
+        let mut b = sample_profile();
+        // One stray sample more at `other` (0 -> 1), one more at `leak` (2 -> 3): noise.
+        b.nodes[4].self_size = 400;
+        b.push_sample(Sample { node_id: 5, size: 100, ordinal: 10 });
+        b.nodes[2].self_size = 5100;
+        b.push_sample(Sample { node_id: 3, size: 100, ordinal: 11 });
+        assert_eq!(diff_sites(&a, &b), [], "within noise");
+        assert!(grew_beyond_noise(0, 5) && !grew_beyond_noise(0, 4) && grew_beyond_noise(100, 150) && !grew_beyond_noise(100, 120));
+        // A clean run: nothing alive in A (no samples at all), one stray survivor in B.
+        let mut empty = HeapProfile::default();
+        assert!(empty.push_node(1, 0, CallFrame { function_name: "(root)".into(), line_number: -1, column_number: -1, ..Default::default() }, 0));
+        let mut stray = empty.clone();
+        assert!(stray.push_node(2, 1, frame("work", 3), 4096));
+        stray.push_sample(Sample { node_id: 2, size: 4096, ordinal: 1 });
+        assert_eq!(diff_sites(&empty, &stray), []);
+        // Files without samples: every byte of growth is reported.
+        let (mut a, mut b) = (a, b);
+        a.samples.clear();
+        b.samples.clear();
+        let mut d: Vec<_> = diff_sites(&a, &b).into_iter().map(|s| (s.function_name, s.self_delta)).collect();
+        d.sort();
+        assert_eq!(d, [("leak".to_string(), 100), ("main".to_string(), 0), ("other".to_string(), 100)]);
     }
 
     #[test]
