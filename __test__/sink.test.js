@@ -288,5 +288,10 @@ test('a refusal for lack of disk space is printed by signal dumps and by heapsna
   assert.strictEqual(forced.status, 2, forced.stderr);
   assert.match(forced.stderr.trim(), /^heapsnap: ENOSPC: process \d+ could not write [^:]+: ENOSPC: no space left on device, write '[^']+remote.heapsnapshot'$/);
   assert.deepStrictEqual(listDir(full), []);
+  // Through the inspector, the same check on the heap size the target reports.
+  const viaInspector = await dump(['-o', file, '--inspector']);
+  assert.strictEqual(viaInspector.status, 2, viaInspector.stderr);
+  assert.match(viaInspector.stderr.trim(), /^heapsnap: ERR_HEAPSNAP_NO_SPACE: cannot write the snapshot of process \d+: not enough disk space for the heap snapshot in '[^']+': the file needs about [\d.]+ MiB, 256 KiB available; force: true dumps anyway$/);
+  assert.deepStrictEqual(listDir(full), []);
   assert.strictEqual(target.exitCode, null, 'the target lives');
 });

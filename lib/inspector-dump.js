@@ -62,7 +62,7 @@ async function dumpViaInspector(options) {
 
 function checkDumpOptions(options) {
   if (options === null || typeof options !== 'object') throw invalidOption(`${WHERE}: options must be an object`);
-  const { pid, path, compress, level, gc = false, redact = false, timeoutMs, onProgress, signal, ...unknown } = options;
+  const { pid, path, compress, level, gc = false, redact = false, force = false, timeoutMs, onProgress, signal, ...unknown } = options;
   const extra = Object.keys(unknown);
   if (extra.length > 0) throw invalidOption(`${WHERE}: unknown option '${extra[0]}'`);
   if (!Number.isSafeInteger(pid) || pid <= 0) throw invalidOption(`${WHERE}: pid must be a positive integer, got ${pid}`);
@@ -78,6 +78,7 @@ function checkDumpOptions(options) {
     level: optional('level', 'integer', level),
     gc: checkValue(WHERE, 'gc', 'boolean', gc),
     redact: checkValue(WHERE, 'redact', 'boolean', redact),
+    force: checkValue(WHERE, 'force', 'boolean', force),
     timeoutMs: timeoutMs ?? Infinity,
     onProgress,
     signal,
@@ -100,6 +101,8 @@ class InspectorDump {
     this.socketsBefore = null;
     this.inspector = null;
     this.session = null;
+    /** What the free-space check saw: { estimated, available }. */
+    this.disk = null;
   }
 
   async run() {
@@ -128,7 +131,7 @@ class InspectorDump {
       throw this.fileError(err);
     }
     const { host, port, alreadyOpen } = this.inspector;
-    return { ...stats, durationMs: Date.now() - this.started, inspector: { host, port, alreadyOpen, closed } };
+    return { ...stats, disk: this.disk, durationMs: Date.now() - this.started, inspector: { host, port, alreadyOpen, closed } };
   }
 
   createSink() {
@@ -257,6 +260,14 @@ class InspectorDump {
     if (gc) {
       this.phase = 'collecting garbage';
       await session.call('HeapProfiler.collectGarbage');
+    }
+    // The free-space check every heapsnap dump makes, on the heap the target reports.
+    this.phase = 'checking disk space';
+    const { usedSize } = await session.call('Runtime.getHeapUsage');
+    try {
+      this.disk = sink.checkSpace(usedSize, this.options.force);
+    } catch (err) {
+      throw this.fileError(err);
     }
     // V8 >= 12 takes the snapshot in a task of the target's own (a GC without JS on the stack),
     // so a JS thread that never yields never starts it: the phase says which wait it is.

@@ -215,7 +215,7 @@ async function dumpProcess({ pid, path: output, compress, gc = false, force = fa
     const { dumpViaInspector } = require('./inspector-dump');
     const started = Date.now();
     const progress = onProgress && ((done, total) => onProgress({ phase: 'snapshot', done, total, ms: Date.now() - started }));
-    const info = await dumpViaInspector({ pid, path: target, compress, gc, redact, timeoutMs, onProgress: progress, signal: abort });
+    const info = await dumpViaInspector({ pid, path: target, compress, gc, redact, force, timeoutMs, onProgress: progress, signal: abort });
     return { ...info, via: 'inspector' };
   }
   const channel = openTarget(pid, uid, signal);

@@ -28,12 +28,8 @@ pub enum DumpError {
     BackgroundBusy(i32),
     #[error("background heap dump failed: {0}")]
     Background(String),
-    #[error(
-        "not enough disk space for the heap snapshot in '{dir}': the file needs about {}, {} available; force: true dumps anyway",
-        heapsnap_core::headroom::human_bytes(*.estimated),
-        heapsnap_core::headroom::human_bytes(*.available)
-    )]
-    NoSpace { estimated: u64, available: u64, dir: String },
+    #[error(transparent)]
+    NoSpace(#[from] heapsnap_core::space::NoSpace),
 }
 
 impl DumpError {
@@ -48,7 +44,7 @@ impl DumpError {
             DumpError::NoHeadroom { .. } => "ERR_HEAPSNAP_NO_HEADROOM".into(),
             DumpError::BackgroundBusy(_) => "ERR_HEAPSNAP_BUSY".into(),
             DumpError::Background(_) => "ERR_HEAPSNAP_BACKGROUND_FAILED".into(),
-            DumpError::NoSpace { .. } => "ERR_HEAPSNAP_NO_SPACE".into(),
+            DumpError::NoSpace(_) => heapsnap_core::space::NoSpace::CODE.into(),
         }
     }
 }

@@ -6,7 +6,7 @@
 use heapsnap_core::naming::WritePlan;
 use heapsnap_core::outfile::parent_dir;
 use heapsnap_core::sink::SnapshotSink;
-use heapsnap_core::space::{self, Decision};
+use heapsnap_core::space::{self, Decision, NoSpace};
 
 use crate::error::DumpError;
 use crate::headroom::{record_refusal, Refusal};
@@ -28,7 +28,7 @@ pub fn check(sink: &SnapshotSink, plan: &WritePlan, used_heap_bytes: u64, force:
         Decision::Go => Ok(DiskContext { estimated, available }),
         Decision::Refuse { estimated, available } => {
             record_refusal(Refusal { estimated, available });
-            Err(DumpError::NoSpace { estimated, available, dir: parent_dir(&plan.target).display().to_string() })
+            Err(NoSpace { estimated, available, dir: parent_dir(&plan.target).display().to_string() }.into())
         }
     }
 }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use heapsnap_core::error::Error as CoreError;
 use heapsnap_core::naming::{self, NameContext, WriteRequest};
-use heapsnap_core::sink::{SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::outfile::parent_dir;
+use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::space::{self, Decision, NoSpace};
 use napi::bindgen_prelude::{AsyncTask, BufferSlice};
 use napi_derive::napi;
 
@@ -72,11 +74,21 @@ impl From<SinkStats> for NativeFileSinkStats {
     }
 }
 
+/// What the free-space check saw: the estimated file and what the filesystem had left
+/// (`null` when it does not say).
+#[napi(object)]
+pub struct NativeSpaceCheck {
+    pub estimated: f64,
+    pub available: Option<f64>,
+}
+
 /// A snapshot file being written from JavaScript. Until `finish()` resolves, the target path is
 /// untouched; `abort()` (or garbage collection of an unfinished sink) removes the temp file.
 #[napi]
 pub struct NativeFileSink {
     target: PathBuf,
+    compression: Compression,
+    level: Option<i32>,
     /// `None` once finished or aborted.
     sink: Option<SnapshotSink>,
 }
@@ -106,7 +118,24 @@ impl NativeFileSink {
             ..SinkOptions::default()
         };
         let sink = SnapshotSink::create(&plan.target, sink_options).map_err(to_js)?;
-        Ok(NativeFileSink { target: plan.target, sink: Some(sink) })
+        Ok(NativeFileSink { target: plan.target, compression: plan.compression, level: plan.level, sink: Some(sink) })
+    }
+
+    /// The free-space check every dump makes (heapsnap-core's `space`), for a heap with
+    /// `usedHeapBytes` in use: fails with `ERR_HEAPSNAP_NO_SPACE` when the estimated file does
+    /// not fit in what the target's filesystem has left, unless `force`.
+    #[napi]
+    pub fn check_space(&self, used_heap_bytes: f64, force: bool) -> napi::Result<NativeSpaceCheck, String> {
+        let sink = self.sink.as_ref().ok_or_else(|| closed(&self.target))?;
+        let estimated = space::estimate(used_heap_bytes.max(0.0) as u64, self.compression, self.level);
+        let available = sink.available_bytes();
+        match space::decide(estimated, available, force) {
+            Decision::Go => Ok(NativeSpaceCheck { estimated: estimated as f64, available: available.map(|a| a as f64) }),
+            Decision::Refuse { estimated, available } => {
+                let refusal = NoSpace { estimated, available, dir: parent_dir(&self.target).display().to_string() };
+                Err(napi::Error::new(NoSpace::CODE.to_string(), refusal.to_string()))
+            }
+        }
     }
 
     /// The path the file gets once finished.

@@ -5,6 +5,7 @@
 //! Why: a 1 GB heap makes ~1-2 GB of JSON; discovering ENOSPC after seconds of pause, with the
 //! filesystem full for everyone else meanwhile, is worse than refusing up front.
 
+use crate::headroom::human_bytes;
 use crate::sink::Compression;
 
 /// Fixed part of every estimate: the snapshot's meta and a fresh isolate's own strings are a
@@ -41,6 +42,24 @@ fn bytes_per_heap_byte(compression: Compression, level: Option<i32>) -> f64 {
         (Compression::Gzip, _) => 0.3,
         (Compression::Zstd, _) => 0.2,
     }
+}
+
+/// The refusal's error: `ERR_HEAPSNAP_NO_SPACE` ([`NoSpace::CODE`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not enough disk space for the heap snapshot in '{dir}': the file needs about {}, {} available; force: true dumps anyway",
+    human_bytes(*.estimated),
+    human_bytes(*.available)
+)]
+pub struct NoSpace {
+    pub estimated: u64,
+    pub available: u64,
+    /// The directory the file was to go to.
+    pub dir: String,
+}
+
+impl NoSpace {
+    pub const CODE: &'static str = "ERR_HEAPSNAP_NO_SPACE";
 }
 
 /// The verdict on one dump.
