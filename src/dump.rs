@@ -151,7 +151,7 @@ pub fn snapshot_into_sink(
         &request.plan.target,
         SinkOptions { compression: request.plan.compression, level: request.plan.level, redact: request.redact, ..SinkOptions::default() },
     )?;
-    let disk = space::check(&sink, &request.plan, memory.heap_used, request.headroom.force)?;
+    let disk = space::check(&sink, memory.heap_used, request.headroom.force)?;
     // Last thing before the snapshot: a script loaded even just before would be cold again.
     line_ends::warm(isolate);
     let snapshot = isolate.take_snapshot(request.snapshot).ok_or(DumpError::SnapshotFailed)?;

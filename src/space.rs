@@ -3,10 +3,8 @@
 //! the sink's directory handle). Runs from `dump::capture` right after the sink is created
 //! (an unnamed file: refusing leaves nothing) and before the snapshot is taken.
 
-use heapsnap_core::naming::WritePlan;
-use heapsnap_core::outfile::parent_dir;
 use heapsnap_core::sink::SnapshotSink;
-use heapsnap_core::space::{self, Decision, NoSpace};
+use heapsnap_core::space;
 
 use crate::error::DumpError;
 use crate::headroom::{record_refusal, Refusal};
@@ -21,14 +19,12 @@ pub struct DiskContext {
 }
 
 /// Refuses with `ERR_HEAPSNAP_NO_SPACE` when the estimated file does not fit, unless `force`.
-pub fn check(sink: &SnapshotSink, plan: &WritePlan, used_heap_bytes: u64, force: bool) -> Result<DiskContext, DumpError> {
-    let estimated = space::estimate(used_heap_bytes, plan.compression, plan.level);
-    let available = sink.available_bytes();
-    match space::decide(estimated, available, force) {
-        Decision::Go => Ok(DiskContext { estimated, available }),
-        Decision::Refuse { estimated, available } => {
-            record_refusal(Refusal { estimated, available });
-            Err(NoSpace { estimated, available, dir: parent_dir(&plan.target).display().to_string() }.into())
+pub fn check(sink: &SnapshotSink, used_heap_bytes: u64, force: bool) -> Result<DiskContext, DumpError> {
+    match space::check(sink, used_heap_bytes, force) {
+        Ok(fits) => Ok(DiskContext { estimated: fits.estimated, available: fits.available }),
+        Err(refusal) => {
+            record_refusal(Refusal { estimated: refusal.estimated, available: refusal.available });
+            Err(refusal.into())
         }
     }
 }

@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 
 use heapsnap_core::error::Error as CoreError;
 use heapsnap_core::naming::{self, NameContext, WriteRequest};
-use heapsnap_core::outfile::parent_dir;
-use heapsnap_core::sink::{Compression, SinkOptions, SinkStats, SnapshotSink};
-use heapsnap_core::space::{self, Decision, NoSpace};
+use heapsnap_core::sink::{SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::space::{self, NoSpace};
 use napi::bindgen_prelude::{AsyncTask, BufferSlice};
 use napi_derive::napi;
 
@@ -87,8 +86,6 @@ pub struct NativeSpaceCheck {
 #[napi]
 pub struct NativeFileSink {
     target: PathBuf,
-    compression: Compression,
-    level: Option<i32>,
     /// `None` once finished or aborted.
     sink: Option<SnapshotSink>,
 }
@@ -118,7 +115,7 @@ impl NativeFileSink {
             ..SinkOptions::default()
         };
         let sink = SnapshotSink::create(&plan.target, sink_options).map_err(to_js)?;
-        Ok(NativeFileSink { target: plan.target, compression: plan.compression, level: plan.level, sink: Some(sink) })
+        Ok(NativeFileSink { target: plan.target, sink: Some(sink) })
     }
 
     /// The free-space check every dump makes (heapsnap-core's `space`), for a heap with
@@ -127,14 +124,9 @@ impl NativeFileSink {
     #[napi]
     pub fn check_space(&self, used_heap_bytes: f64, force: bool) -> napi::Result<NativeSpaceCheck, String> {
         let sink = self.sink.as_ref().ok_or_else(|| closed(&self.target))?;
-        let estimated = space::estimate(used_heap_bytes.max(0.0) as u64, self.compression, self.level);
-        let available = sink.available_bytes();
-        match space::decide(estimated, available, force) {
-            Decision::Go => Ok(NativeSpaceCheck { estimated: estimated as f64, available: available.map(|a| a as f64) }),
-            Decision::Refuse { estimated, available } => {
-                let refusal = NoSpace { estimated, available, dir: parent_dir(&self.target).display().to_string() };
-                Err(napi::Error::new(NoSpace::CODE.to_string(), refusal.to_string()))
-            }
+        match space::check(sink, used_heap_bytes.max(0.0) as u64, force) {
+            Ok(fits) => Ok(NativeSpaceCheck { estimated: fits.estimated as f64, available: fits.available.map(|a| a as f64) }),
+            Err(refusal) => Err(napi::Error::new(NoSpace::CODE.to_string(), refusal.to_string())),
         }
     }
 

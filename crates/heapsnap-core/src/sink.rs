@@ -191,6 +191,8 @@ pub struct SnapshotSink {
     dest: Destination,
     temp: Temp,
     compression: Compression,
+    /// The level in use (resolved: `None` only without compression).
+    level: Option<i32>,
     chunk_size: usize,
     /// The buffer `write` fills; empty with no capacity until first needed.
     buf: Vec<u8>,
@@ -272,6 +274,7 @@ impl SnapshotSink {
             dest,
             temp,
             compression: opts.compression,
+            level,
             chunk_size: opts.chunk_size,
             buf: Vec::new(),
             raw_bytes: 0,
@@ -289,6 +292,11 @@ impl SnapshotSink {
 
     /// Bytes the target's filesystem can still take (`f_bavail`, through the directory
     /// handle), for the free-space check before a dump; `None` when it does not say.
+    /// The compression and level this file is written with.
+    pub fn compression(&self) -> (Compression, Option<i32>) {
+        (self.compression, self.level)
+    }
+
     pub fn available_bytes(&self) -> Option<u64> {
         self.dest.available_bytes()
     }

@@ -6,7 +6,8 @@
 //! filesystem full for everyone else meanwhile, is worse than refusing up front.
 
 use crate::headroom::human_bytes;
-use crate::sink::Compression;
+use crate::outfile::parent_dir;
+use crate::sink::{Compression, SnapshotSink};
 
 /// Fixed part of every estimate: the snapshot's meta and a fresh isolate's own strings are a
 /// few MiB whatever the heap (a fresh Node 20 process: 4.2 MiB heap, 4.9 MiB file).
@@ -60,6 +61,28 @@ pub struct NoSpace {
 
 impl NoSpace {
     pub const CODE: &'static str = "ERR_HEAPSNAP_NO_SPACE";
+}
+
+/// What the check saw for a file that fits: the estimate and the filesystem's free bytes
+/// (`None` when it does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fits {
+    pub estimated: u64,
+    pub available: Option<u64>,
+}
+
+/// The whole check for one dump: the estimate for `used_heap_bytes` at `sink`'s compression
+/// and level, against what the filesystem of `sink`'s directory has left (through its handle).
+pub fn check(sink: &SnapshotSink, used_heap_bytes: u64, force: bool) -> Result<Fits, NoSpace> {
+    let (compression, level) = sink.compression();
+    let estimated = estimate(used_heap_bytes, compression, level);
+    let available = sink.available_bytes();
+    match decide(estimated, available, force) {
+        Decision::Go => Ok(Fits { estimated, available }),
+        Decision::Refuse { estimated, available } => {
+            Err(NoSpace { estimated, available, dir: parent_dir(sink.target()).display().to_string() })
+        }
+    }
 }
 
 /// The verdict on one dump.
