@@ -9,22 +9,13 @@ use heapsnap_core::space;
 use crate::error::DumpError;
 use crate::headroom::{record_refusal, Refusal};
 
-/// What the free-space check saw, for `info.disk`.
-#[derive(Debug, Clone, Copy)]
-pub struct DiskContext {
-    /// The estimated size of the file.
-    pub estimated: u64,
-    /// What the target's filesystem had left; `None` when it does not say (nothing refused).
-    pub available: Option<u64>,
-}
+/// What the free-space check saw, for `info.disk`: heapsnap-core's [`space::Fits`].
+pub type DiskContext = space::Fits;
 
 /// Refuses with `ERR_HEAPSNAP_NO_SPACE` when the estimated file does not fit, unless `force`.
 pub fn check(sink: &SnapshotSink, used_heap_bytes: u64, force: bool) -> Result<DiskContext, DumpError> {
-    match space::check(sink, used_heap_bytes, force) {
-        Ok(fits) => Ok(DiskContext { estimated: fits.estimated, available: fits.available }),
-        Err(refusal) => {
-            record_refusal(Refusal { estimated: refusal.estimated, available: refusal.available });
-            Err(refusal.into())
-        }
-    }
+    space::check(sink, used_heap_bytes, force).map_err(|refusal| {
+        record_refusal(Refusal { estimated: refusal.estimated, available: refusal.available });
+        refusal.into()
+    })
 }

@@ -209,7 +209,8 @@ impl HeapProfile {
         }
         // Subtree sizes and samples, children after parents in `nodes`, so sum backwards.
         let mut subtree: Vec<u64> = self.nodes.iter().map(|n| n.self_size).collect();
-        let mut subtree_samples: Vec<u64> = self.nodes.iter().map(|n| samples_by_node.get(&n.id).copied().unwrap_or(0)).collect();
+        let node_samples: Vec<u64> = self.nodes.iter().map(|n| samples_by_node.get(&n.id).copied().unwrap_or(0)).collect();
+        let mut subtree_samples = node_samples.clone();
         for i in (1..self.nodes.len()).rev() {
             if let Some(p) = self.nodes[i].parent {
                 subtree[p] += subtree[i];
@@ -231,7 +232,7 @@ impl HeapProfile {
             });
             let site = &mut sites[slot];
             site.self_size += n.self_size;
-            site.samples += samples_by_node.get(&n.id).copied().unwrap_or(0);
+            site.samples += node_samples[i];
             if on_path.insert(&n.frame) {
                 site.total_size += subtree[i];
                 site.total_samples += subtree_samples[i];

@@ -290,13 +290,13 @@ impl SnapshotSink {
         })
     }
 
-    /// Bytes the target's filesystem can still take (`f_bavail`, through the directory
-    /// handle), for the free-space check before a dump; `None` when it does not say.
     /// The compression and level this file is written with.
     pub fn compression(&self) -> (Compression, Option<i32>) {
         (self.compression, self.level)
     }
 
+    /// Bytes the target's filesystem can still take (`f_bavail`, through the directory
+    /// handle), for the free-space check before a dump; `None` when it does not say.
     pub fn available_bytes(&self) -> Option<u64> {
         self.dest.available_bytes()
     }

@@ -181,7 +181,7 @@ impl HeapGraph {
     /// Where node `ord` was allocated, innermost frame first; `None` without traces or for
     /// an object allocated before tracking started.
     pub fn allocation_stack(&self, ord: u32) -> Option<Vec<StackFrame>> {
-        self.traces.as_ref()?.frames(*self.node_trace.get(ord as usize)?)
+        self.traces.as_ref()?.frames(self.allocation_trace(ord))
     }
 
     /// The `trace_node_id` of node `ord`: 0 without traces or when V8 did not record it.
