@@ -390,7 +390,7 @@ mod tests {
             s += &format!("\n{} {} {} {} {}", g.node_id(o), g.node_type_name(o), name, g.self_size(o), g.retained_size(o));
         }
         for e in 0..g.edge_count() {
-            s += &format!("\n{} {} {}", g.edge_type_name(e), g.edge_name(e), g.edge_to[e]);
+            s += &format!("\n{} {} {}", g.edge_type_name(e), g.edge_name(e), g.edge_to(e));
         }
         s
     }
@@ -416,7 +416,7 @@ mod tests {
         }
         for e in 0..a.edge_count() {
             if !INDEX_EDGE_TYPES.contains(&a.edge_type_name(e)) {
-                label[a.edge_name[e] as usize] = true;
+                label[a.edge_name_index(e) as usize] = true;
             }
         }
         let (before, after) = (strings_of(std::str::from_utf8(&plain).unwrap()), strings_of(&out));

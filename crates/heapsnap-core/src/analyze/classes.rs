@@ -186,11 +186,11 @@ fn detached_dom_nodes(g: &HeapGraph) -> Option<BitSet> {
             process(o, s, &mut state, &mut attached, &mut detached);
         }
     }
-    let follow = |e: usize| g.edge_type[e] != g.et.hidden && g.edge_type[e] != g.et.weak;
+    let follow = |e: usize| g.edge_type(e) != g.et.hidden && g.edge_type(e) != g.et.weak;
     while let Some(o) = attached.pop() {
         for e in g.edges(o) {
             if follow(e) {
-                process(g.edge_to[e], ATTACHED, &mut state, &mut attached, &mut detached);
+                process(g.edge_to(e), ATTACHED, &mut state, &mut attached, &mut detached);
             }
         }
     }
@@ -200,7 +200,7 @@ fn detached_dom_nodes(g: &HeapGraph) -> Option<BitSet> {
         }
         for e in g.edges(o) {
             if follow(e) {
-                process(g.edge_to[e], DETACHED, &mut state, &mut attached, &mut detached);
+                process(g.edge_to(e), DETACHED, &mut state, &mut attached, &mut detached);
             }
         }
     }
@@ -259,10 +259,10 @@ pub(crate) fn infer_interface_definitions(g: &HeapGraph) -> Vec<InterfaceDefinit
         let mut name_len = 1usize; // in UTF-16 units, like JS `length`
         let mut props: Vec<&str> = Vec::new();
         for e in g.edges(o) {
-            if g.edge_type[e] != g.et.property {
+            if g.edge_type(e) != g.et.property {
                 continue;
             }
-            let edge_name = g.strings.get(g.edge_name[e]);
+            let edge_name = g.strings.get(g.edge_name_index(e));
             if edge_name == "__proto__" {
                 continue;
             }
@@ -384,9 +384,9 @@ impl<'a> InterfaceMatcher<'a> {
         let (trie, props, states, next_states) = (&self.trie, &mut self.props, &mut self.states, &mut self.next_states);
         props.clear();
         for e in g.edges(o) {
-            if g.edge_type[e] == g.et.property {
+            if g.edge_type(e) == g.et.property {
                 // Properties no definition mentions can never extend a match.
-                if let Some(&id) = self.prop_ids.get(g.strings.get(g.edge_name[e])) {
+                if let Some(&id) = self.prop_ids.get(g.strings.get(g.edge_name_index(e))) {
                     props.push(id);
                 }
             }

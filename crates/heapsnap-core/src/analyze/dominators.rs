@@ -106,7 +106,7 @@ pub(crate) fn is_user_root(g: &HeapGraph, ord: u32) -> bool {
 }
 
 fn has_user_roots(g: &HeapGraph) -> bool {
-    g.edges(g.root).any(|e| is_user_root(g, g.edge_to[e]))
+    g.edges(g.root).any(|e| is_user_root(g, g.edge_to(e)))
 }
 
 /// DevTools' `markPageOwnedNodes`.
@@ -114,8 +114,8 @@ pub(crate) fn page_owned(g: &HeapGraph) -> BitSet {
     let mut flags = BitSet::new(g.node_count());
     let mut stack: Vec<u32> = Vec::new();
     for e in g.edges(g.root) {
-        let to = g.edge_to[e];
-        let t = g.edge_type[e];
+        let to = g.edge_to(e);
+        let t = g.edge_type(e);
         let entry = if t == g.et.element {
             g.node_type[to as usize] == g.nt.synthetic && g.node_name(to) == "(Document DOM trees)"
         } else {
@@ -128,8 +128,8 @@ pub(crate) fn page_owned(g: &HeapGraph) -> BitSet {
     }
     while let Some(n) = stack.pop() {
         for e in g.edges(n) {
-            let to = g.edge_to[e] as usize;
-            if flags.get(to) || g.edge_type[e] == g.et.weak {
+            let to = g.edge_to(e) as usize;
+            if flags.get(to) || g.edge_type(e) == g.et.weak {
                 continue;
             }
             flags.set(to);
@@ -189,7 +189,7 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
     for n in 0..g.node_count() as u32 {
         let node_page = page.get(n as usize);
         for e in g.edges(n) {
-            let t = g.edge_type[e];
+            let t = g.edge_type(e);
             if t == g.et.weak {
                 continue;
             }
@@ -197,7 +197,7 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
                 if weakmap_cache.is_empty() {
                     weakmap_cache = vec![UNKNOWN; g.strings.len()];
                 }
-                let s = g.edge_name[e] as usize;
+                let s = g.edge_name_index(e) as usize;
                 if weakmap_cache[s] == UNKNOWN {
                     weakmap_cache[s] = weakmap_table_id(g.strings.get(s as u32)).unwrap_or(NOT_WEAKMAP);
                 }
@@ -205,7 +205,7 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
                     continue;
                 }
             }
-            let to = g.edge_to[e];
+            let to = g.edge_to(e);
             if to == n {
                 continue;
             }
@@ -261,10 +261,10 @@ fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &HeapGraph, siz
     while let Some(id) = worklist.pop() {
         let owner = owners[id as usize];
         for e in g.edges(id) {
-            if g.edge_type[e] == g.et.weak {
+            if g.edge_type(e) == g.et.weak {
                 continue;
             }
-            let target = g.edge_to[e];
+            let target = g.edge_to(e);
             let cur = owners[target as usize];
             if cur == UNVISITED {
                 owners[target as usize] = owner;
@@ -315,7 +315,7 @@ fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number
             while next_edge[v as usize] < end {
                 let e = next_edge[v as usize] as usize;
                 if essential.get(e) {
-                    let w = g.edge_to[e] + 1;
+                    let w = g.edge_to(e) + 1;
                     if !seen.get(w as usize) {
                         parent[w as usize] = v;
                         next_edge[w as usize] = g.first_edge[w as usize - 1];
@@ -361,7 +361,7 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
     // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
     let len = count + 1;
     let mut has_pred = BitSet::new(len);
-    for (e, &to) in g.edge_to.iter().enumerate() {
+    for (e, to) in g.edge_targets().enumerate() {
         if essential.get(e) {
             has_pred.set(to as usize + 1);
         }
@@ -390,7 +390,7 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
         let from = dfnum[src + 1];
         for e in g.edges(src as u32) {
             if essential.get(e) {
-                let k = dfnum[g.edge_to[e] as usize + 1] as usize;
+                let k = dfnum[g.edge_to(e) as usize + 1] as usize;
                 if dom[k] == from {
                     parent_is_pred.set(k);
                 } else {
@@ -410,7 +410,7 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
         let from = dfnum[src + 1];
         for e in g.edges(src as u32) {
             if essential.get(e) {
-                let k = dfnum[g.edge_to[e] as usize + 1] as usize;
+                let k = dfnum[g.edge_to(e) as usize + 1] as usize;
                 if dom[k] != from {
                     preds[pred_first[k - 1] as usize] = from;
                     pred_first[k - 1] += 1;

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use super::classes::Classes;
 use super::column::Column;
+use super::edges::EdgeTable;
 use super::traces::{AllocationStack, AllocationTraces, StackFrame};
 use super::dominators::Analysis;
 use super::retainers::RetainerIndex;
@@ -127,12 +128,8 @@ pub struct HeapGraph {
     pub(crate) first_edge: Vec<u32>,
     /// DOM link state per node, empty when the snapshot has no `detachedness` field.
     pub(crate) detachedness: Vec<u8>,
-    // Per edge (ordinal).
-    pub(crate) edge_type: Vec<u8>,
-    /// String index for named edge types, the numeric index for `element`/`hidden`.
-    pub(crate) edge_name: Vec<u32>,
-    /// Target node *ordinal* (the file stores ordinal * node field count).
-    pub(crate) edge_to: Vec<u32>,
+    /// Per edge (ordinal): type, name and target, bit-packed (see `edges`).
+    pub(crate) edges: EdgeTable,
     pub(crate) strings: StringTable,
     /// (node ordinal, location), sorted by ordinal.
     pub(crate) locations: Vec<(u32, Location)>,
@@ -164,7 +161,7 @@ impl HeapGraph {
         self.node_type.len()
     }
     pub fn edge_count(&self) -> usize {
-        self.edge_type.len()
+        self.edges.len()
     }
     /// Ordinal of the root node (`snapshot.root_index`, normally 0).
     pub fn root(&self) -> u32 {
@@ -216,19 +213,38 @@ impl HeapGraph {
     pub(crate) fn edges(&self, ord: u32) -> Range<usize> {
         self.first_edge[ord as usize] as usize..self.first_edge[ord as usize + 1] as usize
     }
+    /// Type index of edge `e` (see `et` for the ones the analysis treats specially).
+    #[inline]
+    pub(crate) fn edge_type(&self, e: usize) -> u8 {
+        self.edges.ty(e)
+    }
+    /// String index for named edge types, the numeric index for `element`/`hidden`.
+    #[inline]
+    pub(crate) fn edge_name_index(&self, e: usize) -> u32 {
+        self.edges.name(e)
+    }
+    /// Target node *ordinal* of edge `e` (the file stores ordinal * node field count).
+    #[inline]
+    pub(crate) fn edge_to(&self, e: usize) -> u32 {
+        self.edges.to(e)
+    }
+    /// Every edge's target, in edge order.
+    pub(crate) fn edge_targets(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.edge_count()).map(|e| self.edges.to(e))
+    }
     pub fn edge_type_name(&self, e: usize) -> &str {
-        self.edge_type_names.get(self.edge_type[e] as usize).map(String::as_str).unwrap_or("")
+        self.edge_type_names.get(self.edge_type(e) as usize).map(String::as_str).unwrap_or("")
     }
     /// Edge name as text: property names for named edges, the index for `element`/`hidden`.
     pub fn edge_name(&self, e: usize) -> String {
         if self.edge_has_string_name(e) {
-            self.strings.get(self.edge_name[e]).to_string()
+            self.strings.get(self.edge_name_index(e)).to_string()
         } else {
-            self.edge_name[e].to_string()
+            self.edge_name_index(e).to_string()
         }
     }
     pub(crate) fn edge_has_string_name(&self, e: usize) -> bool {
-        let t = self.edge_type[e];
+        let t = self.edge_type(e);
         t != self.et.element && t != self.et.hidden
     }
     pub(crate) fn location(&self, ord: u32) -> Option<Location> {

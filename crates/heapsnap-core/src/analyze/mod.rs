@@ -16,6 +16,7 @@ mod classes;
 mod column;
 mod diff;
 mod dominators;
+mod edges;
 mod error;
 mod graph;
 mod leaks;

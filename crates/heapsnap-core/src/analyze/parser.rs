@@ -22,6 +22,7 @@ use serde::Deserialize;
 use super::column::Column;
 use super::error::AnalyzeError;
 use super::dominators::BitSet;
+use super::edges::EdgeTable;
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
 use super::traces::AllocationTraces;
 use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
@@ -436,19 +437,23 @@ impl NumSink<u64> for NodeSink<'_> {
     }
 }
 
+/// Edges as they are read: whole records go straight into the packed table; a record that
+/// spans two batches of numbers is assembled in `partial` first.
 #[derive(Default)]
 struct EdgeCols {
-    ty: Vec<u8>,
-    name: Vec<u32>,
-    to: Vec<u32>,
+    table: EdgeTable,
+    /// Type, name and target of the record being read, field by field.
+    partial: [u32; 3],
     field: usize,
+    /// Edges to reserve room for once the table is created (from the declared count).
+    expected: usize,
 }
 
 impl EdgeCols {
-    fn reserve(&mut self, n: usize) {
-        self.ty.reserve(n);
-        self.name.reserve(n);
-        self.to.reserve(n);
+    /// Creates the table once the layout (and, in V8's order, the node count) is known.
+    fn start(&mut self, l: &Layout, node_count: Option<usize>) {
+        self.table = EdgeTable::new(l.edge_type_names.len(), node_count);
+        self.table.reserve(self.expected);
     }
     /// `node_count` is known when `nodes` came before `edges` (always, in V8's output); then
     /// bad targets are reported right where they occur.
@@ -460,9 +465,9 @@ impl EdgeCols {
                 if v >= l.edge_type_names.len() as u64 {
                     return Err(format!("edge type {v} out of range"));
                 }
-                self.ty.push(v as u8)
+                self.partial[0] = v as u32;
             }
-            EdgeRole::Name => self.name.push(narrow(v, "edge name_or_index")?),
+            EdgeRole::Name => self.partial[1] = narrow(v, "edge name_or_index")?,
             EdgeRole::To => {
                 let nf = if NF != 0 { NF } else { l.node_roles.len() as u64 };
                 if !v.is_multiple_of(nf) {
@@ -472,13 +477,15 @@ impl EdgeCols {
                 if node_count.is_some_and(|n| ord >= n as u64) || ord >= u32::MAX as u64 {
                     return Err(format!("edge to_node {v} is beyond the last node"));
                 }
-                self.to.push(ord as u32)
+                self.partial[2] = ord as u32;
             }
             EdgeRole::Skip => {}
         }
         self.field += 1;
         if self.field == l.edge_roles.len() {
             self.field = 0;
+            let [ty, name, to] = self.partial;
+            self.table.push(ty as u8, name, to);
         }
         Ok(())
     }
@@ -524,9 +531,7 @@ impl<const NF: u64> NumSink<u64> for EdgeSink<'_, NF> {
                 i += ef;
                 continue;
             }
-            cols.ty.push(t as u8);
-            cols.name.push(r[name] as u32);
-            cols.to.push((v / nf) as u32);
+            cols.table.push(t as u8, r[name] as u32, (v / nf) as u32);
             i += ef;
         }
         while i < nums.len() {
@@ -612,11 +617,12 @@ fn value_only_strings(b: &Builder) -> Option<BitSet> {
     // Element and hidden edges hold an index, not a string: left out (and out of `len`).
     let unnamed = |t: &str| t == "element" || t == "hidden";
     let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| unnamed(t)).collect();
-    let edge_names = || b.edges.ty.iter().zip(&b.edges.name).filter(|(&t, _)| !edge_unnamed[t as usize]).map(|(_, &s)| s);
+    let t = &b.edges.table;
+    let edge_names = || (0..t.len()).filter(|&e| !edge_unnamed[t.ty(e) as usize]).map(|e| t.name(e));
     let len = b.nodes.name.iter().copied().chain(edge_names()).max().map_or(0, |m| m as usize + 1);
     // A string index far past the references is out of range (rejected once the strings
     // are counted): no bitset sized by a hostile number.
-    if len > 2 * (b.nodes.name.len() + b.edges.name.len()) + 1024 {
+    if len > 2 * (b.nodes.name.len() + t.len()) + 1024 {
         return None;
     }
     let (mut value, mut named) = (BitSet::new(len), BitSet::new(len));
@@ -645,7 +651,7 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                 }
                 let (h, layout) = read_header(sc)?;
                 b.nodes.reserve(hint(h.node_count, layout.node_roles.len(), input_len), layout.has_detachedness);
-                b.edges.reserve(hint(h.edge_count, layout.edge_roles.len(), input_len));
+                b.edges.expected = hint(h.edge_count, layout.edge_roles.len(), input_len);
                 b.layout = Some(layout);
                 b.header = Some(h);
             }
@@ -667,6 +673,7 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                 match &b.layout {
                     Some(l) if b.raw_nodes.is_none() => {
                         let cols = &mut b.edges;
+                        cols.start(l, n);
                         match l.node_roles.len() {
                             7 => sc.uint_array(&mut EdgeSink::<7>::new(l, n, cols))?,
                             6 => sc.uint_array(&mut EdgeSink::<6>::new(l, n, cols))?,
@@ -752,6 +759,7 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
     }
     let mut edges = std::mem::take(&mut b.edges);
     if let Some(raw) = b.raw_edges.take() {
+        edges.start(&layout, Some(node_count));
         for v in raw {
             edges.push::<0>(&layout, Some(node_count), v).map_err(|m| corrupt(m, b.edges_offset))?;
         }
@@ -759,8 +767,9 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
     if edges.field != 0 {
         return Err(corrupt("\"edges\" length is not a multiple of the edge field count".into(), b.edges_offset));
     }
-    let edge_count = edges.ty.len();
-    if edges.to.iter().any(|&t| t as usize >= node_count) {
+    let mut edges = edges.table;
+    let edge_count = edges.len();
+    if (0..edge_count).any(|e| edges.to(e) as usize >= node_count) {
         return Err(corrupt("an edge points beyond the last node".into(), b.edges_offset));
     }
     // edge_count per node -> first edge ordinal per node (+ sentinel).
@@ -800,14 +809,16 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         shortcut: etype_index("shortcut"),
         weak: etype_index("weak"),
     };
-    for (i, &t) in edges.ty.iter().enumerate() {
-        if t != et.element && t != et.hidden && edges.name[i] as usize >= nstr {
+    for e in 0..edge_count {
+        let t = edges.ty(e);
+        if t != et.element && t != et.hidden && edges.name(e) as usize >= nstr {
             return Err(corrupt(
-                format!("edge name string index {} out of range ({nstr} strings)", edges.name[i]),
+                format!("edge name string index {} out of range ({nstr} strings)", edges.name(e)),
                 b.edges_offset,
             ));
         }
     }
+    edges.finish(node_count);
     let nf = layout.node_roles.len() as u64;
     let root_index = header.root_index.unwrap_or(0);
     if root_index % nf != 0 || root_index / nf >= node_count as u64 {
@@ -877,9 +888,7 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         node_self: nodes.self_size,
         first_edge,
         detachedness: det,
-        edge_type: edges.ty,
-        edge_name: edges.name,
-        edge_to: edges.to,
+        edges,
         strings,
         locations,
         root: (root_index / nf) as u32,
@@ -902,9 +911,6 @@ fn shrink(g: &mut HeapGraph) {
     g.node_id.shrink_to_fit();
     g.node_self.shrink_to_fit();
     g.first_edge.shrink_to_fit();
-    g.edge_type.shrink_to_fit();
-    g.edge_name.shrink_to_fit();
-    g.edge_to.shrink_to_fit();
 }
 
 /// Parses plain JSON handed over in chunks of `chunk` bytes, so tests can put every token

@@ -113,12 +113,12 @@ impl RetainerPaths {
         if !g.edge_has_string_name(e) {
             return 0;
         }
-        self.tags.get(g.edge_name[e] as usize).copied().unwrap_or(0)
+        self.tags.get(g.edge_name_index(e) as usize).copied().unwrap_or(0)
     }
 
     /// First target of a named (internal/context) edge of `o` with this tag.
     fn target(&self, g: &HeapGraph, o: u32, tag: u8) -> Option<u32> {
-        g.edges(o).find(|&e| self.tag(g, e) == tag).map(|e| g.edge_to[e])
+        g.edges(o).find(|&e| self.tag(g, e) == tag).map(|e| g.edge_to(e))
     }
 
     fn classify(&mut self, g: &HeapGraph) {
@@ -127,12 +127,12 @@ impl RetainerPaths {
         for u in 0..n as u32 {
             let ut = g.node_type[u as usize];
             for e in g.edges(u) {
-                if g.edge_type[e] == g.et.internal
+                if g.edge_type(e) == g.et.internal
                     && self.tag(g, e) == T_TABLE
                     && ut == nt.object
-                    && g.node_type[g.edge_to[e] as usize] == nt.array
+                    && g.node_type[g.edge_to(e) as usize] == nt.array
                 {
-                    self.flags[g.edge_to[e] as usize] |= TABLE;
+                    self.flags[g.edge_to(e) as usize] |= TABLE;
                 }
             }
             if ut == nt.closure {
@@ -176,7 +176,7 @@ impl RetainerPaths {
 
     /// Cost of the non-weak edge `e` from `u` (not the root or `(GC roots)`) to `v`.
     fn edge_cost(&self, g: &HeapGraph, u: u32, e: usize, v: u32) -> u32 {
-        let t = g.edge_type[e];
+        let t = g.edge_type(e);
         let target = if self.sys(v) { PENALTY } else { 0 };
         if g.node_type[u as usize] == g.nt.synthetic {
             // A root category naming what it holds: its edges are the start of the path.
@@ -219,7 +219,7 @@ impl RetainerPaths {
         let mut p = RetainerPaths { parent_edge: vec![UNREACHED; n], flags: vec![0; n], tags: string_tags(g) };
         p.classify(g);
         let root = g.root;
-        let gc_roots = g.edges(root).map(|e| g.edge_to[e]).find(|&v| {
+        let gc_roots = g.edges(root).map(|e| g.edge_to(e)).find(|&v| {
             g.node_type[v as usize] == g.nt.synthetic && g.node_name(v) == "(GC roots)"
         });
         // Dial's algorithm: a ring of MAX_COST + 1 buckets; lazy deletion (a node popped at a
@@ -246,10 +246,10 @@ impl RetainerPaths {
                         continue; // stale
                     }
                     for e in g.edges(u) {
-                        if g.edge_type[e] == g.et.weak {
+                        if g.edge_type(e) == g.et.weak {
                             continue;
                         }
-                        let v = g.edge_to[e];
+                        let v = g.edge_to(e);
                         let c = if u == root {
                             if Some(v) == gc_roots || is_user_root(g, v) {
                                 0
@@ -314,15 +314,15 @@ impl RetainerPaths {
         let mut i = 0;
         while i < hops.len() {
             let e = hops[i] as usize;
-            let to = g.edge_to[e];
+            let to = g.edge_to(e);
             // Map/Set -table-> hash table -slot-> object: one `[entry]` hop.
             if i + 1 < hops.len()
-                && g.edge_type[e] == g.et.internal
+                && g.edge_type(e) == g.et.internal
                 && self.tag(g, e) == T_TABLE
                 && self.flags[to as usize] & TABLE != 0
             {
                 out.push("[entry] (internal)".into());
-                out.push(node_label(g, g.edge_to[hops[i + 1] as usize]));
+                out.push(node_label(g, g.edge_to(hops[i + 1] as usize)));
                 i += 2;
                 continue;
             }
@@ -363,8 +363,8 @@ pub(crate) fn node_label(g: &HeapGraph, o: u32) -> String {
 fn edge_label(g: &HeapGraph, e: usize) -> String {
     let t = g.edge_type_name(e);
     if g.edge_has_string_name(e) {
-        format!("{} ({t})", g.strings.get(g.edge_name[e]))
+        format!("{} ({t})", g.strings.get(g.edge_name_index(e)))
     } else {
-        format!("[{}] ({t})", g.edge_name[e])
+        format!("[{}] ({t})", g.edge_name_index(e))
     }
 }

@@ -19,7 +19,7 @@ impl RetainerIndex {
     pub(crate) fn build(g: &HeapGraph) -> RetainerIndex {
         let n = g.node_count();
         let mut first = vec![0u32; n + 1];
-        for &to in &g.edge_to {
+        for to in g.edge_targets() {
             first[to as usize + 1] += 1;
         }
         for i in 0..n {
@@ -30,7 +30,7 @@ impl RetainerIndex {
         let mut from = vec![0u32; g.edge_count()];
         for src in 0..n as u32 {
             for e in g.edges(src) {
-                let to = g.edge_to[e] as usize;
+                let to = g.edge_to(e) as usize;
                 edge[fill[to] as usize] = e as u32;
                 from[fill[to] as usize] = src;
                 fill[to] += 1;
@@ -82,7 +82,7 @@ pub struct DominatorEntry {
 
 impl HeapGraph {
     fn shown_retainer(&self, from: u32, e: usize) -> bool {
-        from != self.root && self.edge_type[e] != self.et.weak
+        from != self.root && self.edge_type(e) != self.et.weak
     }
 
     /// Retainers of the node with this id (`None` if no such node), as DevTools lists them.
@@ -128,7 +128,7 @@ impl HeapGraph {
                     continue;
                 }
                 let name = if self.edge_has_string_name(e) { self.edge_name(e) } else { "[]".to_string() };
-                *groups.entry((classes.class_of[src as usize], self.edge_type[e], name)).or_default() += 1;
+                *groups.entry((classes.class_of[src as usize], self.edge_type(e), name)).or_default() += 1;
             }
         }
         let mut out: Vec<RetainerGroup> = groups

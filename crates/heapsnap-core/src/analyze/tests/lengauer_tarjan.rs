@@ -11,7 +11,7 @@ fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Ve
     let count = g.node_count();
     // Predecessors over essential edges only (all LT needs), as a CSR index.
     let mut pred_first = vec![0u32; count + 1];
-    for (e, &to) in g.edge_to.iter().enumerate() {
+    for (e, to) in g.edge_targets().enumerate() {
         if essential.get(e) {
             pred_first[to as usize + 1] += 1;
         }
@@ -24,7 +24,7 @@ fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Ve
     for n in 0..count as u32 {
         for e in g.edges(n) {
             if essential.get(e) {
-                let to = g.edge_to[e] as usize;
+                let to = g.edge_to(e) as usize;
                 preds[fill[to] as usize] = n + 1; // vertex numbers are ordinal + 1
                 fill[to] += 1;
             }
@@ -62,7 +62,7 @@ fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Ve
             while next_edge[v as usize] < end {
                 let e = next_edge[v as usize] as usize;
                 if essential.get(e) {
-                    let w = g.edge_to[e] + 1;
+                    let w = g.edge_to(e) + 1;
                     if semi[w as usize] == 0 {
                         parent[w as usize] = v;
                         next_edge[w as usize] = g.first_edge[w as usize - 1];
@@ -200,7 +200,7 @@ fn same_dominators_as_the_reference_on_random_graphs() {
         seen.set(graph.root() as usize);
         while let Some(v) = stack.pop() {
             for e in graph.edges(v) {
-                let w = graph.edge_to[e];
+                let w = graph.edge_to(e);
                 if essential.get(e) && !seen.get(w as usize) {
                     seen.set(w as usize);
                     stack.push(w);
