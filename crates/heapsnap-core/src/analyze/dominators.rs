@@ -73,8 +73,8 @@ impl BitSet {
 
 impl Analysis {
     /// Temporaries are freed as soon as they are used up and the big per-node arrays are
-    /// reused in place, so the peak stays near 20 bytes per node plus 4 per essential edge
-    /// (the Lengauer–Tarjan arrays and the predecessor index) on top of the graph.
+    /// reused in place, so the peak stays near 28 bytes per node (the Lengauer–Tarjan
+    /// arrays and one chunk of predecessor lists) on top of the graph.
     pub(crate) fn compute(g: &HeapGraph) -> Analysis {
         let page = page_owned(g);
         let essential = essential_edges(g, &page);
@@ -348,15 +348,22 @@ fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number
 /// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
 ///
 /// Everything runs on DFS numbers instead of vertex numbers (a pure relabeling: the
-/// algorithm compares only DFS numbers), which keeps the memory at 5 `u32` arrays per node
-/// plus 4 bytes per non-tree essential edge at the peak: `semi` starts as the identity, the
-/// predecessor lists hold DFS numbers, bucket heads live in `label` while their vertex is
+/// algorithm compares only DFS numbers), which keeps the memory at 6 `u32` arrays per node
+/// plus one chunk of predecessor lists (about one more array) at the peak: `semi` starts as
+/// the identity, the predecessor lists hold DFS numbers and are built a chunk at a time as
+/// the main loop reaches them (see `PredChunk`), bucket heads live in `label` while their vertex is
 /// unlinked, a bucket's "next" link of vertex `i` lives in `pred_first[i]` (read for the
 /// last time at step `i`, before it is needed), `parent` becomes `dom` (a vertex's parent
 /// is read once, when it is linked), the DFS-number -> vertex map is not kept through the
 /// main loop but rebuilt by running the (deterministic) DFS again, and allocations are
 /// handed from one array to the next.
 pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
+    lengauer_tarjan_in_chunks(g, essential, g.node_count().max(1 << 16))
+}
+
+/// [`lengauer_tarjan`] with predecessor chunks of at most `chunk_budget` entries (tests use
+/// tiny ones).
+pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk_budget: usize) -> (Vec<u32>, Vec<u32>) {
     let count = g.node_count();
     // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
     let len = count + 1;
@@ -377,13 +384,13 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
     });
     debug_assert_eq!(n, count);
 
-    // Predecessors over essential edges, as DFS numbers: those of i are
-    // preds[pred_first[i - 1]..pred_first[i]], in the same order as before the relabeling
-    // (by source ordinal, then edge order). Counts, exclusive prefix sums used as cursors,
-    // then shifted back. A vertex's DFS parent is left out (it is a predecessor of every
-    // vertex reached through a tree edge, the bit says which): it is unlinked when its child
-    // is processed, so its eval is itself, with no side effect, and its candidate semi is
-    // its own number. That is one entry fewer per vertex (and repeated edges from the parent).
+    // Predecessors over essential edges, as DFS numbers: those of w are, in the same
+    // order as before the relabeling (by source ordinal, then edge order), the global
+    // positions pred_first[w - 1]..pred_first[w]. A vertex's DFS parent is left out (it is a
+    // predecessor of every vertex reached through a tree edge, the bit says which): it is
+    // unlinked when its child is processed, so its eval is itself, with no side effect, and
+    // its candidate semi is its own number. That is one entry fewer per vertex (and repeated
+    // edges from the parent).
     let mut pred_first = vec![0u32; len];
     let mut parent_is_pred = BitSet::new(len);
     for src in 0..count {
@@ -405,23 +412,12 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
         *c = acc;
         acc += k;
     }
-    let mut preds = vec![0u32; acc as usize];
-    for src in 0..count {
-        let from = dfnum[src + 1];
-        for e in g.edges(src as u32) {
-            if essential.get(e) {
-                let k = dfnum[g.edge_to(e) as usize + 1] as usize;
-                if dom[k] != from {
-                    preds[pred_first[k - 1] as usize] = from;
-                    pred_first[k - 1] += 1;
-                }
-            }
-        }
-    }
-    pred_first.copy_within(0..n, 1);
-    pred_first[0] = 0;
-    let mut ancestor = dfnum;
-    ancestor.fill(0);
+    // The lists are materialized a chunk of vertices at a time, in the order the main loop
+    // needs them (descending DFS numbers), each chunk holding at most about one per-node
+    // array's worth of entries: one more pass over the edges per chunk instead of 4 bytes
+    // per essential edge at once (on real heaps, several per node).
+    let mut chunk = PredChunk { lo: usize::MAX, base: 0, preds: Vec::new() };
+    let mut ancestor = vec![0u32; len];
     let mut semi: Vec<u32> = (0..len as u32).collect();
     // `label[v]` is only read once v is linked (eval looks at linked vertices only), and
     // until then it would be the identity: so it holds the head of v's bucket (0: empty)
@@ -455,13 +451,16 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
     // head of v's bucket is label[v] (see above); the link of vertex w is kept in
     // pred_first[w], whose last reader is step w itself.
     for w in (2..=n).rev() {
+        if w < chunk.lo {
+            chunk.fill(g, essential, &dfnum, &dom, &mut pred_first, w, chunk_budget);
+        }
         let (ps, pe) = (pred_first[w - 1] as usize, pred_first[w] as usize);
         if parent_is_pred.get(w) {
             semi[w] = semi[w].min(dom[w]); // the parent, unlinked: eval = itself
         } else if ps == pe {
             semi[w] = semi[1];
         }
-        for &v in &preds[ps..pe] {
+        for &v in &chunk.preds[ps - chunk.base..pe - chunk.base] {
             let u = eval(v, &mut ancestor, &mut label, &semi);
             if semi[u as usize] < semi[w] {
                 semi[w] = semi[u as usize];
@@ -480,7 +479,7 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
             v = pred_first[v as usize];
         }
     }
-    drop((preds, pred_first, ancestor, label, parent_is_pred));
+    drop((chunk, dfnum, pred_first, ancestor, label, parent_is_pred));
     dom[0] = 1;
     dom[1] = 1;
     for i in 2..=n {
@@ -507,6 +506,48 @@ pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, V
     }
     order.truncate(n);
     (dominator, order)
+}
+
+/// The predecessor lists of DFS numbers `lo..=hi` (see `lengauer_tarjan`): entries
+/// `base..` of the global layout.
+struct PredChunk {
+    lo: usize,
+    base: usize,
+    preds: Vec<u32>,
+}
+
+impl PredChunk {
+    /// Replaces the chunk with the lists of `hi` and the vertices below it that fit in
+    /// `budget` entries (at least `hi`'s own). Runs before step `hi`, so every vertex in the
+    /// chunk is unprocessed: `dom` still holds its parent and `pred_first[k - 1..=k]` its
+    /// range (a vertex's bucket link overwrites `pred_first[k]` only at step k).
+    fn fill(&mut self, g: &HeapGraph, essential: &BitSet, dfnum: &[u32], dom: &[u32], pred_first: &mut [u32], hi: usize, budget: usize) {
+        let end = pred_first[hi] as usize;
+        let mut lo = hi;
+        while lo > 2 && end - pred_first[lo - 2] as usize <= budget {
+            lo -= 1;
+        }
+        let base = pred_first[lo - 1] as usize;
+        self.preds = Vec::new(); // the old chunk goes before the new one is allocated
+        self.preds.resize(end - base, 0);
+        // pred_first[k - 1] serves as k's fill cursor, then the starts are shifted back.
+        for src in 0..g.node_count() {
+            let from = dfnum[src + 1];
+            for e in g.edges(src as u32) {
+                if essential.get(e) {
+                    let k = dfnum[g.edge_to(e) as usize + 1] as usize;
+                    if (lo..=hi).contains(&k) && dom[k] != from {
+                        self.preds[pred_first[k - 1] as usize - base] = from;
+                        pred_first[k - 1] += 1;
+                    }
+                }
+            }
+        }
+        pred_first.copy_within(lo - 1..hi - 1, lo);
+        pred_first[lo - 1] = base as u32;
+        self.lo = lo;
+        self.base = base;
+    }
 }
 
 /// Children lists of the dominator tree (DevTools' `buildDominatedNodes`), CSR layout,

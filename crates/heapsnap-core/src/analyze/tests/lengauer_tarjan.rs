@@ -4,7 +4,7 @@
 //! (visited individually, so the spanning tree is not a DFS tree), shortcuts, self loops.
 
 use super::*;
-use crate::analyze::dominators::{essential_edges, lengauer_tarjan, page_owned, BitSet};
+use crate::analyze::dominators::{essential_edges, lengauer_tarjan, lengauer_tarjan_in_chunks, page_owned, BitSet};
 
 #[allow(clippy::needless_range_loop)]
 fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
@@ -194,6 +194,9 @@ fn same_dominators_as_the_reference_on_random_graphs() {
         let want = reference_lengauer_tarjan(&graph, &essential);
         let got = lengauer_tarjan(&graph, &essential);
         assert_eq!(got, want, "case {case}");
+        // Predecessor lists built a few vertices at a time, down to one vertex per chunk.
+        let budget = [0, 1, 3, 17][case % 4];
+        assert_eq!(lengauer_tarjan_in_chunks(&graph, &essential, budget), want, "case {case}, chunks of {budget}");
         // How often the reference had to visit nodes individually (no DFS tree).
         let mut seen = BitSet::new(graph.node_count());
         let mut stack = vec![graph.root()];
