@@ -407,7 +407,7 @@ mod tests {
         let mut label = vec![false; a.strings.len()];
         let mut value = vec![false; a.strings.len()];
         for o in 0..a.node_count() as u32 {
-            let i = a.node_name[o as usize] as usize;
+            let i = a.node_name.get(o as usize) as usize;
             if VALUE_NODE_TYPES.contains(&a.node_type_name(o)) {
                 value[i] = true;
             } else {

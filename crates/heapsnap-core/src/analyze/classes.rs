@@ -83,7 +83,7 @@ impl Classes {
                 if let Some(di) = plain.as_mut().and_then(|m| m.match_node(g, o)) {
                     def_names[di as usize]
                 } else {
-                    let s = g.node_name[o as usize] as usize;
+                    let s = g.node_name.get(o as usize) as usize;
                     if detached.as_ref().is_some_and(|d| d.get(o as usize)) {
                         *by_string_detached.entry(s as u32).or_insert_with(|| {
                             b.name_id(&dom_class_name(&format!("Detached {}", g.strings.get(s as u32))))

@@ -29,6 +29,17 @@ impl Column {
         }
     }
 
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Narrow(v) => v.len(),
+            Column::Wide(v) => v.len(),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u64> + Clone + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
     #[inline]
     pub fn push(&mut self, x: u64) {
         match self {
@@ -63,9 +74,19 @@ impl Column {
         }
     }
 
-    /// The same values in ascending order (for [`Column::contains_sorted`]).
-    pub fn sorted(&self) -> Column {
-        let mut c = self.clone();
+    /// The values, 4 bytes each until one needs 8.
+    pub fn from_values(values: impl Iterator<Item = u64>) -> Column {
+        let mut c = Column::default();
+        for x in values {
+            c.push(x);
+        }
+        c.shrink_to_fit();
+        c
+    }
+
+    /// The values in ascending order (for [`Column::contains_sorted`]).
+    pub fn sorted_from(values: impl Iterator<Item = u64>) -> Column {
+        let mut c = Column::from_values(values);
         match &mut c {
             Column::Narrow(v) => v.sort_unstable(),
             Column::Wide(v) => v.sort_unstable(),

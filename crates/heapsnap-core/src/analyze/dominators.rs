@@ -20,6 +20,7 @@
 //! * **Retained size** = own shallow size + retained sizes of dominated nodes.
 
 use super::column::Column;
+use super::packed::{bit_len, PackedVec};
 use super::graph::HeapGraph;
 
 /// Results of the DevTools-style analysis, indexed by node ordinal.
@@ -27,13 +28,13 @@ pub(crate) struct Analysis {
     /// Self sizes after owner re-attribution (see module docs).
     pub shallow: Column,
     /// Immediate dominator ordinal (the root dominates itself).
-    pub dominator: Vec<u32>,
+    pub dominator: PackedVec,
     /// Retained sizes: 4 bytes each when the heap's total fits in a `u32` (no retained
     /// size exceeds the root's, which is the sum of all shallow sizes), else 8.
     pub retained: Column,
     /// Children in the dominator tree: `dom_children[dom_first[n]..dom_first[n + 1]]`.
-    pub dom_first: Vec<u32>,
-    pub dom_children: Vec<u32>,
+    pub dom_first: PackedVec,
+    pub dom_children: PackedVec,
 }
 
 /// Post-order accumulation: reverse DFS preorder visits children before dominators.
@@ -93,6 +94,7 @@ impl Analysis {
             Column::Wide(v) => accumulate(v, &order, &dominator),
         }
         drop(order);
+        let dominator = PackedVec::from_values(dominator.into_iter().map(u64::from));
         let (dom_first, dom_children) = dominated_nodes(&dominator, g.root, n);
         Analysis { shallow, dominator, retained, dom_first, dom_children }
     }
@@ -226,7 +228,7 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
 /// DevTools' `calculateShallowSizes` (see module docs). Owners' sums never exceed the
 /// heap's total, so the column is widened up front when that total needs 8 bytes.
 pub(crate) fn shallow_sizes(g: &HeapGraph) -> Column {
-    let mut sizes = g.node_self.clone();
+    let mut sizes = Column::from_values(g.node_self.iter());
     if sizes.sum() > u32::MAX as u128 {
         sizes.widen();
     }
@@ -241,10 +243,10 @@ pub(crate) fn shallow_sizes(g: &HeapGraph) -> Column {
 
 /// Moves the self size of each owned node (see module docs) to its single owner.
 fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &HeapGraph, sizes: &mut [T]) {
-    const UNVISITED: u32 = u32::MAX;
-    const MULTIPLE: u32 = u32::MAX - 1;
     let n = g.node_count();
-    let mut owners = vec![0u32; n];
+    // Owner ordinal per node, or one of two markers past the last ordinal.
+    let (unvisited, multiple) = (n as u64, n as u64 + 1);
+    let mut owners = PackedVec::zeros(n, bit_len(multiple));
     let mut worklist: Vec<u32> = Vec::new();
     for i in 0..n as u32 {
         let t = g.node_type[i as usize];
@@ -252,37 +254,37 @@ fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &HeapGraph, siz
             || t == g.nt.array
             || (t == g.nt.native && g.node_name(i) == "system / ExternalStringData");
         if owned {
-            owners[i as usize] = UNVISITED;
+            owners.set(i as usize, unvisited);
         } else {
-            owners[i as usize] = i;
+            owners.set(i as usize, i as u64);
             worklist.push(i);
         }
     }
     while let Some(id) = worklist.pop() {
-        let owner = owners[id as usize];
+        let owner = owners.get(id as usize);
         for e in g.edges(id) {
             if g.edge_type(e) == g.et.weak {
                 continue;
             }
             let target = g.edge_to(e);
-            let cur = owners[target as usize];
-            if cur == UNVISITED {
-                owners[target as usize] = owner;
+            let cur = owners.get(target as usize);
+            if cur == unvisited {
+                owners.set(target as usize, owner);
                 worklist.push(target);
-            } else if cur == target || cur == owner || cur == MULTIPLE {
+            } else if cur == target as u64 || cur == owner || cur == multiple {
                 // Owned by itself, by the same owner, or already shared: nothing changes.
             } else {
-                owners[target as usize] = MULTIPLE;
+                owners.set(target as usize, multiple);
                 worklist.push(target);
             }
         }
     }
     for i in 0..n {
-        let o = owners[i];
-        if o == UNVISITED || o == MULTIPLE || o as usize == i {
+        let o = owners.get(i);
+        if o == unvisited || o == multiple || o as usize == i {
             continue;
         }
-        if g.node_type[o as usize] == g.nt.synthetic || o == g.root {
+        if g.node_type[o as usize] == g.nt.synthetic || o == g.root as u64 {
             continue;
         }
         let s = std::mem::take(&mut sizes[i]);
@@ -303,7 +305,7 @@ fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number
     let mut next_edge = vec![0u32; len];
     let mut dfs = |root: u32, root_parent: u32, seen: &mut BitSet| {
         parent[root as usize] = root_parent;
-        next_edge[root as usize] = g.first_edge[root as usize - 1];
+        next_edge[root as usize] = g.first_edge.get(root as usize - 1) as u32;
         let mut v = root;
         while v != 0 && v != root_parent {
             if !seen.get(v as usize) {
@@ -311,14 +313,14 @@ fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number
                 number(v, parent[v as usize]);
             }
             let mut v_next = parent[v as usize];
-            let end = g.first_edge[v as usize];
+            let end = g.first_edge.get(v as usize) as u32;
             while next_edge[v as usize] < end {
                 let e = next_edge[v as usize] as usize;
                 if essential.get(e) {
                     let w = g.edge_to(e) + 1;
                     if !seen.get(w as usize) {
                         parent[w as usize] = v;
-                        next_edge[w as usize] = g.first_edge[w as usize - 1];
+                        next_edge[w as usize] = g.first_edge.get(w as usize - 1) as u32;
                         v_next = w;
                         break;
                     }
@@ -373,14 +375,17 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
             has_pred.set(to as usize + 1);
         }
     }
+    // Every per-vertex array holds vertex numbers or counts up to the edge count, packed at
+    // the width they need (see `packed`): on real heaps 21-23 bits instead of 32.
+    let vw = bit_len(len as u64);
     // DFS number per vertex, and the parent per DFS number (then the dominator).
-    let mut dfnum = vec![0u32; len];
-    let mut dom = vec![0u32; len];
+    let mut dfnum = PackedVec::zeros(len, vw);
+    let mut dom = PackedVec::zeros(len, vw);
     let mut n = 0usize;
     dfs_preorder(g, essential, &has_pred, |v, p| {
         n += 1;
-        dfnum[v as usize] = n as u32;
-        dom[n] = dfnum[p as usize]; // numbered before v (0 for none)
+        dfnum.set(v as usize, n as u64);
+        dom.set(n, dfnum.get(p as usize)); // numbered before v (0 for none)
     });
     debug_assert_eq!(n, count);
 
@@ -391,60 +396,66 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
     // unlinked when its child is processed, so its eval is itself, with no side effect, and
     // its candidate semi is its own number. That is one entry fewer per vertex (and repeated
     // edges from the parent).
-    let mut pred_first = vec![0u32; len];
+    let mut pred_count = vec![0u32; len];
     let mut parent_is_pred = BitSet::new(len);
     for src in 0..count {
-        let from = dfnum[src + 1];
+        let from = dfnum.get(src + 1);
         for e in g.edges(src as u32) {
             if essential.get(e) {
-                let k = dfnum[g.edge_to(e) as usize + 1] as usize;
-                if dom[k] == from {
+                let k = dfnum.get(g.edge_to(e) as usize + 1) as usize;
+                if dom.get(k) == from {
                     parent_is_pred.set(k);
                 } else {
-                    pred_first[k - 1] += 1;
+                    pred_count[k - 1] += 1;
                 }
             }
         }
     }
-    let mut acc = 0u32;
-    for c in pred_first.iter_mut() {
-        let k = *c;
-        *c = acc;
-        acc += k;
+    let total = pred_count.iter().map(|&c| c as u64).sum::<u64>();
+    let mut pred_first = PackedVec::zeros(len, bit_len(total.max(len as u64)));
+    let mut acc = 0u64;
+    for (i, c) in pred_count.into_iter().enumerate() {
+        pred_first.set(i, acc);
+        acc += c as u64;
     }
     // The lists are materialized a chunk of vertices at a time, in the order the main loop
     // needs them (descending DFS numbers), each chunk holding at most about one per-node
     // array's worth of entries: one more pass over the edges per chunk instead of 4 bytes
     // per essential edge at once (on real heaps, several per node).
-    let mut chunk = PredChunk { lo: usize::MAX, base: 0, preds: Vec::new() };
-    let mut ancestor = vec![0u32; len];
-    let mut semi: Vec<u32> = (0..len as u32).collect();
+    let mut chunk = PredChunk { lo: usize::MAX, base: 0, preds: PackedVec::default() };
+    let mut ancestor = PackedVec::zeros(len, vw);
+    let mut semi = PackedVec::zeros(len, vw);
+    for i in 0..len {
+        semi.set(i, i as u64);
+    }
     // `label[v]` is only read once v is linked (eval looks at linked vertices only), and
     // until then it would be the identity: so it holds the head of v's bucket (0: empty)
     // while v is unlinked, and becomes `v` when v is linked. A bucket of v is only filled
     // and emptied before v is linked (sdom(w) <= w; parent(w) < w); anything still in it
     // then was never going to be processed.
-    let mut label = vec![0u32; len];
+    let mut label = PackedVec::zeros(len, vw);
 
     let mut stack: Vec<u32> = Vec::new();
-    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
-        if ancestor[v as usize] == 0 {
+    let mut eval = |v: u64, ancestor: &mut PackedVec, label: &mut PackedVec, semi: &PackedVec| -> u64 {
+        if ancestor.get(v as usize) == 0 {
             return v;
         }
         // compress(v), iteratively.
         let mut x = v;
-        while ancestor[ancestor[x as usize] as usize] != 0 {
-            stack.push(x);
-            x = ancestor[x as usize];
+        while ancestor.get(ancestor.get(x as usize) as usize) != 0 {
+            stack.push(x as u32);
+            x = ancestor.get(x as usize);
         }
         while let Some(w) = stack.pop() {
-            let a = ancestor[w as usize] as usize;
-            if semi[label[a] as usize] < semi[label[w as usize] as usize] {
-                label[w as usize] = label[a];
+            let w = w as usize;
+            let a = ancestor.get(w) as usize;
+            let (la, lw) = (label.get(a), label.get(w));
+            if semi.get(la as usize) < semi.get(lw as usize) {
+                label.set(w, la);
             }
-            ancestor[w as usize] = ancestor[a];
+            ancestor.set(w, ancestor.get(a));
         }
-        label[v as usize]
+        label.get(v as usize)
     };
 
     // Buckets as singly linked lists: each vertex is put in exactly one bucket, once. The
@@ -454,37 +465,40 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
         if w < chunk.lo {
             chunk.fill(g, essential, &dfnum, &dom, &mut pred_first, w, chunk_budget);
         }
-        let (ps, pe) = (pred_first[w - 1] as usize, pred_first[w] as usize);
+        let (ps, pe) = (pred_first.get(w - 1) as usize, pred_first.get(w) as usize);
+        let mut sw = semi.get(w);
         if parent_is_pred.get(w) {
-            semi[w] = semi[w].min(dom[w]); // the parent, unlinked: eval = itself
+            sw = sw.min(dom.get(w)); // the parent, unlinked: eval = itself
         } else if ps == pe {
-            semi[w] = semi[1];
+            sw = semi.get(1);
         }
-        for &v in &chunk.preds[ps - chunk.base..pe - chunk.base] {
-            let u = eval(v, &mut ancestor, &mut label, &semi);
-            if semi[u as usize] < semi[w] {
-                semi[w] = semi[u as usize];
-            }
+        for i in ps - chunk.base..pe - chunk.base {
+            let u = eval(chunk.preds.get(i), &mut ancestor, &mut label, &semi);
+            sw = sw.min(semi.get(u as usize));
         }
-        let b = semi[w] as usize;
-        pred_first[w] = label[b];
-        label[b] = w as u32;
-        let p = std::mem::replace(&mut dom[w], 0);
-        ancestor[w] = p; // link(parent[w], w)
-        label[w] = w as u32;
-        let mut v = std::mem::replace(&mut label[p as usize], 0);
+        semi.set(w, sw);
+        let b = sw as usize;
+        pred_first.set(w, label.get(b));
+        label.set(b, w as u64);
+        let p = dom.get(w);
+        dom.set(w, 0);
+        ancestor.set(w, p); // link(parent[w], w)
+        label.set(w, w as u64);
+        let mut v = label.get(p as usize);
+        label.set(p as usize, 0);
         while v != 0 {
             let u = eval(v, &mut ancestor, &mut label, &semi);
-            dom[v as usize] = if semi[u as usize] < semi[v as usize] { u } else { p };
-            v = pred_first[v as usize];
+            dom.set(v as usize, if semi.get(u as usize) < semi.get(v as usize) { u } else { p });
+            v = pred_first.get(v as usize);
         }
     }
     drop((chunk, dfnum, pred_first, ancestor, label, parent_is_pred));
-    dom[0] = 1;
-    dom[1] = 1;
+    dom.set(0, 1);
+    dom.set(1, 1);
     for i in 2..=n {
-        if dom[i] != semi[i] {
-            dom[i] = dom[dom[i] as usize];
+        let d = dom.get(i);
+        if d != semi.get(i) {
+            dom.set(i, dom.get(d as usize));
         }
     }
     drop(semi);
@@ -498,7 +512,7 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
     });
     let mut dominator = vec![0u32; count];
     for i in 1..=n {
-        dominator[order[i] as usize - 1] = order[dom[i] as usize].wrapping_sub(1).min(count as u32 - 1);
+        dominator[order[i] as usize - 1] = order[dom.get(i) as usize].wrapping_sub(1).min(count as u32 - 1);
     }
     drop(dom);
     for i in 0..n {
@@ -513,7 +527,7 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
 struct PredChunk {
     lo: usize,
     base: usize,
-    preds: Vec<u32>,
+    preds: PackedVec,
 }
 
 impl PredChunk {
@@ -521,30 +535,34 @@ impl PredChunk {
     /// `budget` entries (at least `hi`'s own). Runs before step `hi`, so every vertex in the
     /// chunk is unprocessed: `dom` still holds its parent and `pred_first[k - 1..=k]` its
     /// range (a vertex's bucket link overwrites `pred_first[k]` only at step k).
-    fn fill(&mut self, g: &HeapGraph, essential: &BitSet, dfnum: &[u32], dom: &[u32], pred_first: &mut [u32], hi: usize, budget: usize) {
-        let end = pred_first[hi] as usize;
+    #[allow(clippy::too_many_arguments)]
+    fn fill(&mut self, g: &HeapGraph, essential: &BitSet, dfnum: &PackedVec, dom: &PackedVec, pred_first: &mut PackedVec, hi: usize, budget: usize) {
+        let end = pred_first.get(hi) as usize;
         let mut lo = hi;
-        while lo > 2 && end - pred_first[lo - 2] as usize <= budget {
+        while lo > 2 && end - pred_first.get(lo - 2) as usize <= budget {
             lo -= 1;
         }
-        let base = pred_first[lo - 1] as usize;
-        self.preds = Vec::new(); // the old chunk goes before the new one is allocated
-        self.preds.resize(end - base, 0);
+        let base = pred_first.get(lo - 1) as usize;
+        self.preds = PackedVec::default(); // the old chunk goes before the new one is allocated
+        self.preds = PackedVec::zeros(end - base, dfnum.width());
         // pred_first[k - 1] serves as k's fill cursor, then the starts are shifted back.
         for src in 0..g.node_count() {
-            let from = dfnum[src + 1];
+            let from = dfnum.get(src + 1);
             for e in g.edges(src as u32) {
                 if essential.get(e) {
-                    let k = dfnum[g.edge_to(e) as usize + 1] as usize;
-                    if (lo..=hi).contains(&k) && dom[k] != from {
-                        self.preds[pred_first[k - 1] as usize - base] = from;
-                        pred_first[k - 1] += 1;
+                    let k = dfnum.get(g.edge_to(e) as usize + 1) as usize;
+                    if (lo..=hi).contains(&k) && dom.get(k) != from {
+                        let at = pred_first.get(k - 1);
+                        self.preds.set(at as usize - base, from);
+                        pred_first.set(k - 1, at + 1);
                     }
                 }
             }
         }
-        pred_first.copy_within(lo - 1..hi - 1, lo);
-        pred_first[lo - 1] = base as u32;
+        for k in (lo + 1..=hi).rev() {
+            pred_first.set(k - 1, pred_first.get(k - 2));
+        }
+        pred_first.set(lo - 1, base as u64);
         self.lo = lo;
         self.base = base;
     }
@@ -552,28 +570,32 @@ impl PredChunk {
 
 /// Children lists of the dominator tree (DevTools' `buildDominatedNodes`), CSR layout,
 /// children in ordinal order; `first` doubles as the fill cursor (no copy of it).
-fn dominated_nodes(dominator: &[u32], root: u32, n: usize) -> (Vec<u32>, Vec<u32>) {
-    let mut first = vec![0u32; n + 1];
-    for (o, &d) in dominator.iter().enumerate() {
+fn dominated_nodes(dominator: &PackedVec, root: u32, n: usize) -> (PackedVec, PackedVec) {
+    let width = bit_len(n as u64);
+    let mut first = PackedVec::zeros(n + 1, width);
+    for (o, d) in dominator.iter().enumerate() {
         if o as u32 != root {
-            first[d as usize] += 1;
+            first.set(d as usize, first.get(d as usize) + 1);
         }
     }
-    let mut acc = 0u32;
-    for c in first.iter_mut() {
-        let k = *c;
-        *c = acc;
+    let mut acc = 0u64;
+    for i in 0..=n {
+        let k = first.get(i);
+        first.set(i, acc);
         acc += k;
     }
-    let mut children = vec![0u32; n.saturating_sub(1)];
-    for (o, &d) in dominator.iter().enumerate() {
+    let mut children = PackedVec::zeros(n.saturating_sub(1), width);
+    for (o, d) in dominator.iter().enumerate() {
         if o as u32 != root {
-            children[first[d as usize] as usize] = o as u32;
-            first[d as usize] += 1;
+            let at = first.get(d as usize);
+            children.set(at as usize, o as u64);
+            first.set(d as usize, at + 1);
         }
     }
-    first.copy_within(0..n, 1);
-    first[0] = 0;
+    for i in (1..=n).rev() {
+        first.set(i, first.get(i - 1));
+    }
+    first.set(0, 0);
     (first, children)
 }
 
@@ -584,7 +606,7 @@ impl HeapGraph {
         if o == self.root {
             return None;
         }
-        Some(self.node_id(self.analysis().dominator[o as usize]))
+        Some(self.node_id(self.analysis().dominator.get(o as usize) as u32))
     }
 }
 

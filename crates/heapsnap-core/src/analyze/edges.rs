@@ -15,11 +15,13 @@
 //! While parsing, the name width is not known yet (the strings come after the edges), so
 //! records are packed with 32-bit names and narrowed in place by [`EdgeTable::finish`].
 
+use super::packed::{bit_len, read, write, PAD};
+
 /// Bit-packed edge records; see the module docs.
 #[derive(Debug)]
 pub(crate) struct EdgeTable {
-    /// Records, `record_bits` each, little-endian bit order, plus 8 bytes of padding so that
-    /// every field can be read with one unaligned 8-byte load.
+    /// Records, `record_bits` each, little-endian bit order, plus [`PAD`] bytes of padding
+    /// (see `packed`).
     bytes: Vec<u8>,
     len: usize,
     type_bits: u32,
@@ -37,11 +39,6 @@ impl Default for EdgeTable {
     }
 }
 
-/// Bits needed to store `x` (0 for 0).
-fn bit_len(x: u64) -> u32 {
-    64 - x.leading_zeros()
-}
-
 /// Field widths of one record: (type, name, target).
 #[derive(Debug, Clone, Copy)]
 struct Widths(u32, u32, u32);
@@ -57,7 +54,7 @@ impl EdgeTable {
     /// `node_count` nodes (else targets get 32 bits until [`EdgeTable::finish`]).
     pub fn new(type_count: usize, node_count: Option<usize>) -> Self {
         EdgeTable {
-            bytes: vec![0; 8],
+            bytes: vec![0; PAD],
             len: 0,
             type_bits: bit_len(type_count.saturating_sub(1) as u64).max(1),
             name_bits: 32,
@@ -87,7 +84,7 @@ impl EdgeTable {
     pub fn push(&mut self, ty: u8, name: u32, to: u32) {
         let w = self.widths();
         let base = self.len as u64 * w.record_bits();
-        let end_byte = (base + w.record_bits()).div_ceil(8) as usize + 8;
+        let end_byte = (base + w.record_bits()).div_ceil(8) as usize + PAD;
         if self.bytes.len() < end_byte {
             self.bytes.resize(end_byte, 0);
         }
@@ -131,7 +128,7 @@ impl EdgeTable {
         self.name_bits = name_bits;
         self.to_bits = to_bits;
         self.wide_names = wide;
-        self.bytes.truncate((n * new.record_bits()).div_ceil(8) as usize + 8);
+        self.bytes.truncate((n * new.record_bits()).div_ceil(8) as usize + PAD);
         self.bytes.shrink_to_fit();
     }
 
@@ -169,25 +166,6 @@ impl EdgeTable {
     pub fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.wide_names.capacity() * 8
     }
-}
-
-/// The `width`-bit field at bit `pos` (`width` <= 32, so one 8-byte load covers it).
-#[inline(always)]
-fn read(bytes: &[u8], pos: u64, width: u32) -> u64 {
-    let at = (pos / 8) as usize;
-    let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    (word >> (pos % 8)) & ((1u64 << width) - 1)
-}
-
-/// Stores `value` (which fits in `width` <= 32 bits) at bit `pos`, keeping the other bits.
-#[inline(always)]
-fn write(bytes: &mut [u8], pos: u64, width: u32, value: u64) {
-    let at = (pos / 8) as usize;
-    let slot: &mut [u8; 8] = (&mut bytes[at..at + 8]).try_into().expect("8 bytes");
-    let shift = pos % 8;
-    let mask = ((1u64 << width) - 1) << shift;
-    let word = (u64::from_le_bytes(*slot) & !mask) | (value << shift);
-    *slot = word.to_le_bytes();
 }
 
 #[cfg(test)]
@@ -238,7 +216,7 @@ mod tests {
         assert_eq!(t.wide_names, vec![(500, 1 << 30)]);
         assert_eq!(t.name(500), 1 << 30);
         assert_eq!(t.name(501), 501);
-        assert!(t.heap_bytes() <= (n as usize * 41).div_ceil(8) + 16, "{} bytes", t.heap_bytes());
+        assert!(t.heap_bytes() <= (n as usize * 41).div_ceil(8) + 24, "{} bytes", t.heap_bytes());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use super::classes::Classes;
 use super::column::Column;
 use super::edges::EdgeTable;
+use super::packed::PackedVec;
 use super::traces::{AllocationStack, AllocationTraces, StackFrame};
 use super::dominators::Analysis;
 use super::retainers::RetainerIndex;
@@ -120,12 +121,13 @@ pub struct HeapGraph {
     pub(crate) et: EdgeTypes,
     // Per node (ordinal).
     pub(crate) node_type: Vec<u8>,
-    pub(crate) node_name: Vec<u32>,
-    /// Ids and self sizes: `u32` each unless a value needs more (see `column`).
-    pub(crate) node_id: Column,
-    pub(crate) node_self: Column,
+    /// String index of each node's name; ids; self sizes: each packed at the width its
+    /// largest value needs (see `packed`).
+    pub(crate) node_name: PackedVec,
+    pub(crate) node_id: PackedVec,
+    pub(crate) node_self: PackedVec,
     /// `first_edge[n]..first_edge[n + 1]` are node n's outgoing edge ordinals (len = nodes + 1).
-    pub(crate) first_edge: Vec<u32>,
+    pub(crate) first_edge: PackedVec,
     /// DOM link state per node, empty when the snapshot has no `detachedness` field.
     pub(crate) detachedness: Vec<u8>,
     /// Per edge (ordinal): type, name and target, bit-packed (see `edges`).
@@ -198,7 +200,7 @@ impl HeapGraph {
     }
     /// The raw `name` of a node (for a closure the function name, for a string its value).
     pub fn node_name(&self, ord: u32) -> &str {
-        self.strings.get(self.node_name[ord as usize])
+        self.strings.get(self.node_name.get(ord as usize) as u32)
     }
     pub fn node_type_name(&self, ord: u32) -> &str {
         self.node_type_names
@@ -211,7 +213,7 @@ impl HeapGraph {
         self.node_self.get(ord as usize)
     }
     pub(crate) fn edges(&self, ord: u32) -> Range<usize> {
-        self.first_edge[ord as usize] as usize..self.first_edge[ord as usize + 1] as usize
+        self.first_edge.get(ord as usize) as usize..self.first_edge.get(ord as usize + 1) as usize
     }
     /// Type index of edge `e` (see `et` for the ones the analysis treats specially).
     #[inline]

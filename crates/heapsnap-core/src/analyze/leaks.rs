@@ -69,8 +69,8 @@ pub struct HeldObjects {
 /// Leak candidates: allocated between `a` and `b`, still alive in `c`, by class, largest
 /// total self size first.
 pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
-    let ids_a = a.node_id.sorted();
-    let ids_b = b.node_id.sorted();
+    let ids_a = Column::sorted_from(a.node_id.iter());
+    let ids_b = Column::sorted_from(b.node_id.iter());
     let classes = c.classes();
     let an = c.analysis();
     let paths = RetainerPaths::compute(c);

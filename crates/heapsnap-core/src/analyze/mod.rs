@@ -21,6 +21,7 @@ mod error;
 mod graph;
 mod leaks;
 pub(crate) mod parser;
+mod packed;
 mod paths;
 mod retainers;
 pub(crate) mod scanner;

@@ -23,6 +23,7 @@ use super::column::Column;
 use super::error::AnalyzeError;
 use super::dominators::BitSet;
 use super::edges::EdgeTable;
+use super::packed::PackedVec;
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
 use super::traces::AllocationTraces;
 use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
@@ -877,15 +878,23 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         }
         _ => (None, Vec::new()),
     };
+    // Each column packed at its own width; the parse-time one is freed before the next.
+    let node_name = PackedVec::from_values(nodes.name.iter().map(|&s| s as u64));
+    nodes.name = Vec::new();
+    let node_id = PackedVec::from_values(nodes.id.iter());
+    nodes.id = Column::default();
+    let node_self = PackedVec::from_values(nodes.self_size.iter());
+    nodes.self_size = Column::default();
+    let first_edge = PackedVec::from_values(first_edge.iter().map(|&f| f as u64));
     let mut g = HeapGraph {
         node_type_names: layout.node_type_names,
         edge_type_names: layout.edge_type_names,
         nt,
         et,
         node_type: nodes.ty,
-        node_name: nodes.name,
-        node_id: nodes.id,
-        node_self: nodes.self_size,
+        node_name,
+        node_id,
+        node_self,
         first_edge,
         detachedness: det,
         edges,
@@ -907,10 +916,6 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
 /// Returns the growth slack of the columns (up to ~2x with amortized pushes).
 fn shrink(g: &mut HeapGraph) {
     g.node_type.shrink_to_fit();
-    g.node_name.shrink_to_fit();
-    g.node_id.shrink_to_fit();
-    g.node_self.shrink_to_fit();
-    g.first_edge.shrink_to_fit();
 }
 
 /// Parses plain JSON handed over in chunks of `chunk` bytes, so tests can put every token

@@ -343,8 +343,17 @@ impl RetainerPaths {
 
 /// Source node of an edge ordinal (binary search over first-edge offsets).
 fn edge_source(g: &HeapGraph, e: u32) -> u32 {
-    // partition_point: first node whose first edge is > e, minus one.
-    (g.first_edge.partition_point(|&f| f <= e) - 1) as u32
+    // The first node whose first edge is > e, minus one.
+    let (mut lo, mut hi) = (0usize, g.first_edge.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if g.first_edge.get(mid) <= e as u64 {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo - 1) as u32
 }
 
 /// Readable node label: class names for objects, `fn()` for closures.

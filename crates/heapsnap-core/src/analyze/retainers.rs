@@ -170,7 +170,7 @@ impl HeapGraph {
             if o == self.root {
                 break;
             }
-            let d = a.dominator[o as usize];
+            let d = a.dominator.get(o as usize) as u32;
             if d == o {
                 break;
             }
@@ -188,8 +188,8 @@ impl HeapGraph {
             None => self.root,
         };
         let a = self.analysis();
-        let mut kids: Vec<u32> =
-            a.dom_children[a.dom_first[o as usize] as usize..a.dom_first[o as usize + 1] as usize].to_vec();
+        let (from, to) = (a.dom_first.get(o as usize) as usize, a.dom_first.get(o as usize + 1) as usize);
+        let mut kids: Vec<u32> = (from..to).map(|i| a.dom_children.get(i) as u32).collect();
         kids.sort_by(|&x, &y| a.retained.get(y as usize).cmp(&a.retained.get(x as usize)).then(x.cmp(&y)));
         kids.truncate(limit);
         Some(kids.into_iter().map(|k| self.dominator_entry(k)).collect())

@@ -69,7 +69,7 @@ pub(crate) fn top_level_retained(g: &HeapGraph, groups: usize, group: impl Fn(u3
             continue;
         }
         let n = x as u32;
-        let (from, to) = (a.dom_first[n as usize] as usize, a.dom_first[n as usize + 1] as usize);
+        let (from, to) = (a.dom_first.get(n as usize) as usize, a.dom_first.get(n as usize + 1) as usize);
         if let Some(k) = group(n) {
             if !seen[k as usize] {
                 out[k as usize] += a.retained.get(n as usize);
@@ -79,7 +79,7 @@ pub(crate) fn top_level_retained(g: &HeapGraph, groups: usize, group: impl Fn(u3
                 }
             }
         }
-        stack.extend(a.dom_children[from..to].iter().map(|&c| c as u64));
+        stack.extend((from..to).map(|i| a.dom_children.get(i)));
     }
     out
 }

@@ -48,7 +48,7 @@ fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Ve
                    vertex: &mut [u32],
                    label: &mut [u32],
                    n: &mut u32| {
-        next_edge[root as usize] = g.first_edge[root as usize - 1];
+        next_edge[root as usize] = g.first_edge.get(root as usize - 1) as u32;
         let mut v = root;
         while v != 0 {
             if semi[v as usize] == 0 {
@@ -58,14 +58,14 @@ fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Ve
                 label[v as usize] = v;
             }
             let mut v_next = parent[v as usize];
-            let end = g.first_edge[v as usize];
+            let end = g.first_edge.get(v as usize) as u32;
             while next_edge[v as usize] < end {
                 let e = next_edge[v as usize] as usize;
                 if essential.get(e) {
                     let w = g.edge_to(e) + 1;
                     if semi[w as usize] == 0 {
                         parent[w as usize] = v;
-                        next_edge[w as usize] = g.first_edge[w as usize - 1];
+                        next_edge[w as usize] = g.first_edge.get(w as usize - 1) as u32;
                         v_next = w;
                         break;
                     }
