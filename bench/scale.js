@@ -56,7 +56,7 @@ const { values: args } = parseArgs({
 });
 
 /**
- * Runs argv: { ok, status, seconds, peakMB, stdout, tail } (tail: last stderr line). Peak RSS
+ * Runs argv: { ok, status, seconds, peakMB, stdout, tail } (tail: stderr's error line, else its last). Peak RSS
  * is the process's own VmHWM (a high-water mark, so sampling every 100 ms misses at most the
  * growth of the last 100 ms), read until it exits or is killed at the timeout, so runs that
  * fail or are stopped keep their numbers too.
@@ -83,8 +83,10 @@ async function timed(argv, timeoutS) {
   clearTimeout(timer);
   const seconds = (performance.now() - t0) / 1000;
   const status = timedOut ? `stopped at the ${timeoutS} s timeout` : signal === 'SIGKILL' ? 'SIGKILL (out of memory?)' : code ?? signal;
-  const tail = stderr.trim().split('\n').pop() || '';
-  return { ok: code === 0, status, seconds, peakMB: peakKB / 1024, stdout, tail };
+  // The error's own line when there is one (a stack's last line says nothing), else the last.
+  const lines = stderr.trim().split('\n');
+  const tail = lines.find((l) => /\b(\w*Error|FATAL ERROR)\b/.test(l)) ?? lines.pop() ?? '';
+  return { ok: code === 0, status, seconds, peakMB: peakKB / 1024, stdout, stderr, tail };
 }
 
 function generate(file) {
@@ -149,13 +151,15 @@ async function generateStrings(file) {
     if (sample.length !== len || sample === aisles[0].shelves.get(0).items[1]) throw new Error('bad strings');
     const usedHeap = v8.getHeapStatistics().used_heap_size;
     const t0 = performance.now();
-    heapsnap.writeSnapshot(${JSON.stringify(file)}, { compress: false }, (err, name) => {
+    // force: the headroom check's 10 bytes per used heap byte is calibrated on small objects
+    // and knowingly high for large strings (it refuses 4 GB of strings as needing 38 GiB more).
+    heapsnap.writeSnapshot(${JSON.stringify(file)}, { compress: false, force: true }, (err) => {
       if (err) throw err;
     });
     const writeMs = performance.now() - t0;
     console.log(JSON.stringify({ strings: n, stringLen: len, usedHeap, writeMs, maxRSS: process.resourceUsage().maxRSS * 1024 }));`;
   const r = await timed([args['generator-node'], '--max-old-space-size=' + Math.max(4096, Math.ceil((n * (len + 64)) / 2 ** 20) + 2048), '-e', code], 3600);
-  if (!r.ok) throw new Error(`string snapshot generation failed (${r.status}): ${r.tail}`);
+  if (!r.ok) throw new Error(`string snapshot generation failed (${r.status}, peak RSS ${(r.peakMB / 1024).toFixed(2)} GiB after ${r.seconds.toFixed(1)} s):\n${r.stderr}`);
   return { ...JSON.parse(r.stdout), seconds: r.seconds, peakMB: r.peakMB };
 }
 
