@@ -122,10 +122,17 @@ async function devtoolsSummary(file) {
   await feed(loader, file);
   const channel = new MessageChannel();
   new SecondaryInitManager(channel.port2);
-  const snapshot = await loader.buildSnapshot(channel.port1);
-  channel.port1.close();
-  channel.port2.close();
-  console.warn = warn;
+  let snapshot;
+  try {
+    // Rejects with the loader's own error (its parse swallows it until here, e.g. V8's
+    // "Invalid string length" when the strings section is longer than a string may be).
+    snapshot = await loader.buildSnapshot(channel.port1);
+  } finally {
+    // Open ports keep the process alive: without this a failed load hangs instead of exiting.
+    channel.port1.close();
+    channel.port2.close();
+    console.warn = warn;
+  }
   // DevTools splits objects of one constructor name by the constructor's location: such
   // classes are keyed `scriptId,line,column,name` (HeapSnapshotNode.classKeyInternal).
   const constructors = Object.entries(snapshot.aggregatesWithFilter({}))
