@@ -23,7 +23,7 @@ use super::column::Column;
 use super::error::AnalyzeError;
 use super::dominators::BitSet;
 use super::edges::EdgeTable;
-use super::packed::PackedVec;
+use super::packed::{bit_len, PackedVec};
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
 use super::traces::AllocationTraces;
 use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
@@ -339,9 +339,36 @@ struct NodeCols {
     det: Vec<u8>,
     trace: Vec<u32>,
     field: usize,
+    /// The four wide columns above, packed once the `nodes` section is complete.
+    packed: Option<PackedNodes>,
+}
+
+/// Node columns at the width their largest value needs (see `packed`). Packed as soon as
+/// the `nodes` section ends, so they are at their final size before the edges (the bulk of
+/// the file) are read.
+struct PackedNodes {
+    name: PackedVec,
+    id: PackedVec,
+    self_size: PackedVec,
+    edge_count: PackedVec,
 }
 
 impl NodeCols {
+    /// Packs the finished columns, each wide one freed before the next is packed.
+    fn pack(&mut self) -> &PackedNodes {
+        if self.packed.is_none() {
+            let name = PackedVec::from_values(self.name.iter().map(|&s| s as u64));
+            self.name = Vec::new();
+            let id = PackedVec::from_values(self.id.iter());
+            self.id = Column::default();
+            let self_size = PackedVec::from_values(self.self_size.iter());
+            self.self_size = Column::default();
+            let edge_count = PackedVec::from_values(self.edge_count.iter().map(|&c| c as u64));
+            self.edge_count = Vec::new();
+            self.packed = Some(PackedNodes { name, id, self_size, edge_count });
+        }
+        self.packed.as_ref().expect("packed above")
+    }
     fn reserve(&mut self, n: usize, det: bool) {
         self.ty.reserve(n);
         self.name.reserve(n);
@@ -620,14 +647,15 @@ fn value_only_strings(b: &Builder) -> Option<BitSet> {
     let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| unnamed(t)).collect();
     let t = &b.edges.table;
     let edge_names = || (0..t.len()).filter(|&e| !edge_unnamed[t.ty(e) as usize]).map(|e| t.name(e));
-    let len = b.nodes.name.iter().copied().chain(edge_names()).max().map_or(0, |m| m as usize + 1);
+    let node_names = &b.nodes.packed.as_ref()?.name;
+    let len = node_names.iter().map(|s| s as u32).chain(edge_names()).max().map_or(0, |m| m as usize + 1);
     // A string index far past the references is out of range (rejected once the strings
     // are counted): no bitset sized by a hostile number.
-    if len > 2 * (b.nodes.name.len() + t.len()) + 1024 {
+    if len > 2 * (node_names.len() + t.len()) + 1024 {
         return None;
     }
     let (mut value, mut named) = (BitSet::new(len), BitSet::new(len));
-    for (&t, &s) in b.nodes.ty.iter().zip(&b.nodes.name) {
+    for (&t, s) in b.nodes.ty.iter().zip(node_names.iter()) {
         if is_value[t as usize] {
             value.set(s as usize);
         } else {
@@ -661,7 +689,10 @@ fn parse_top<S: Source>(sc: &mut Scanner<S>, b: &mut Builder, input_len: Option<
                     return sc.corrupt("duplicate \"nodes\" section");
                 }
                 match &b.layout {
-                    Some(l) => sc.uint_array(&mut NodeSink::new(l, &mut b.nodes))?,
+                    Some(l) => {
+                        sc.uint_array(&mut NodeSink::new(l, &mut b.nodes))?;
+                        b.nodes.pack();
+                    }
                     None => sc.uint_array(b.raw_nodes.insert(Vec::new()))?,
                 }
             }
@@ -773,14 +804,10 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
     if (0..edge_count).any(|e| edges.to(e) as usize >= node_count) {
         return Err(corrupt("an edge points beyond the last node".into(), b.edges_offset));
     }
+    nodes.pack();
+    let packed = nodes.packed.take().expect("packed above");
     // edge_count per node -> first edge ordinal per node (+ sentinel).
-    let mut first_edge = nodes.edge_count;
-    let mut acc: u64 = 0;
-    for c in first_edge.iter_mut() {
-        let n = *c as u64;
-        *c = acc.min(u32::MAX as u64) as u32;
-        acc += n;
-    }
+    let acc: u64 = packed.edge_count.iter().sum();
     if acc != edge_count as u64 {
         return Err(corrupt(
             format!("node edge counts sum to {acc} but there are {edge_count} edges"),
@@ -790,10 +817,17 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
     if acc > u32::MAX as u64 {
         return Err(corrupt("too many edges".into(), end));
     }
-    first_edge.push(acc as u32);
+    let mut first_edge = PackedVec::zeros(node_count + 1, bit_len(acc));
+    let mut at = 0;
+    for (i, c) in packed.edge_count.iter().enumerate() {
+        first_edge.set(i, at);
+        at += c;
+    }
+    first_edge.set(node_count, at);
+    drop(packed.edge_count);
 
     let nstr = strings.len();
-    if let Some(bad) = nodes.name.iter().find(|&&s| s as usize >= nstr) {
+    if let Some(bad) = packed.name.iter().find(|&s| s as usize >= nstr) {
         return Err(corrupt(format!("node name string index {bad} out of range ({nstr} strings)"), end));
     }
     let etype_index = |name: &str| {
@@ -878,23 +912,15 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         }
         _ => (None, Vec::new()),
     };
-    // Each column packed at its own width; the parse-time one is freed before the next.
-    let node_name = PackedVec::from_values(nodes.name.iter().map(|&s| s as u64));
-    nodes.name = Vec::new();
-    let node_id = PackedVec::from_values(nodes.id.iter());
-    nodes.id = Column::default();
-    let node_self = PackedVec::from_values(nodes.self_size.iter());
-    nodes.self_size = Column::default();
-    let first_edge = PackedVec::from_values(first_edge.iter().map(|&f| f as u64));
     let mut g = HeapGraph {
         node_type_names: layout.node_type_names,
         edge_type_names: layout.edge_type_names,
         nt,
         et,
         node_type: nodes.ty,
-        node_name,
-        node_id,
-        node_self,
+        node_name: packed.name,
+        node_id: packed.id,
+        node_self: packed.self_size,
         first_edge,
         detachedness: det,
         edges,
