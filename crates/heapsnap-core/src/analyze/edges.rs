@@ -15,7 +15,7 @@
 //! While parsing, the name width is not known yet (the strings come after the edges), so
 //! records are packed with 32-bit names and narrowed in place by [`EdgeTable::finish`].
 
-use super::packed::{bit_len, read, write, PAD};
+use super::packed::{bit_len, read, read_record, write_record, PAD};
 
 /// Bit-packed edge records; see the module docs.
 #[derive(Debug)]
@@ -46,6 +46,13 @@ struct Widths(u32, u32, u32);
 impl Widths {
     fn record_bits(self) -> u64 {
         (self.0 + self.1 + self.2) as u64
+    }
+    fn record(self, ty: u64, name: u64, to: u64) -> u128 {
+        ty as u128 | (name as u128) << self.0 | (to as u128) << (self.0 + self.1)
+    }
+    fn fields(self, record: u128) -> (u64, u64, u64) {
+        let field = |shift: u32, width: u32| ((record >> shift) as u64) & (u64::MAX >> (64 - width));
+        (field(0, self.0), field(self.0, self.1), field(self.0 + self.1, self.2))
     }
 }
 
@@ -86,12 +93,12 @@ impl EdgeTable {
         let base = self.len as u64 * w.record_bits();
         let end_byte = (base + w.record_bits()).div_ceil(8) as usize + PAD;
         if self.bytes.len() < end_byte {
-            self.bytes.resize(end_byte, 0);
+            // In steps, within the reserved capacity when there is one.
+            let spare = self.bytes.capacity() - self.bytes.len();
+            self.bytes.resize(end_byte.max(self.bytes.len() + spare.min(1 << 16)), 0);
         }
         self.name_lengths[bit_len(name as u64 + 1) as usize] += 1;
-        write(&mut self.bytes, base, w.0, ty as u64);
-        write(&mut self.bytes, base + w.0 as u64, w.1, name as u64);
-        write(&mut self.bytes, base + (w.0 + w.1) as u64, w.2, to as u64);
+        write_record(&mut self.bytes, base, w.record_bits(), w.record(ty as u64, name as u64, to as u64));
         self.len += 1;
     }
 
@@ -110,9 +117,7 @@ impl EdgeTable {
         let mut wide = Vec::with_capacity(outliers(name_bits) as usize);
         for e in 0..self.len {
             let (ob, nb) = (e as u64 * old.record_bits(), e as u64 * new.record_bits());
-            let ty = read(&self.bytes, ob, old.0);
-            let name = read(&self.bytes, ob + old.0 as u64, old.1);
-            let to = read(&self.bytes, ob + (old.0 + old.1) as u64, old.2);
+            let (ty, name, to) = old.fields(read_record(&self.bytes, ob, old.record_bits()));
             let stored = if name_bits < 32 && name >= marker {
                 wide.push((e as u32, name as u32));
                 marker
@@ -121,9 +126,7 @@ impl EdgeTable {
             };
             // New records start at or before old ones and are no longer, so writing record
             // e never touches an old record not yet read.
-            write(&mut self.bytes, nb, new.0, ty);
-            write(&mut self.bytes, nb + new.0 as u64, new.1, stored);
-            write(&mut self.bytes, nb + (new.0 + new.1) as u64, new.2, to);
+            write_record(&mut self.bytes, nb, new.record_bits(), new.record(ty, stored, to));
         }
         self.name_bits = name_bits;
         self.to_bits = to_bits;

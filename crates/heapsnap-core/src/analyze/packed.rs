@@ -116,6 +116,23 @@ pub(crate) fn write(bytes: &mut [u8], pos: u64, width: u32, value: u64) {
     }
 }
 
+/// The `width`-bit field (up to 120 bits: a whole record) at bit `pos`.
+#[inline(always)]
+pub(crate) fn read_record(bytes: &[u8], pos: u64, width: u64) -> u128 {
+    let at = (pos / 8) as usize;
+    let word = u128::from_le_bytes(bytes[at..at + 16].try_into().expect("16 bytes"));
+    (word >> (pos % 8)) & (u128::MAX >> (128 - width))
+}
+
+/// Stores a record of `width` (up to 120) bits at bit `pos`, keeping the other bits.
+#[inline(always)]
+pub(crate) fn write_record(bytes: &mut [u8], pos: u64, width: u64, value: u128) {
+    let at = (pos / 8) as usize;
+    let slot: &mut [u8; 16] = (&mut bytes[at..at + 16]).try_into().expect("16 bytes");
+    let mask = (u128::MAX >> (128 - width)) << (pos % 8);
+    *slot = ((u128::from_le_bytes(*slot) & !mask) | (value << (pos % 8))).to_le_bytes();
+}
+
 #[cfg(test)]
 mod tests {
     use super::{bit_len, PackedVec};
