@@ -8,15 +8,17 @@
 //   cargo build --release -p heapsnap-core --example synth
 //   node bench/scale.js --generate /tmp/big.heapsnapshot [--holders 17000 --items 1000 --string-len 250]
 //   node bench/scale.js --file some.heapsnapshot [--expected synth-output.json] [--only summary,memlab] [--timeout 900]
-//   node bench/scale.js --generate-ast /tmp/ast.heapsnapshot [--parses 3] [--generator-node node22] [--only summary,devtools]
+//   node bench/scale.js --generate-ast /tmp/ast.heapsnapshot [--parser typescript|acorn] [--parses 3] [--generator-node node22] [--only summary,devtools]
 //   node bench/scale.js --generate-strings /work/big/real-strings.heapsnapshot [--strings 3000000] [--string-len 1000]
 //
 // With --generate, the summary is compared with the generator's expected one (exact match
 // required) and the file is left in place (delete it yourself: it is GBs).
 // With --generate-ast, the snapshot is a real heap instead: a child process keeps the ASTs of
 // `--parses` parses of typescript.js by TypeScript's own parser (~75 MB of used heap each, deep
-// trees of small objects: 6-7 edges a node) and writes it with v8.writeHeapSnapshot; pass a
-// Node 22+ as --generator-node, Node 20's generator takes more than 13 minutes on this heap.
+// trees of small objects: 6-7 edges a node) or, with `--parser acorn`, by acorn with locations
+// (~220 MB each: 4.4 M nodes, 3.4 edges a node; the heap issue 13 measures against) and writes
+// it with v8.writeHeapSnapshot; pass a Node 22+ as --generator-node, Node 20's generator takes
+// more than 13 minutes on the TypeScript heap.
 // With --generate-strings, a real heap too, string-heavy so that a multi-GB file costs V8
 // little memory per node: a child process (--generator-node, default this node) keeps
 // `--strings` distinct flat one-byte strings of `--string-len` characters (each made by
@@ -44,6 +46,7 @@ const { values: args } = parseArgs({
     'generate-strings': { type: 'string' },
     strings: { type: 'string', default: '3000000' },
     parses: { type: 'string', default: '3' },
+    parser: { type: 'string', default: 'typescript' },
     'generator-node': { type: 'string', default: process.execPath },
     file: { type: 'string' },
     expected: { type: 'string' },
@@ -100,12 +103,18 @@ function generate(file) {
 /** Writes the AST heap snapshot to file (see the header); returns the used heap it had. */
 function generateAst(file) {
   const ts = require.resolve('typescript', { paths: [ROOT] });
+  const parse = {
+    typescript: `ts.createSourceFile('typescript' + i + '.js', text, ts.ScriptTarget.Latest, true)`,
+    acorn: `require(${JSON.stringify(require.resolve('acorn', { paths: [ROOT] }))}).parse(text, { ecmaVersion: 'latest', locations: true })`,
+  }[args.parser];
+  if (!parse) throw new Error(`--parser typescript or acorn, not ${args.parser}`);
+  // Only TypeScript's own parse loads the compiler; acorn's heap holds just its AST.
   const code = `
     const v8 = require('v8');
-    const ts = require(${JSON.stringify(ts)});
+    ${args.parser === 'typescript' ? `const ts = require(${JSON.stringify(ts)});` : ''}
     const text = require('fs').readFileSync(${JSON.stringify(ts)}, 'utf8');
     const keep = (globalThis.__benchAst = []);
-    for (let i = 0; i < ${Number(args.parses)}; i++) keep.push(ts.createSourceFile('typescript' + i + '.js', text, ts.ScriptTarget.Latest, true));
+    for (let i = 0; i < ${Number(args.parses)}; i++) keep.push(${parse});
     global.gc?.();
     const usedHeap = v8.getHeapStatistics().used_heap_size;
     v8.writeHeapSnapshot(${JSON.stringify(file)});
