@@ -200,9 +200,11 @@ async function main() {
     memlab: () => [process.execPath, ...BIG_HEAP, '-e', `function report(r) { console.log(JSON.stringify(r)); }\n${ANALYZERS.memlab(file)}`],
   };
   const rows = [];
+  const results = {};
   for (const name of args.only.split(',')) {
     process.stderr.write(`${name}...\n`);
     const r = await timed(runs[name](), timeout);
+    results[name] = r;
     let note = r.ok ? '' : `failed (${r.status}): ${r.tail.slice(0, 160)}`;
     if (r.ok && name === 'summary' && expected) note = strip(JSON.parse(r.stdout)) === strip(expected) ? 'exact (matches the generator)' : 'DIFFERENT from the generator';
     if (r.ok && name === 'summary') {
@@ -230,6 +232,15 @@ async function main() {
   console.log('| command | time | file MB/s | peak RSS | peak RSS / file size | result |');
   console.log('|:--|--:|--:|--:|--:|:--|');
   for (const r of rows) console.log(r);
+  const [hs, dt] = [results.summary, results.devtools];
+  if (hs?.ok && dt?.ok) {
+    // DevTools' rows carry a location heapsnap's --json summary leaves out; both are keyed alike.
+    const rowsOf = (s) => s.constructors.map((c) => [c.name, c.count, c.selfSize, c.retainedSize].join('|')).sort();
+    const [a, b] = [JSON.parse(hs.stdout), JSON.parse(dt.stdout)];
+    const same = a.nodeCount === b.nodeCount && a.totalSize === b.totalSize && JSON.stringify(rowsOf(a)) === JSON.stringify(rowsOf(b));
+    console.log(`\nheapsnap summary vs DevTools: ${(hs.peakMB / dt.peakMB).toFixed(3)}x the peak RSS (${hs.peakMB.toFixed(0)} vs ${dt.peakMB.toFixed(0)} MiB), ` +
+      `${(hs.seconds / dt.seconds).toFixed(2)}x the time; Summary ${same ? `identical (${a.constructors.length} constructors: counts, self and retained sizes)` : 'DIFFERENT'}`);
+  }
 }
 
 main().catch((err) => {
