@@ -336,6 +336,8 @@ function main(argv) {
   const profiles = require('../lib/profile-cli');
   if (opts.command === 'diff' && opts.files.every(profiles.isProfileFile)) return profiles.diff(opts.files, opts, out);
   const analyze = require('../lib/analyze');
+  // This process only analyzes: big columns go back to the OS as soon as they are freed.
+  require('../lib/native').analyzer().usePrivateMappingsForLargeBlocks();
   const snaps = opts.files.map((f, i) => load(analyze, f, i, opts.files.length));
   switch (opts.command) {
     case 'summary':

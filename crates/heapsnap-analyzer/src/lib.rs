@@ -9,6 +9,7 @@
 //! Numbers (ids, sizes, counts) cross as JS numbers (f64): exact up to 2^53, far beyond any
 //! heap. lib/analyze.js shapes the arguments and adds the error's `offset` property.
 
+mod allocator;
 mod file_sink;
 mod profile;
 
