@@ -36,7 +36,7 @@ impl Column {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = u64> + Clone + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = u64> + Clone + '_ {
         (0..self.len()).map(|i| self.get(i))
     }
 

@@ -15,7 +15,7 @@
 //! While parsing, the name width is not known yet (the strings come after the edges), so
 //! records are packed with 32-bit names and narrowed in place by [`EdgeTable::finish`].
 
-use super::packed::{bit_len, read, read_record, write_record, PAD};
+use super::packed::{bit_len, read, read_record, write_record, BitWriter, PAD};
 
 /// Bit-packed edge records; see the module docs.
 #[derive(Debug)]
@@ -31,11 +31,15 @@ pub(crate) struct EdgeTable {
     wide_names: Vec<(u32, u32)>,
     /// Edges per bit length of `name + 1` (for choosing the final name width).
     name_lengths: [u64; 34],
+    /// Bit t set: type t's names are string indices (not `element`/`hidden` indices).
+    string_named: [u64; 4],
+    /// The largest string index an edge names (0 when none does).
+    max_string_name: u32,
 }
 
 impl Default for EdgeTable {
     fn default() -> Self {
-        EdgeTable::new(1, Some(1))
+        EdgeTable::new(1, Some(1), [0; 4])
     }
 }
 
@@ -59,7 +63,8 @@ impl Widths {
 impl EdgeTable {
     /// An empty table for a snapshot with `type_count` edge types and, when known,
     /// `node_count` nodes (else targets get 32 bits until [`EdgeTable::finish`]).
-    pub fn new(type_count: usize, node_count: Option<usize>) -> Self {
+    /// `string_named` has bit t set when type t names its edges by string index.
+    pub fn new(type_count: usize, node_count: Option<usize>, string_named: [u64; 4]) -> Self {
         EdgeTable {
             bytes: vec![0; PAD],
             len: 0,
@@ -68,6 +73,8 @@ impl EdgeTable {
             to_bits: node_count.map_or(32, |n| bit_len(n.saturating_sub(1) as u64).max(1)),
             wide_names: Vec::new(),
             name_lengths: [0; 34],
+            string_named,
+            max_string_name: 0,
         }
     }
 
@@ -98,6 +105,9 @@ impl EdgeTable {
             self.bytes.resize(end_byte.max(self.bytes.len() + spare.min(1 << 16)), 0);
         }
         self.name_lengths[bit_len(name as u64 + 1) as usize] += 1;
+        if self.string_named[ty as usize >> 6] >> (ty & 63) & 1 == 1 {
+            self.max_string_name = self.max_string_name.max(name);
+        }
         write_record(&mut self.bytes, base, w.record_bits(), w.record(ty as u64, name as u64, to as u64));
         self.len += 1;
     }
@@ -115,24 +125,49 @@ impl EdgeTable {
         let new = Widths(old.0, name_bits, to_bits);
         let marker = (1u64 << name_bits) - 1;
         let mut wide = Vec::with_capacity(outliers(name_bits) as usize);
+        // New records are no longer than old ones, so the writer, which writes only below
+        // what it was given, never touches an old record not yet read.
+        let mut out = BitWriter::default();
         for e in 0..self.len {
-            let (ob, nb) = (e as u64 * old.record_bits(), e as u64 * new.record_bits());
-            let (ty, name, to) = old.fields(read_record(&self.bytes, ob, old.record_bits()));
+            let (ty, name, to) = old.fields(read_record(&self.bytes, e as u64 * old.record_bits(), old.record_bits()));
             let stored = if name_bits < 32 && name >= marker {
                 wide.push((e as u32, name as u32));
                 marker
             } else {
                 name
             };
-            // New records start at or before old ones and are no longer, so writing record
-            // e never touches an old record not yet read.
-            write_record(&mut self.bytes, nb, new.record_bits(), new.record(ty, stored, to));
+            out.put(&mut self.bytes, ty | stored << new.0, new.0 + new.1);
+            out.put(&mut self.bytes, to, new.2);
         }
+        out.flush(&mut self.bytes);
         self.name_bits = name_bits;
         self.to_bits = to_bits;
         self.wide_names = wide;
         self.bytes.truncate((n * new.record_bits()).div_ceil(8) as usize + PAD);
         self.bytes.shrink_to_fit();
+    }
+
+    /// The largest string index an edge of a string-named type holds (0 when none).
+    pub fn max_string_name(&self) -> u32 {
+        self.max_string_name
+    }
+
+    /// Every edge's `(type, name, target)` in edge order, each record read once.
+    pub fn records(&self) -> impl Iterator<Item = (u8, u32, u32)> + '_ {
+        let w = self.widths();
+        let marker = if self.name_bits < 32 { (1u64 << self.name_bits) - 1 } else { u64::MAX };
+        let mut wide = self.wide_names.iter().peekable();
+        (0..self.len).map(move |e| {
+            let (ty, name, to) = w.fields(read_record(&self.bytes, e as u64 * w.record_bits(), w.record_bits()));
+            let name = match wide.peek() {
+                Some(&&(at, wide_name)) if name == marker && at as usize == e => {
+                    wide.next();
+                    wide_name
+                }
+                _ => name as u32,
+            };
+            (ty as u8, name, to as u32)
+        })
     }
 
     #[inline]
@@ -181,13 +216,14 @@ mod tests {
         for (e, &(ty, name, to)) in want.iter().enumerate() {
             assert_eq!((table.ty(e), table.name(e), table.to(e)), (ty, name, to), "edge {e}");
         }
+        assert!(table.records().eq(want.iter().copied()));
     }
 
     #[test]
     fn keeps_every_field_exactly_before_and_after_narrowing() {
         let mut rng = Rng(7);
         for (types, nodes, max_name) in [(7usize, 1_858_554usize, 123_988u32), (1, 1, 0), (255, 5, u32::MAX), (3, 1 << 20, 1 << 16)] {
-            let mut t = EdgeTable::new(types, None);
+            let mut t = EdgeTable::new(types, None, [0b10, 0, 0, 0]);
             let mut want = Vec::new();
             for i in 0..20_000 {
                 let name = match i % 1000 {
@@ -200,6 +236,8 @@ mod tests {
                 want.push(e);
             }
             check(&t, &want);
+            let max_string_name = want.iter().filter(|e| e.0 == 1).map(|e| e.1).max().unwrap_or(0);
+            assert_eq!(t.max_string_name(), max_string_name);
             t.finish(nodes);
             check(&t, &want);
         }
@@ -209,7 +247,7 @@ mod tests {
     fn narrows_to_the_bits_the_snapshot_needs() {
         // The AST heap of bench/README.md: 7 edge types, 124 k strings, 1.86 M nodes, one
         // element index at 2^30: 3 + 17 + 21 bits, the outlier on the side.
-        let mut t = EdgeTable::new(7, Some(1_858_554));
+        let mut t = EdgeTable::new(7, Some(1_858_554), [0; 4]);
         let n = 100_000u32;
         for i in 0..n {
             t.push((i % 7) as u8, if i == 500 { 1 << 30 } else { i % 123_989 }, i * 18);
@@ -224,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_name_equal_to_the_marker_is_kept_on_the_side() {
-        let mut t = EdgeTable::new(2, Some(2));
+        let mut t = EdgeTable::new(2, Some(2), [0; 4]);
         for i in 0..4096u32 {
             t.push(0, i % 15, 1);
         }

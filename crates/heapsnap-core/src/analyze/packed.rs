@@ -31,13 +31,13 @@ impl PackedVec {
     }
 
     /// The values, each at the width the largest one needs.
-    pub fn from_values(values: impl Iterator<Item = u64> + Clone) -> PackedVec {
-        let width = bit_len(values.clone().max().unwrap_or(0));
-        let mut v = PackedVec::zeros(0, width);
-        v.bytes.reserve_exact(byte_len(values.clone().count(), v.width) - v.bytes.len());
+    pub fn from_values(values: impl ExactSizeIterator<Item = u64> + Clone) -> PackedVec {
+        let mut v = PackedVec::zeros(values.len(), bit_len(values.clone().max().unwrap_or(0)));
+        let mut out = BitWriter::default();
         for x in values {
-            v.push(x);
+            out.put(&mut v.bytes, x, v.width);
         }
+        out.flush(&mut v.bytes);
         v
     }
 
@@ -47,14 +47,6 @@ impl PackedVec {
 
     pub fn width(&self) -> u32 {
         self.width
-    }
-
-    /// Appends `x`, which must fit in the width.
-    pub fn push(&mut self, x: u64) {
-        debug_assert!(bit_len(x) <= self.width);
-        self.len += 1;
-        self.bytes.resize(byte_len(self.len, self.width), 0);
-        write(&mut self.bytes, (self.len - 1) as u64 * self.width as u64, self.width, x);
     }
 
     #[inline]
@@ -70,7 +62,7 @@ impl PackedVec {
         write(&mut self.bytes, i as u64 * self.width as u64, self.width, x)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = u64> + Clone + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = u64> + Clone + '_ {
         (0..self.len).map(|i| self.get(i))
     }
 
@@ -113,6 +105,37 @@ pub(crate) fn write(bytes: &mut [u8], pos: u64, width: u32, value: u64) {
         let slot: &mut [u8; 16] = (&mut bytes[at..at + 16]).try_into().expect("16 bytes");
         let mask = ((u64::MAX >> (64 - width)) as u128) << shift;
         *slot = ((u128::from_le_bytes(*slot) & !mask) | ((value as u128) << shift)).to_le_bytes();
+    }
+}
+
+/// Writes fields one after another from bit 0 of a buffer, eight whole bytes at a time (no
+/// read-modify-write per field). It only ever writes bytes below the bits put so far, so it
+/// can rewrite a buffer in place at a width no wider than the one being read.
+#[derive(Default)]
+pub(crate) struct BitWriter {
+    pending: u128,
+    bits: u32,
+    at: usize,
+}
+
+impl BitWriter {
+    /// Appends the low `width` (up to 64) bits of `value`.
+    #[inline(always)]
+    pub fn put(&mut self, bytes: &mut [u8], value: u64, width: u32) {
+        self.pending |= (value as u128) << self.bits;
+        self.bits += width;
+        if self.bits >= 64 {
+            bytes[self.at..self.at + 8].copy_from_slice(&(self.pending as u64).to_le_bytes());
+            self.pending >>= 64;
+            self.bits -= 64;
+            self.at += 8;
+        }
+    }
+
+    /// Writes the last partial word.
+    pub fn flush(&mut self, bytes: &mut [u8]) {
+        let n = self.bits.div_ceil(8) as usize;
+        bytes[self.at..self.at + n].copy_from_slice(&(self.pending as u64).to_le_bytes()[..n]);
     }
 }
 
@@ -161,7 +184,7 @@ mod tests {
 
     #[test]
     fn costs_its_width_not_a_word() {
-        let v = PackedVec::from_values((0..1_000_000u64).map(|i| i % 1_858_554));
+        let v = PackedVec::from_values((0..1_000_000u32).map(|i| (i % 1_858_554) as u64));
         assert_eq!(v.width(), 20);
         assert!(v.heap_bytes() <= 1_000_000 * 20 / 8 + 16, "{}", v.heap_bytes());
     }

@@ -475,12 +475,24 @@ struct EdgeCols {
     field: usize,
     /// Edges to reserve room for once the table is created (from the declared count).
     expected: usize,
+    /// Targets were checked against the node count while they were read.
+    targets_checked: bool,
+}
+
+/// Edge types whose `name_or_index` is an index, not a string.
+fn index_named(edge_type: &str) -> bool {
+    edge_type == "element" || edge_type == "hidden"
 }
 
 impl EdgeCols {
     /// Creates the table once the layout (and, in V8's order, the node count) is known.
     fn start(&mut self, l: &Layout, node_count: Option<usize>) {
-        self.table = EdgeTable::new(l.edge_type_names.len(), node_count);
+        let mut string_named = [0u64; 4];
+        for (i, _) in l.edge_type_names.iter().enumerate().filter(|(_, t)| !index_named(t)) {
+            string_named[(i >> 6) & 3] |= 1 << (i & 63);
+        }
+        self.table = EdgeTable::new(l.edge_type_names.len(), node_count, string_named);
+        self.targets_checked = node_count.is_some();
         self.table.reserve(self.expected);
     }
     /// `node_count` is known when `nodes` came before `edges` (always, in V8's output); then
@@ -643,12 +655,10 @@ fn value_only_strings(b: &Builder) -> Option<BitSet> {
         .map(|t| matches!(t.as_str(), "string" | "concatenated string" | "sliced string"))
         .collect();
     // Element and hidden edges hold an index, not a string: left out (and out of `len`).
-    let unnamed = |t: &str| t == "element" || t == "hidden";
-    let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| unnamed(t)).collect();
+    let edge_unnamed: Vec<bool> = l.edge_type_names.iter().map(|t| index_named(t)).collect();
     let t = &b.edges.table;
-    let edge_names = || (0..t.len()).filter(|&e| !edge_unnamed[t.ty(e) as usize]).map(|e| t.name(e));
     let node_names = &b.nodes.packed.as_ref()?.name;
-    let len = node_names.iter().map(|s| s as u32).chain(edge_names()).max().map_or(0, |m| m as usize + 1);
+    let len = node_names.iter().max().unwrap_or(0).max(t.max_string_name() as u64) as usize + 1;
     // A string index far past the references is out of range (rejected once the strings
     // are counted): no bitset sized by a hostile number.
     if len > 2 * (node_names.len() + t.len()) + 1024 {
@@ -662,8 +672,10 @@ fn value_only_strings(b: &Builder) -> Option<BitSet> {
             named.set(s as usize);
         }
     }
-    for s in edge_names() {
-        named.set(s as usize);
+    for (ty, s, _) in t.records() {
+        if !edge_unnamed[ty as usize] {
+            named.set(s as usize);
+        }
     }
     value.subtract(&named);
     Some(value)
@@ -799,9 +811,10 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
     if edges.field != 0 {
         return Err(corrupt("\"edges\" length is not a multiple of the edge field count".into(), b.edges_offset));
     }
+    let targets_checked = edges.targets_checked;
     let mut edges = edges.table;
     let edge_count = edges.len();
-    if (0..edge_count).any(|e| edges.to(e) as usize >= node_count) {
+    if !targets_checked && edges.records().any(|(_, _, to)| to as usize >= node_count) {
         return Err(corrupt("an edge points beyond the last node".into(), b.edges_offset));
     }
     nodes.pack();
@@ -844,14 +857,9 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         shortcut: etype_index("shortcut"),
         weak: etype_index("weak"),
     };
-    for e in 0..edge_count {
-        let t = edges.ty(e);
-        if t != et.element && t != et.hidden && edges.name(e) as usize >= nstr {
-            return Err(corrupt(
-                format!("edge name string index {} out of range ({nstr} strings)", edges.name(e)),
-                b.edges_offset,
-            ));
-        }
+    if edges.max_string_name() as usize >= nstr {
+        let bad = edges.max_string_name();
+        return Err(corrupt(format!("edge name string index {bad} out of range ({nstr} strings)"), b.edges_offset));
     }
     edges.finish(node_count);
     let nf = layout.node_roles.len() as u64;
