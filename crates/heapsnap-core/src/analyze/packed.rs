@@ -4,8 +4,8 @@
 //! Why: a snapshot's node ordinals, string indices, ids and sizes each have a known maximum,
 //! and on real heaps it is far below 2^32 (1.9 M nodes need 21 bits, 124 k strings 17). A
 //! `u32` per value wastes a third of the memory that bounds how large a snapshot the
-//! analyzer can open. Reads and writes are one unaligned 8-byte load (16 for widths past
-//! 57 bits) plus a shift and a mask.
+//! analyzer can open. Reads and writes are one unaligned 8-byte load plus a shift and a
+//! mask: widths of 58 to 63 bits are stored as 64, so a value never spans more than 8 bytes.
 
 /// `width`-bit values, little-endian bit order; see the module docs.
 #[derive(Debug, Clone, Default)]
@@ -13,9 +13,11 @@ pub(crate) struct PackedVec {
     bytes: Vec<u8>,
     len: usize,
     width: u32,
+    mask: u64,
 }
 
-/// Padding after the last value, so every value can be read with one 16-byte load.
+/// Padding after the last value, so every value (and every edge record, see `edges`) can be
+/// read with one 8- or 16-byte load.
 pub(crate) const PAD: usize = 16;
 
 /// Bits needed to store `x` (0 for 0).
@@ -24,10 +26,10 @@ pub(crate) fn bit_len(x: u64) -> u32 {
 }
 
 impl PackedVec {
-    /// `len` zeros of `width` bits (1 to 64).
+    /// `len` zeros of `width` bits (1 to 64; 58 to 63 are stored as 64).
     pub fn zeros(len: usize, width: u32) -> PackedVec {
-        let width = width.clamp(1, 64);
-        PackedVec { bytes: vec![0; byte_len(len, width)], len, width }
+        let width = if width > 57 { 64 } else { width.max(1) };
+        PackedVec { bytes: vec![0; byte_len(len, width)], len, width, mask: u64::MAX >> (64 - width) }
     }
 
     /// The values, each at the width the largest one needs.
@@ -52,14 +54,21 @@ impl PackedVec {
     #[inline]
     pub fn get(&self, i: usize) -> u64 {
         debug_assert!(i < self.len);
-        read(&self.bytes, i as u64 * self.width as u64, self.width)
+        let pos = i * self.width as usize;
+        let at = pos / 8;
+        let word = u64::from_le_bytes(self.bytes[at..at + 8].try_into().expect("8 bytes"));
+        (word >> (pos % 8)) & self.mask
     }
 
     /// Stores `x`, which must fit in the width.
     #[inline]
     pub fn set(&mut self, i: usize, x: u64) {
         debug_assert!(i < self.len && bit_len(x) <= self.width);
-        write(&mut self.bytes, i as u64 * self.width as u64, self.width, x)
+        let pos = i * self.width as usize;
+        let at = pos / 8;
+        let slot: &mut [u8; 8] = (&mut self.bytes[at..at + 8]).try_into().expect("8 bytes");
+        let word = u64::from_le_bytes(*slot) & !(self.mask << (pos % 8));
+        *slot = (word | x << (pos % 8)).to_le_bytes();
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = u64> + Clone + '_ {
@@ -77,35 +86,14 @@ fn byte_len(len: usize, width: u32) -> usize {
     (len as u64 * width as u64).div_ceil(8) as usize + PAD
 }
 
-/// The `width`-bit field (1 to 64) at bit `pos` of `bytes` (which has [`PAD`] bytes after
-/// the last field).
+/// The `width`-bit field (1 to 57 bits) at bit `pos` of `bytes` (which has [`PAD`] bytes
+/// after the last field).
 #[inline(always)]
 pub(crate) fn read(bytes: &[u8], pos: u64, width: u32) -> u64 {
+    debug_assert!((1..=57).contains(&width));
     let at = (pos / 8) as usize;
-    let shift = pos % 8;
-    if width <= 57 {
-        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        (word >> shift) & (u64::MAX >> (64 - width))
-    } else {
-        let word = u128::from_le_bytes(bytes[at..at + 16].try_into().expect("16 bytes"));
-        ((word >> shift) as u64) & (u64::MAX >> (64 - width))
-    }
-}
-
-/// Stores `value` (which fits in `width`, 1 to 64 bits) at bit `pos`, keeping the other bits.
-#[inline(always)]
-pub(crate) fn write(bytes: &mut [u8], pos: u64, width: u32, value: u64) {
-    let at = (pos / 8) as usize;
-    let shift = pos % 8;
-    if width <= 57 {
-        let slot: &mut [u8; 8] = (&mut bytes[at..at + 8]).try_into().expect("8 bytes");
-        let mask = (u64::MAX >> (64 - width)) << shift;
-        *slot = ((u64::from_le_bytes(*slot) & !mask) | (value << shift)).to_le_bytes();
-    } else {
-        let slot: &mut [u8; 16] = (&mut bytes[at..at + 16]).try_into().expect("16 bytes");
-        let mask = ((u64::MAX >> (64 - width)) as u128) << shift;
-        *slot = ((u128::from_le_bytes(*slot) & !mask) | ((value as u128) << shift)).to_le_bytes();
-    }
+    let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    (word >> (pos % 8)) & (u64::MAX >> (64 - width))
 }
 
 /// Writes fields one after another from bit 0 of a buffer, eight whole bytes at a time (no
@@ -178,7 +166,8 @@ mod tests {
             assert_eq!(v.get(151), values[151]);
             let packed = PackedVec::from_values(values.iter().copied());
             assert!(packed.iter().eq(values.iter().copied()));
-            assert_eq!(packed.width(), bit_len(*values.iter().max().unwrap()));
+            let needed = bit_len(*values.iter().max().unwrap());
+            assert_eq!(packed.width(), if needed > 57 { 64 } else { needed });
         }
     }
 
