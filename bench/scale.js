@@ -1,13 +1,14 @@
 'use strict';
-// The analyzer on a multi-GB snapshot: every CLI command heapsnap has for one or two
-// snapshots (summary, diff A A, report A A) and memlab's load + retained sizes, each in a
+// The analyzer on a multi-GB snapshot: every CLI command heapsnap has for snapshots
+// (summary, diff A A, report A A, leaks A A A, retainers --name) and memlab's load +
+// retained sizes, each in a
 // fresh process (wall time and peak RSS, also of runs that fail or time out), on a
 // synthetic snapshot whose Summary is known exactly (crates/heapsnap-core/src/synth.rs) or on
 // any snapshot file.
 //
 //   cargo build --release -p heapsnap-core --example synth
 //   node bench/scale.js --generate /tmp/big.heapsnapshot [--holders 17000 --items 1000 --string-len 250]
-//   node bench/scale.js --file some.heapsnapshot [--expected synth-output.json] [--only summary,memlab] [--timeout 900]
+//   node bench/scale.js --file some.heapsnapshot [--expected synth-output.json] [--only summary,leaks,retainers,memlab] [--retainers-name Ctor] [--timeout 900]
 //   node bench/scale.js --generate-ast /tmp/ast.heapsnapshot [--parser typescript|acorn] [--parses 3] [--generator-node node22] [--only summary,devtools]
 //   node bench/scale.js --generate-strings /work/big/real-strings.heapsnapshot [--strings 3000000] [--string-len 1000]
 //
@@ -54,6 +55,7 @@ const { values: args } = parseArgs({
     items: { type: 'string', default: '1000' },
     'string-len': { type: 'string' }, // 250 for --generate, 1000 for --generate-strings
     only: { type: 'string', default: 'summary,diff,report,memlab' },
+    'retainers-name': { type: 'string', default: 'Object' },
     timeout: { type: 'string', default: '1800' },
   },
 });
@@ -196,6 +198,8 @@ async function main() {
     summary: () => [process.execPath, CLI, 'summary', file, '--json'],
     diff: () => [process.execPath, CLI, 'diff', file, file, '--json'],
     report: () => [process.execPath, CLI, 'report', file, file, '-o', report],
+    leaks: () => [process.execPath, CLI, 'leaks', file, file, file, '--json'],
+    retainers: () => [process.execPath, CLI, 'retainers', file, '--name', args['retainers-name'], '--json'],
     devtools: () => [process.execPath, ...BIG_HEAP, path.join(ROOT, 'scripts', 'devtools-model.js'), file],
     memlab: () => [process.execPath, ...BIG_HEAP, '-e', `function report(r) { console.log(JSON.stringify(r)); }\n${ANALYZERS.memlab(file)}`],
   };
