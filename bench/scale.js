@@ -1,8 +1,8 @@
 'use strict';
 // The analyzer on a multi-GB snapshot: every CLI command heapsnap has for snapshots
-// (summary, diff A A, report A A, leaks A A A, retainers --name) and memlab's load +
-// retained sizes, each in a
-// fresh process (wall time and peak RSS, also of runs that fail or time out), on a
+// (summary, diff A A, report A A, leaks A A A, retainers --name), DevTools' loader and
+// memlab's load + retained sizes, each in a fresh process (wall time and peak RSS, also of
+// runs that fail or time out), on a
 // synthetic snapshot whose Summary is known exactly (crates/heapsnap-core/src/synth.rs) or on
 // any snapshot file.
 //
