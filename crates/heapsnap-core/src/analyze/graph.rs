@@ -1,5 +1,6 @@
-//! The in-memory heap graph: columnar `u32`/`u8` arrays indexed by node *ordinal*
-//! (position in the snapshot's node list) and edge ordinal.
+//! The in-memory heap graph: columns indexed by node *ordinal* (position in the snapshot's
+//! node list) and edge ordinal, each bit-packed at the width this snapshot needs (`packed`
+//! for node columns, `edges` for the edge records).
 //!
 //! Why columns instead of DevTools' interleaved `nodes` array: each pass (dominators,
 //! aggregation, BFS) touches one or two fields, so separate arrays keep the caches busy with
