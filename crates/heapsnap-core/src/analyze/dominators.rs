@@ -350,7 +350,8 @@ fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number
 /// Returns (immediate dominator per ordinal, DFS preorder of ordinals).
 ///
 /// Everything runs on DFS numbers instead of vertex numbers (a pure relabeling: the
-/// algorithm compares only DFS numbers), which keeps the memory at 6 `u32` arrays per node
+/// algorithm compares only DFS numbers), which keeps the memory at 6 per-vertex arrays
+/// (packed at the width of a vertex number)
 /// plus one chunk of predecessor lists (about one more array) at the peak: `semi` starts as
 /// the identity, the predecessor lists hold DFS numbers and are built a chunk at a time as
 /// the main loop reaches them (see `PredChunk`), bucket heads live in `label` while their vertex is
@@ -398,19 +399,13 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
     // edges from the parent).
     let mut pred_count = vec![0u32; len];
     let mut parent_is_pred = BitSet::new(len);
-    for src in 0..count {
-        let from = dfnum.get(src + 1);
-        for e in g.edges(src as u32) {
-            if essential.get(e) {
-                let k = dfnum.get(g.edge_to(e) as usize + 1) as usize;
-                if dom.get(k) == from {
-                    parent_is_pred.set(k);
-                } else {
-                    pred_count[k - 1] += 1;
-                }
-            }
+    for_each_essential_edge(g, essential, &dfnum, |from, k| {
+        if dom.get(k) == from {
+            parent_is_pred.set(k);
+        } else {
+            pred_count[k - 1] += 1;
         }
-    }
+    });
     let total = pred_count.iter().map(|&c| c as u64).sum::<u64>();
     let mut pred_first = PackedVec::zeros(len, bit_len(total.max(len as u64)));
     let mut acc = 0u64;
@@ -522,6 +517,19 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
     (dominator, order)
 }
 
+/// Calls `f(source, target)` with DFS numbers for every essential edge, by source ordinal
+/// then edge order (the order the predecessor lists keep).
+fn for_each_essential_edge(g: &HeapGraph, essential: &BitSet, dfnum: &PackedVec, mut f: impl FnMut(u64, usize)) {
+    for src in 0..g.node_count() {
+        let from = dfnum.get(src + 1);
+        for e in g.edges(src as u32) {
+            if essential.get(e) {
+                f(from, dfnum.get(g.edge_to(e) as usize + 1) as usize);
+            }
+        }
+    }
+}
+
 /// The predecessor lists of DFS numbers `lo..=hi` (see `lengauer_tarjan`): entries
 /// `base..` of the global layout.
 struct PredChunk {
@@ -546,19 +554,13 @@ impl PredChunk {
         self.preds = PackedVec::default(); // the old chunk goes before the new one is allocated
         self.preds = PackedVec::zeros(end - base, dfnum.width());
         // pred_first[k - 1] serves as k's fill cursor, then the starts are shifted back.
-        for src in 0..g.node_count() {
-            let from = dfnum.get(src + 1);
-            for e in g.edges(src as u32) {
-                if essential.get(e) {
-                    let k = dfnum.get(g.edge_to(e) as usize + 1) as usize;
-                    if (lo..=hi).contains(&k) && dom.get(k) != from {
-                        let at = pred_first.get(k - 1);
-                        self.preds.set(at as usize - base, from);
-                        pred_first.set(k - 1, at + 1);
-                    }
-                }
+        for_each_essential_edge(g, essential, dfnum, |from, k| {
+            if (lo..=hi).contains(&k) && dom.get(k) != from {
+                let at = pred_first.get(k - 1);
+                self.preds.set(at as usize - base, from);
+                pred_first.set(k - 1, at + 1);
             }
-        }
+        });
         for k in (lo + 1..=hi).rev() {
             pred_first.set(k - 1, pred_first.get(k - 2));
         }

@@ -47,6 +47,11 @@ impl Default for EdgeTable {
 #[derive(Debug, Clone, Copy)]
 struct Widths(u32, u32, u32);
 
+/// The record value that sends a name to the side table, when names are narrower than 32 bits.
+fn name_marker(name_bits: u32) -> Option<u64> {
+    (name_bits < 32).then(|| (1u64 << name_bits) - 1)
+}
+
 impl Widths {
     fn record_bits(self) -> u64 {
         (self.0 + self.1 + self.2) as u64
@@ -123,18 +128,19 @@ impl EdgeTable {
         let outliers = |w: u32| self.name_lengths[w as usize + 1..].iter().sum::<u64>();
         let name_bits = (1..=32).min_by_key(|&w| n * w as u64 + 64 * outliers(w)).unwrap_or(32);
         let new = Widths(old.0, name_bits, to_bits);
-        let marker = (1u64 << name_bits) - 1;
+        let marker = name_marker(name_bits);
         let mut wide = Vec::with_capacity(outliers(name_bits) as usize);
         // New records are no longer than old ones, so the writer, which writes only below
         // what it was given, never touches an old record not yet read.
         let mut out = BitWriter::default();
         for e in 0..self.len {
             let (ty, name, to) = old.fields(read_record(&self.bytes, e as u64 * old.record_bits(), old.record_bits()));
-            let stored = if name_bits < 32 && name >= marker {
-                wide.push((e as u32, name as u32));
-                marker
-            } else {
-                name
+            let stored = match marker {
+                Some(m) if name >= m => {
+                    wide.push((e as u32, name as u32));
+                    m
+                }
+                _ => name,
             };
             out.put(&mut self.bytes, ty | stored << new.0, new.0 + new.1);
             out.put(&mut self.bytes, to, new.2);
@@ -155,12 +161,12 @@ impl EdgeTable {
     /// Every edge's `(type, name, target)` in edge order, each record read once.
     pub fn records(&self) -> impl Iterator<Item = (u8, u32, u32)> + '_ {
         let w = self.widths();
-        let marker = if self.name_bits < 32 { (1u64 << self.name_bits) - 1 } else { u64::MAX };
+        let marker = name_marker(self.name_bits);
         let mut wide = self.wide_names.iter().peekable();
         (0..self.len).map(move |e| {
             let (ty, name, to) = w.fields(read_record(&self.bytes, e as u64 * w.record_bits(), w.record_bits()));
             let name = match wide.peek() {
-                Some(&&(at, wide_name)) if name == marker && at as usize == e => {
+                Some(&&(at, wide_name)) if Some(name) == marker && at as usize == e => {
                     wide.next();
                     wide_name
                 }
@@ -185,7 +191,7 @@ impl EdgeTable {
     #[inline]
     pub fn name(&self, e: usize) -> u32 {
         let v = read(&self.bytes, self.base(e) + self.type_bits as u64, self.name_bits);
-        if self.name_bits < 32 && v == (1u64 << self.name_bits) - 1 {
+        if Some(v) == name_marker(self.name_bits) {
             if let Ok(i) = self.wide_names.binary_search_by_key(&(e as u32), |&(e, _)| e) {
                 return self.wide_names[i].1;
             }
