@@ -2,16 +2,17 @@
 // heapsnap: heap snapshots for Node.js, written natively. This file only shapes arguments,
 // keeps heapdump's calling conventions, and turns native results into JS values.
 
-const { writer } = require('./lib/native');
-const { writeNow, writeAsync } = require('./lib/write');
-const { checkOptions, toNative, ASYNC_WRITE_OPTIONS } = require('./lib/options');
+const { writer } = require('./lib/loader/native');
+const { writeNow, writeAsync } = require('./lib/writer/write');
+const { checkOptions, toNative, ASYNC_WRITE_OPTIONS } = require('./lib/writer/options');
 const { invalidOption } = require('./lib/errors');
-const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler } = require('./lib/signal');
-const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyze');
-const { onNearHeapLimit } = require('./lib/near-heap-limit');
-const { leakCheck, assertNoLeaks } = require('./lib/leak-check');
-const { writeReport } = require('./lib/report');
-const { startSamplingHeapProfiler, stopSamplingHeapProfiler, readHeapProfileTop, diffHeapProfiles } = require('./lib/profile');
+const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler } = require('./lib/writer/signal');
+const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyzer/analyze');
+const { onNearHeapLimit } = require('./lib/writer/near-heap-limit');
+const { leakCheck, assertNoLeaks } = require('./lib/harness/leak-check');
+const { writeReport } = require('./lib/analyzer/report');
+const { startSamplingHeapProfiler, stopSamplingHeapProfiler } = require('./lib/writer/profile');
+const { readHeapProfileTop, diffHeapProfiles } = require('./lib/analyzer/profile');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,

@@ -303,7 +303,7 @@ test('background options are checked', async () => {
   // The synchronous, heapdump-compatible call never forks.
   assert.throws(() => heapsnap.writeSnapshot({ background: true }), { code: 'ERR_HEAPSNAP_INVALID_OPTION' });
   assert.throws(() => heapsnap.installSignalHandler({ background: true, fallback: 1 }), { code: 'ERR_HEAPSNAP_INVALID_OPTION' });
-  const { optionsFromEnv } = require(path.join(PKG, 'lib/signal'));
+  const { optionsFromEnv } = require(path.join(PKG, 'lib/writer/signal'));
   assert.deepStrictEqual(optionsFromEnv({ HEAPSNAP_OPTIONS: 'background,fallback=false,bgtimeout=30000' }), {
     background: true,
     fallback: false,

@@ -121,7 +121,7 @@ function methodOf(name) {
 
 // How long the native line-end warm-up of heapsnap's dump took (unset when turned off).
 const WARMUP_OF_THE_DUMP = `
-      const warmup = require(ROOT + '/lib/native').writer().lastLineEndWarmup();
+      const warmup = require(ROOT + '/lib/loader/native').writer().lastLineEndWarmup();
       if (warmup && warmup.status !== 'off') result.warmupMs = warmup.durationMs;`;
 
 function childMain(name, out) {

@@ -15,11 +15,11 @@
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
 // `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
 
-const { UsageError, parseOrUsage } = require('../lib/cli-args');
+const { UsageError, parseOrUsage } = require('../lib/cli/args');
 const fs = require('node:fs');
 const path = require('node:path');
 const { formatBytes, table, percent } = require('../lib/format');
-const { readMemoryRecord, outsideHeap, describeMemoryRecord } = require('../lib/memory-record');
+const { readMemoryRecord, outsideHeap, describeMemoryRecord } = require('../lib/analyzer/memory-record');
 
 const USAGE = `Usage: heapsnap <command> [options]
 
@@ -260,7 +260,7 @@ function leaks(analyze, a, b, c, opts) {
 
 /** An allocation stack, one indented `fn (file:line:column)` per line. */
 function stackLines(frames) {
-  const { describeFrame } = require('../lib/leak-check');
+  const { describeFrame } = require('../lib/harness/leak-check');
   return frames.map((frame) => `    ${truncate(describeFrame(frame), 120)}`).join('\n');
 }
 
@@ -307,7 +307,7 @@ function retainers(snap, opts) {
 }
 
 function report(snaps, opts) {
-  const { analyzeForReport, renderReport, DEFAULT_OUTPUT } = require('../lib/report');
+  const { analyzeForReport, renderReport, DEFAULT_OUTPUT } = require('../lib/analyzer/report');
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[Kcomparing...');
   const data = analyzeForReport(snaps, { top: opts.top });
   clearLine();
@@ -333,11 +333,11 @@ function main(argv) {
       throw err;
     }
   }
-  const profiles = require('../lib/profile-cli');
+  const profiles = require('../lib/cli/profile');
   if (opts.command === 'diff' && opts.files.every(profiles.isProfileFile)) return profiles.diff(opts.files, opts, out);
-  const analyze = require('../lib/analyze');
+  const analyze = require('../lib/analyzer/analyze');
   // This process only analyzes: big columns go back to the OS as soon as they are freed.
-  require('../lib/native').analyzer().usePrivateMappingsForLargeBlocks();
+  require('../lib/loader/native').analyzer().usePrivateMappingsForLargeBlocks();
   const snaps = opts.files.map((f, i) => load(analyze, f, i, opts.files.length));
   switch (opts.command) {
     case 'summary':
@@ -456,7 +456,7 @@ async function dump(argv) {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   options.abort = controller.signal;
-  const { dumpProcess } = require('../lib/remote-dump');
+  const { dumpProcess } = require('../lib/operator/remote-dump');
   const info = await dumpProcess(options);
   clearLine();
   out(info.path);
@@ -472,7 +472,7 @@ async function profile(argv) {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   options.abort = controller.signal;
-  const { profileProcess } = require('../lib/remote-dump');
+  const { profileProcess } = require('../lib/operator/remote-dump');
   const info = await profileProcess(options);
   out(info.path);
   return 0;
@@ -500,7 +500,7 @@ if (argv[0] === 'dump') {
   profile(argv.slice(1)).then((code) => (process.exitCode = code), fail);
 } else if (argv[0] === 'top') {
   try {
-    process.exitCode = require('../lib/profile-cli').top(argv.slice(1), out);
+    process.exitCode = require('../lib/cli/profile').top(argv.slice(1), out);
   } catch (err) {
     fail(err);
   }

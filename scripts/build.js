@@ -14,7 +14,7 @@
 const fs = require('fs');
 const path = require('path');
 const { parseArgs } = require('util');
-const { ROOT, LOCAL_BUILDS, addonFileName, currentPlatform } = require('../lib/addons');
+const { ROOT, LOCAL_BUILDS, addonFileName, currentPlatform } = require('../lib/loader/addons');
 const { buildAddons, platformOf } = require('./cargo-build');
 
 const SOURCES = ['Cargo.toml', 'Cargo.lock', 'build.rs', 'src', 'crates/heapsnap-core', 'crates/heapsnap-napi', 'crates/heapsnap-analyzer'];

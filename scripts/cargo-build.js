@@ -1,11 +1,11 @@
 'use strict';
-// Builds heapsnap's addons with cargo and installs them under the loader's names (lib/addons.js).
+// Builds heapsnap's addons with cargo and installs them under the loader's names (lib/loader/addons.js).
 // Shared by scripts/build.js (this machine, this node) and scripts/prebuilds.js (every major).
 
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { ROOT, addonFileName } = require('../lib/addons');
+const { ROOT, addonFileName } = require('../lib/loader/addons');
 
 // Rust target triple -> the loader's platform name. Only linux-x64 (glibc) is prebuilt today;
 // the others build from source on their own machines.

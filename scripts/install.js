@@ -12,7 +12,7 @@
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { ROOT } = require('../lib/addons');
+const { ROOT } = require('../lib/loader/addons');
 
 const BUILD = path.join(__dirname, 'build.js');
 

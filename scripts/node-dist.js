@@ -6,7 +6,7 @@
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { ROOT } = require('../lib/addons');
+const { ROOT } = require('../lib/loader/addons');
 
 const CACHE = path.join(ROOT, '.cache', 'node');
 

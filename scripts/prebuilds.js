@@ -14,7 +14,7 @@ const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { parseArgs } = require('util');
-const { ROOT, PREBUILDS, prebuiltNodeAbis } = require('../lib/addons');
+const { ROOT, PREBUILDS, prebuiltNodeAbis } = require('../lib/loader/addons');
 const { buildAddons, platformOf } = require('./cargo-build');
 const { fetchNode } = require('./node-dist');
 

@@ -24,7 +24,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { parseArgs } = require('util');
-const { ROOT, PREBUILDS, addonFileName, prebuiltNodeAbis } = require('../lib/addons');
+const { ROOT, PREBUILDS, addonFileName, prebuiltNodeAbis } = require('../lib/loader/addons');
 const { fetchNode } = require('./node-dist');
 
 // Outside the checkout, so that test runners crawling it (jest) never see the copies made here.

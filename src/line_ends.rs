@@ -6,7 +6,7 @@
 //! snapshot (a fraction of a millisecond when nothing is new). It is native so that it serves
 //! the dumps that run inside V8 interrupts and callbacks (signal, near heap limit), where no
 //! JS can run. JS-initiated dumps rely on it too, and fall back to a debugger session
-//! (lib/write.js) only where it is unavailable or off.
+//! (lib/writer/write.js) only where it is unavailable or off.
 //!
 //! `HEAPSNAP_LINE_END_WARMUP=off` in the environment turns it off: for benchmarks, and as an
 //! escape hatch should V8's private debug interface misbehave on some node build.

@@ -35,7 +35,7 @@ pub struct NativeWriteOptions {
     pub memory_limit: Option<f64>,
     /// Write `<snapshot>.memory.json` beside the snapshot (default true).
     pub memory_file: Option<bool>,
-    /// `process.memoryUsage().arrayBuffers`, set by lib/write.js for JS-initiated dumps.
+    /// `process.memoryUsage().arrayBuffers`, set by lib/writer/write.js for JS-initiated dumps.
     pub array_buffers: Option<f64>,
     /// Take the snapshot in a forked child (Linux); see src/background.rs.
     pub background: Option<bool>,
@@ -87,7 +87,7 @@ pub struct MemoryInfo {
     pub heap_used: f64,
     pub heap_total: f64,
     pub external: f64,
-    /// Filled in by lib/write.js from `process.memoryUsage()`: V8 does not know it.
+    /// Filled in by lib/writer/write.js from `process.memoryUsage()`: V8 does not know it.
     pub array_buffers: Option<f64>,
     /// The limit of the process's cgroup, when it has one.
     pub cgroup_limit: Option<f64>,

@@ -1,5 +1,5 @@
 //! The sampling heap profiler's JS surface: `startSamplingHeapProfiler` and
-//! `stopSamplingHeapProfiler` (lib/profile.js shapes their arguments). One profiler per JS
+//! `stopSamplingHeapProfiler` (lib/writer/profile.js shapes their arguments). One profiler per JS
 //! thread; the profile is copied out of V8 on the JS thread, then written as a `.heapprofile`
 //! (heapsnap-core's `heapprofile`) through the snapshot sink on the libuv pool.
 
@@ -39,7 +39,7 @@ fn current_isolate() -> napi::Result<Isolate, String> {
     Isolate::current().ok_or_else(|| DumpError::NoIsolate.into())
 }
 
-/// Options of `startSamplingHeapProfiler`, checked and defaulted by lib/profile.js.
+/// Options of `startSamplingHeapProfiler`, checked and defaulted by lib/writer/profile.js.
 #[napi(object)]
 pub struct NativeProfileStartOptions {
     /// Average bytes between two samples.
@@ -50,7 +50,7 @@ pub struct NativeProfileStartOptions {
     pub include_collected: bool,
 }
 
-/// Where `stopSamplingHeapProfiler` writes, checked by lib/profile.js.
+/// Where `stopSamplingHeapProfiler` writes, checked by lib/writer/profile.js.
 #[napi(object)]
 pub struct NativeProfileWriteOptions {
     pub path: Option<String>,

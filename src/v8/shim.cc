@@ -70,7 +70,7 @@ v8::Isolate* AsIsolate(void* isolate) { return static_cast<v8::Isolate*>(isolate
 // Why: while V8 < 12 builds a heap snapshot it looks up the line of every function, and for a
 // script whose line ends are not cached yet it scans the source again each time: with
 // TypeScript's 9 MB compiler loaded that is ~20 s of the pause (V8 12 caches them first).
-// The debugger caches them (what lib/write.js's Debugger.enable does), but no public V8 API
+// The debugger caches them (what lib/writer/write.js's Debugger.enable does), but no public V8 API
 // does, and signal and near-heap-limit dumps run inside V8 interrupts where no JS can run.
 // So we do it natively with two functions of V8's debug interface (src/debug/debug-interface.h,
 // which Node does not ship) that the node binary exports:

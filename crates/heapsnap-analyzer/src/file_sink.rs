@@ -1,7 +1,7 @@
 //! `NativeFileSink`: heapsnap's snapshot sink (heapsnap-core's `SnapshotSink`: gzip/zstd, an
 //! unnamed 0600 file in the target's directory, fsync, named only once complete) for snapshot
 //! bytes that arrive in JavaScript, such as the chunks Node's inspector streams out of another
-//! process (lib/inspector-dump.js).
+//! process (lib/operator/inspector-dump.js).
 //!
 //! It lives in the ABI-free analyzer addon, not in the writer, so that it works on every
 //! Node.js from 18 on, whether or not a writer was built for that major: dumping another

@@ -7,7 +7,7 @@
 //! N-API, one binary loads on every Node.js >= 18, including majors that have no writer build.
 //!
 //! Numbers (ids, sizes, counts) cross as JS numbers (f64): exact up to 2^53, far beyond any
-//! heap. lib/analyze.js shapes the arguments and adds the error's `offset` property.
+//! heap. lib/analyzer/analyze.js shapes the arguments and adds the error's `offset` property.
 
 mod allocator;
 mod file_sink;

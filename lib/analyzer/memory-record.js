@@ -5,7 +5,7 @@
 // lies outside the JS heap.
 
 const fs = require('fs');
-const { formatBytes, percent } = require('./format');
+const { formatBytes, percent } = require('../format');
 
 const FORMAT = 'heapsnap-memory/1';
 const SUFFIX = '.memory.json';

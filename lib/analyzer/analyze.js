@@ -2,8 +2,8 @@
 // The analyzer's JS API: argument checks and error shaping over the native NativeSnapshot.
 // Results are plain objects whose shapes match the CLI's `--json` output (DESIGN.md).
 
-const { analyzer } = require('./native');
-const { invalidOption } = require('./errors');
+const { analyzer } = require('../loader/native');
+const { invalidOption } = require('../errors');
 
 /** Adds `offset` (decompressed byte position) to corrupt-snapshot errors, from the message. */
 function shapeError(err) {

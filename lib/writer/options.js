@@ -4,7 +4,7 @@
 // (templates, compression vs file name) is decided natively.
 
 const { threadId } = require('worker_threads');
-const { invalidOption } = require('./errors');
+const { invalidOption } = require('../errors');
 
 const WRITE_OPTIONS = {
   path: 'string',

@@ -8,13 +8,13 @@
 // signal, and wait for its answer file (heapsnap-core's remote.rs is the other side; the
 // protocol and its trust rules are in SECURITY.md). Nothing listens in the target.
 // Target without heapsnap: only with `inspector: true`, through Node's own inspector
-// (lib/inspector-dump.js), which opens a debugging port while it runs.
+// (lib/operator/inspector-dump.js), which opens a debugging port while it runs.
 
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
-const { heapsnapError } = require('./errors');
-const { optionsFromEnv } = require('./signal');
+const { heapsnapError } = require('../errors');
+const { optionsFromEnv } = require('../writer/signal');
 const proc = require('./proc');
 
 const POLL_MS = 50;

@@ -8,8 +8,8 @@
 // snapshot (src/line_ends.rs, through V8 debug functions the node binary exports). Where that
 // is unavailable (or turned off), a debugger session computes them once, in ~100 ms.
 
-const { writer } = require('./native');
-const { heapsnapError } = require('./errors');
+const { writer } = require('../loader/native');
+const { heapsnapError } = require('../errors');
 
 const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 

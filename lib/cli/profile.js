@@ -2,8 +2,8 @@
 // `heapsnap top FILE.heapprofile` and `heapsnap diff A.heapprofile B.heapprofile`: allocation
 // sites of sampling heap profiles (heapsnap's own, `node --heap-prof`'s, DevTools' saves).
 
-const { UsageError, parseOrUsage } = require('./cli-args');
-const { formatBytes, table, percent } = require('./format');
+const { UsageError, parseOrUsage } = require('./args');
+const { formatBytes, table, percent } = require('../format');
 
 const DEFAULT_TOP = 20;
 const INLINING_NOTE =
@@ -36,7 +36,7 @@ function top(argv, out) {
   const { values, positionals } = parseOrUsage(argv, { top: { type: 'string' }, json: { type: 'boolean', default: false } });
   if (positionals.length !== 1) throw new UsageError(`top takes one .heapprofile file, got ${positionals.length}`);
   const [file] = positionals;
-  const { readHeapProfileTop } = require('./profile');
+  const { readHeapProfileTop } = require('../analyzer/profile');
   const result = readHeapProfileTop(file, { top: parseTop(values.top) });
   if (values.json) {
     out(JSON.stringify(result));
@@ -60,7 +60,7 @@ function top(argv, out) {
 
 /** `heapsnap diff A.heapprofile B.heapprofile [--top N] [--json]`: the sites that grew. */
 function diff(files, opts, out) {
-  const { diffHeapProfiles } = require('./profile');
+  const { diffHeapProfiles } = require('../analyzer/profile');
   const result = diffHeapProfiles(files[0], files[1], { top: opts.top ?? DEFAULT_TOP });
   if (opts.json) {
     out(JSON.stringify(result));

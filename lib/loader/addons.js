@@ -1,5 +1,5 @@
 'use strict';
-// Where heapsnap's two addons live, for the loader (lib/native.js) and the build scripts.
+// Where heapsnap's two addons live, for the loader (lib/loader/native.js) and the build scripts.
 //
 //   writer    heapsnap.<platform>.abi<N>.node   V8 shim inside: one build per Node ABI
 //   analyzer  heapsnap-analyzer.<platform>.node plain N-API: one build for every Node >= 18
@@ -11,7 +11,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 const PREBUILDS = path.join(ROOT, 'prebuilds');
 const LOCAL_BUILDS = path.join(ROOT, 'native');
 
@@ -41,7 +41,7 @@ function addonCandidates(kind) {
 
 /** Node majors -> ABI (process.versions.modules) of the majors heapsnap prebuilds. */
 function prebuiltNodeAbis() {
-  return require('../package.json').heapsnap.prebuiltNodeAbis;
+  return require('../../package.json').heapsnap.prebuiltNodeAbis;
 }
 
 /** The Node majors whose writer is prebuilt for this platform in this package. */

@@ -4,9 +4,9 @@
 // every chunk streamed into heapsnap's file sink as it arrives.
 //
 //  1. SIGUSR1 makes Node open its inspector (127.0.0.1:9229, or its --inspect-port). The port
-//     is found through /proc (lib/proc.js), never assumed: 9229 may be someone else's, the
+//     is found through /proc (lib/operator/proc.js), never assumed: 9229 may be someone else's, the
 //     target may use another one, or may have had an inspector open before we came.
-//  2. /json/list names the session's WebSocket; we connect (lib/inspector-client.js).
+//  2. /json/list names the session's WebSocket; we connect (lib/operator/inspector-client.js).
 //  3. V8 < 12: Debugger.enable + disable first, which computes every script's line ends once;
 //     otherwise the snapshot generator recomputes them and takes ~20 s with a big bundle.
 //     Optional HeapProfiler.collectGarbage, then HeapProfiler.takeHeapSnapshot.
@@ -20,9 +20,9 @@
 //     code in the process, so it closes before the file is even finished, and on failures too.
 
 const { constants } = require('os');
-const { analyzer } = require('./native');
-const { heapsnapError, invalidOption } = require('./errors');
-const { checkValue } = require('./options');
+const { analyzer } = require('../loader/native');
+const { heapsnapError, invalidOption } = require('../errors');
+const { checkValue } = require('../writer/options');
 const proc = require('./proc');
 const { debuggerUrl, InspectorSession, PROTOCOL_ERROR } = require('./inspector-client');
 

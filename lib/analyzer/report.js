@@ -11,7 +11,7 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { invalidOption } = require('./errors');
+const { invalidOption } = require('../errors');
 
 const DEFAULT_TOP = 25;
 const CHART_ROWS = 15;
@@ -26,7 +26,7 @@ function esc(value) {
   return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-const { formatBytes } = require('./format');
+const { formatBytes } = require('../format');
 const { readMemoryRecord, outsideHeap } = require('./memory-record');
 const int = (n) => Number(n).toLocaleString('en-US');
 const signed = (n, fmt = int) => (n > 0 ? `+${fmt(n)}` : n < 0 ? `\u2212${fmt(-n)}` : fmt(0));
@@ -175,7 +175,7 @@ function renderLeaks(leaks, top) {
     return '<p class="muted">Leak detection needs three snapshots of one process: A, then B after the suspect work, then C after more of it. Objects allocated between A and B that are still alive in C are the candidates.</p>';
   }
   if (leaks.length === 0) return '<p class="ok big">No leak candidates: nothing allocated between A and B is still alive in C.</p>';
-  // Already ranked (lib/analyze.js rankLeaks): groups held through another group are folded
+  // Already ranked (lib/analyzer/analyze.js rankLeaks): groups held through another group are folded
   // into it as `holds`; user classes by retained size, runtime noise after them.
   const shown = leaks.slice(0, top);
   const cards = shown.map((g) => `<article class="leak${g.runtime ? ' runtime' : ''}" data-name="${esc(g.name)}">

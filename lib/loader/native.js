@@ -1,12 +1,12 @@
 'use strict';
-// Loads heapsnap's addons on first use (see lib/addons.js for where they live):
+// Loads heapsnap's addons on first use (see lib/loader/addons.js for where they live):
 // - writer(): dumps, triggers, gc. Built per Node ABI; without one for this Node, the writing
 //   functions throw ERR_HEAPSNAP_NATIVE_MISSING and say what to do, while the rest still works.
 // - analyzer(): readSnapshot, leaks, the CLI. Plain N-API, so it loads on any Node >= 18.
 
 const fs = require('fs');
 const { addonCandidates, currentPlatform, prebuiltWriterMajors } = require('./addons');
-const { heapsnapError } = require('./errors');
+const { heapsnapError } = require('../errors');
 
 const REBUILD = "install Rust (https://rustup.rs) and run `npm rebuild heapsnap` to build one from source";
 

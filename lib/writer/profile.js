@@ -1,15 +1,14 @@
 'use strict';
 // Sampling heap profiles: startSamplingHeapProfiler / stopSamplingHeapProfiler (the writer
-// addon, src/profile.rs) and the `.heapprofile` readers behind `heapsnap top` (the analyzer
-// addon, so they work on any Node >= 18).
+// addon, src/profile.rs). Reading them back is lib/analyzer/profile.js.
 //
 // Defaults are those of `node --heap-prof` (and DevTools' "Allocation sampling"): a sample
 // about every 512 KiB allocated, stacks up to 128 frames, only objects still alive.
 
 const { threadId } = require('worker_threads');
-const { writer, analyzer } = require('./native');
+const { writer } = require('../loader/native');
 const { checkOptions } = require('./options');
-const { invalidOption } = require('./errors');
+const { invalidOption } = require('../errors');
 
 const DEFAULT_INTERVAL = 512 * 1024;
 const DEFAULT_STACK_DEPTH = 128;
@@ -39,34 +38,9 @@ async function stopSamplingHeapProfiler(options) {
   return writer().stopSamplingHeapProfiler({ ...checked, threadId });
 }
 
-function checkPath(fn, file) {
-  if (typeof file !== 'string' || file === '') throw invalidOption(`${fn}: path must be a non-empty string, got ${typeof file}`);
-}
-
-function checkTop(fn, top) {
-  if (top !== undefined && (!Number.isSafeInteger(top) || top < 0)) throw invalidOption(`${fn}: top must be a non-negative integer`);
-}
-
-/** Allocation sites of a `.heapprofile` (plain, .gz, .zst): `{ totalSize, samples, sites }`. */
-function readHeapProfileTop(file, { top } = {}) {
-  checkPath('heapProfileTop', file);
-  checkTop('heapProfileTop', top);
-  return analyzer().heapProfileTop(file, top);
-}
-
-/** Sites whose live bytes grew from profile `a` to `b`: `{ totalDelta, sites }`. */
-function diffHeapProfiles(a, b, { top } = {}) {
-  checkPath('heapProfileDiff', a);
-  checkPath('heapProfileDiff', b);
-  checkTop('heapProfileDiff', top);
-  return analyzer().heapProfileDiff(a, b, top);
-}
-
 module.exports = {
   DEFAULT_INTERVAL,
   DEFAULT_STACK_DEPTH,
   startSamplingHeapProfiler,
   stopSamplingHeapProfiler,
-  readHeapProfileTop,
-  diffHeapProfiles,
 };

@@ -1,5 +1,5 @@
 'use strict';
-// Argument errors shared by the CLI's commands (bin/heapsnap.js, lib/profile-cli.js): a usage
+// Argument errors shared by the CLI's commands (bin/heapsnap.js, lib/cli/profile.js): a usage
 // error exits 2 with its one line plus a pointer to --help.
 
 const { parseArgs } = require('node:util');

@@ -1,12 +1,12 @@
 'use strict';
 // A small client for Node's inspector: its HTTP discovery endpoint (/json/list) and one
 // Chrome DevTools Protocol session over a WebSocket (the `ws` package: Node 18 and 20 have no
-// global WebSocket). Errors carry `code: 'ERR_HEAPSNAP_INSPECTOR'`; lib/inspector-dump.js says
+// global WebSocket). Errors carry `code: 'ERR_HEAPSNAP_INSPECTOR'`; lib/operator/inspector-dump.js says
 // which process they are about and whether it died.
 
 const http = require('http');
 const WebSocket = require('ws');
-const { heapsnapError } = require('./errors');
+const { heapsnapError } = require('../errors');
 
 const PROTOCOL_ERROR = 'ERR_HEAPSNAP_INSPECTOR';
 // /json/list is a few hundred bytes; anything much larger is not Node's inspector.

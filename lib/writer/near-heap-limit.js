@@ -1,7 +1,7 @@
 'use strict';
 // onNearHeapLimit: a snapshot just before an out-of-memory crash.
 
-const { writer } = require('./native');
+const { writer } = require('../loader/native');
 const { WRITE_OPTIONS, checkOptions, toNative } = require('./options');
 
 const SCHEMA = {

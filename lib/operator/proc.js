@@ -138,7 +138,7 @@ function executable(pid) {
  * one-line message naming the pid.
  */
 function checkCanSignal(pid) {
-  const { heapsnapError } = require('./errors');
+  const { heapsnapError } = require('../errors');
   try {
     process.kill(pid, 0);
   } catch (err) {

@@ -3,9 +3,9 @@
 // environment variables, and the default handler installed at require().
 
 const os = require('os');
-const { writer } = require('./native');
+const { writer } = require('../loader/native');
 const { WRITE_OPTIONS, BACKGROUND_OPTIONS, checkOptions, toNative } = require('./options');
-const { invalidOption } = require('./errors');
+const { invalidOption } = require('../errors');
 
 const SIGNAL_SCHEMA = {
   path: WRITE_OPTIONS.path,
