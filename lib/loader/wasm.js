@@ -1,0 +1,164 @@
+'use strict';
+// The analyzer addon built for WebAssembly (wasm32-wasip1-threads), for wherever no native
+// analyzer loads (macOS, Windows, FreeBSD, linux-ppc64...) or HEAPSNAP_FORCE_PORTABLE=analyzer
+// asks for it. Same Rust code, same exports: lib/loader/native.js hands it out as analyzer().
+//
+// napi-rs's own WASI loader, written out by hand (`napi build --target wasm32-wasip1-threads`
+// generates one per package; ours differs in the few places heapsnap needs):
+// - the .wasm ships in the main package (prebuilds/heapsnap-analyzer.wasm32-wasi.wasm), not in
+//   a package installed only with `--cpu=wasm32`, so a plain `npm install heapsnap` has it;
+// - Node's WASI ExperimentalWarning (Node 18-22) is swallowed, that one warning only;
+// - WASI has no pid, host name or working directory of its own: the host's are passed in
+//   (HEAPSNAP_HOST_PID, HEAPSNAP_HOST_HOSTNAME; wasiSetCwd before each call taking a path);
+// - the file sink's temp file is created by the host, mode 0600 from birth (WASI creates
+//   files 0666 less the umask): the `heapsnap.create_private_file` import.
+// Threads (std::thread, the async tasks' pool) are Node workers running wasm-worker.js.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { Worker } = require('worker_threads');
+const { PREBUILDS, LOCAL_BUILDS } = require('./addons');
+
+const WASM_FILE = 'heapsnap-analyzer.wasm32-wasi.wasm';
+
+/** Memory: 4000 pages (250 MiB) to start, WebAssembly's 4 GiB (65536 pages) at most. */
+const INITIAL_PAGES = 4000;
+const MAXIMUM_PAGES = 65536;
+
+/** The .wasm to load: a local build (`npm run build:wasm`) wins over the shipped one. */
+function wasmCandidates() {
+  return [path.join(LOCAL_BUILDS, WASM_FILE), path.join(PREBUILDS, WASM_FILE)];
+}
+
+/**
+ * Runs `fn` with Node's "WASI is an experimental feature" warning (Node 18-22: require('wasi')
+ * emits it once per thread) dropped, and every other warning passed on as it was.
+ */
+function withoutWasiWarning(fn) {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (warning, ...rest) {
+    const type = typeof rest[0] === 'string' ? rest[0] : rest[0] && rest[0].type;
+    const text = typeof warning === 'string' ? warning : warning && warning.message;
+    if (type === 'ExperimentalWarning' && typeof text === 'string' && text.startsWith('WASI ')) return undefined;
+    return emitWarning.call(process, warning, ...rest);
+  };
+  try {
+    return fn();
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/** The WASI instance for one thread: the host's root preopened, host facts in the env. */
+function createWasi() {
+  const { WASI } = withoutWasiWarning(() => require('wasi'));
+  const root = path.parse(process.cwd()).root;
+  return withoutWasiWarning(
+    () =>
+      new WASI({
+        version: 'preview1',
+        env: { ...process.env, HEAPSNAP_HOST_PID: String(process.pid), HEAPSNAP_HOST_HOSTNAME: os.hostname() },
+        preopens: { [root]: root },
+      }),
+  );
+}
+
+/** Imports heapsnap's own Rust code asks the host for (crates/heapsnap-core/src/outfile_wasi.rs). */
+function heapsnapImports(getMemory) {
+  return {
+    // 0 created (exclusive, 0600, closed again), 1 the name exists, 2 another failure.
+    create_private_file(ptr, len) {
+      const file = Buffer.from(new Uint8Array(getMemory().buffer, ptr, len)).toString('utf8');
+      try {
+        fs.closeSync(fs.openSync(file, 'wx', 0o600));
+        return 0;
+      } catch (err) {
+        return err.code === 'EEXIST' ? 1 : 2;
+      }
+    },
+  };
+}
+
+/** Workers that run wasm threads must not keep the process alive (Rust threads are never awaited). */
+function unrefWorker(worker) {
+  for (const name of ['kPublicPort', 'kHandle']) {
+    const symbol = Object.getOwnPropertySymbols(worker).find((s) => s.toString().includes(name));
+    if (symbol && worker[symbol]) worker[symbol].ref = () => {};
+  }
+  worker.unref();
+}
+
+/**
+ * The exports, with those that take a path first setting WASI's working directory to the
+ * host's. A new object: napi's classes' static methods cannot be redefined, so each class is
+ * stood in for by an object that inherits from it and has its own path-taking factory.
+ */
+function followCwd(exports) {
+  let cwd;
+  const sync = () => {
+    const now = process.cwd();
+    if (now !== cwd) {
+      exports.wasiSetCwd(now);
+      cwd = now;
+    }
+  };
+  const wrapped = (owner, name) => {
+    const fn = owner[name];
+    return function (...args) {
+      sync();
+      return fn.apply(owner, args);
+    };
+  };
+  const standIn = (cls, name) => Object.create(cls, { [name]: { value: wrapped(cls, name), enumerable: true } });
+  const result = { ...exports };
+  result.NativeSnapshot = standIn(exports.NativeSnapshot, 'read');
+  result.NativeFileSink = standIn(exports.NativeFileSink, 'create');
+  for (const name of ['readSnapshotAsync', 'heapProfileTop', 'heapProfileDiff', 'writeSyntheticSnapshot', 'abandonUnfinishedSinks']) {
+    result[name] = wrapped(exports, name);
+  }
+  return result;
+}
+
+/** Loads the WebAssembly analyzer; throws (with the file named) when there is none or it fails. */
+function loadWasmAnalyzer() {
+  const file = wasmCandidates().find((candidate) => fs.existsSync(candidate));
+  if (file === undefined) {
+    throw new Error(`no ${WASM_FILE} in ${wasmCandidates().map((c) => path.dirname(c)).join(' or ')}`);
+  }
+  const {
+    instantiateNapiModuleSync,
+    getDefaultContext,
+    createOnMessage,
+    emnapiAsyncWorkPlugin,
+    emnapiTSFNPlugin,
+  } = require('@napi-rs/wasm-runtime');
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
+  const poolSize = Number(process.env.NAPI_RS_ASYNC_WORK_POOL_SIZE ?? process.env.UV_THREADPOOL_SIZE);
+  const { napiModule } = instantiateNapiModuleSync(fs.readFileSync(file), {
+    context: getDefaultContext(),
+    asyncWorkPoolSize: poolSize > 0 ? poolSize : 4,
+    reuseWorker: true,
+    plugins: [emnapiAsyncWorkPlugin, emnapiTSFNPlugin],
+    wasi: createWasi(),
+    onCreateWorker() {
+      const worker = new Worker(path.join(__dirname, 'wasm-worker.js'), { env: process.env });
+      worker.onmessage = ({ data }) => createOnMessage(fs)(data);
+      unrefWorker(worker);
+      return worker;
+    },
+    overwriteImports(importObject) {
+      importObject.env = { ...importObject.env, ...importObject.napi, ...importObject.emnapi, memory };
+      importObject.heapsnap = heapsnapImports(() => memory);
+      return importObject;
+    },
+    beforeInit({ instance }) {
+      for (const name of Object.keys(instance.exports)) {
+        if (name.startsWith('__napi_register__')) instance.exports[name]();
+      }
+    },
+  });
+  return followCwd(napiModule.exports);
+}
+
+module.exports = { loadWasmAnalyzer, wasmCandidates, withoutWasiWarning, createWasi, heapsnapImports, WASM_FILE };
