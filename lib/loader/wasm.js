@@ -89,12 +89,27 @@ function unrefWorker(worker) {
   worker.unref();
 }
 
+/** Marks the code in a rejection from the wasm build (crates/heapsnap-napi's CodedTask::reject). */
+const CODED = '\u0001heapsnap-code\u0001';
+
+/** The coded error the native build rejects with, rebuilt from the wasm build's rejection. */
+function recoded(err) {
+  const message = err && typeof err.message === 'string' ? err.message : '';
+  if (!message.startsWith(CODED)) return err;
+  const rest = message.slice(CODED.length);
+  const cut = rest.indexOf(CODED);
+  const coded = new Error(rest.slice(cut + CODED.length));
+  coded.code = rest.slice(0, cut);
+  return coded;
+}
+
 /**
- * The exports, with those that take a path first setting WASI's working directory to the
- * host's. A new object: napi's classes' static methods cannot be redefined, so each class is
- * stood in for by an object that inherits from it and has its own path-taking factory.
+ * The exports as the native build has them: calls that take a path first set WASI's working
+ * directory to the host's, and promises reject with coded errors. A new object: napi's
+ * classes' static methods cannot be redefined, so each class is stood in for by an object
+ * that inherits from it and has its own factory.
  */
-function followCwd(exports) {
+function adapt(exports) {
   let cwd;
   const sync = () => {
     const now = process.cwd();
@@ -103,19 +118,31 @@ function followCwd(exports) {
       cwd = now;
     }
   };
-  const wrapped = (owner, name) => {
+  const followingCwd = (owner, name) => {
     const fn = owner[name];
     return function (...args) {
       sync();
       return fn.apply(owner, args);
     };
   };
-  const standIn = (cls, name) => Object.create(cls, { [name]: { value: wrapped(cls, name), enumerable: true } });
   const result = { ...exports };
-  result.NativeSnapshot = standIn(exports.NativeSnapshot, 'read');
-  result.NativeFileSink = standIn(exports.NativeFileSink, 'create');
-  for (const name of ['readSnapshotAsync', 'heapProfileTop', 'heapProfileDiff', 'writeSyntheticSnapshot', 'abandonUnfinishedSinks']) {
-    result[name] = wrapped(exports, name);
+  result.NativeSnapshot = Object.create(exports.NativeSnapshot, { read: { value: followingCwd(exports.NativeSnapshot, 'read'), enumerable: true } });
+  const create = followingCwd(exports.NativeFileSink, 'create');
+  result.NativeFileSink = Object.create(exports.NativeFileSink, {
+    create: {
+      enumerable: true,
+      value(...args) {
+        const sink = create(...args);
+        const finish = sink.finish;
+        Object.defineProperty(sink, 'finish', { value: (...rest) => finish.apply(sink, rest).catch((err) => Promise.reject(recoded(err))) });
+        return sink;
+      },
+    },
+  });
+  const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
+  result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).catch((err) => Promise.reject(recoded(err)));
+  for (const name of ['heapProfileTop', 'heapProfileDiff', 'writeSyntheticSnapshot', 'abandonUnfinishedSinks']) {
+    result[name] = followingCwd(exports, name);
   }
   return result;
 }
@@ -158,7 +185,7 @@ function loadWasmAnalyzer() {
       }
     },
   });
-  return followCwd(napiModule.exports);
+  return adapt(napiModule.exports);
 }
 
 module.exports = { loadWasmAnalyzer, wasmCandidates, withoutWasiWarning, createWasi, heapsnapImports, WASM_FILE };

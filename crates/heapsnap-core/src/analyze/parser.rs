@@ -51,6 +51,11 @@ pub fn read_snapshot_with_progress(
 ) -> Result<HeapGraph, AnalyzeError> {
     let file = File::open(path).map_err(|e| AnalyzeError::from_io(e, None).with_path(path))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // WASI opens a directory for reading, then fails the read with EBADF: say EISDIR as Linux does.
+    #[cfg(target_os = "wasi")]
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(AnalyzeError::from_io(io::Error::from_raw_os_error(libc::EISDIR), None).with_path(path));
+    }
     let read = AtomicU64::new(0);
     let res = std::thread::scope(|s| {
         let (decoded, compressed) = sniff(Counted { inner: file, n: &read })?;
