@@ -39,6 +39,28 @@ function newestSourceMtime() {
   return newest;
 }
 
+/** Why the WebAssembly build cannot run here (what to install), or null when it can. */
+function missingToolchain(env = process.env) {
+  for (const dev of ['@napi-rs/cli/package.json', 'emnapi/package.json']) {
+    try {
+      require.resolve(dev, { paths: [ROOT] });
+    } catch {
+      return 'the dev dependencies @napi-rs/cli and emnapi (`npm install` in a clone; an installed package ships the .wasm)';
+    }
+  }
+  // The target's standard library in the sysroot (what rustc needs; rustup's own list can lag).
+  const sysroot = spawnSync('rustc', ['--print', 'sysroot'], { encoding: 'utf8' });
+  if (sysroot.error || sysroot.status !== 0) return 'Rust (https://rustup.rs)';
+  if (!fs.existsSync(path.join(sysroot.stdout.trim(), 'lib', 'rustlib', TARGET))) {
+    return `the Rust target ${TARGET} (\`rustup target add ${TARGET}\`)`;
+  }
+  const triple = TARGET.replace(/-/g, '_');
+  if (env.WASI_SDK_PATH || env[`CC_${triple}`] || env[`CC_${TARGET}`]) return null;
+  const zig = spawnSync(env.HEAPSNAP_PYTHON || 'python3', ['-m', 'ziglang', 'version'], { stdio: 'ignore' });
+  if (zig.error || zig.status !== 0) return 'a C compiler for wasm32 (`pip install ziglang`, or WASI_SDK_PATH)';
+  return null;
+}
+
 /** Builds the .wasm into `outDir` (as WASM_FILE); returns its path. */
 function buildWasm({ outDir = LOCAL_BUILDS, profile = 'release', targetDir } = {}) {
   const env = { ...process.env };
@@ -95,4 +117,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { buildWasm, TARGET };
+module.exports = { buildWasm, missingToolchain, newestSourceMtime, TARGET };

@@ -17,6 +17,7 @@ const { parseArgs } = require('util');
 const { ROOT, PREBUILDS, prebuiltNodeAbis } = require('../lib/loader/addons');
 const { buildAddons, platformOf } = require('./cargo-build');
 const { fetchNode } = require('./node-dist');
+const { buildWasm } = require('./build-wasm');
 
 const TARGET_DIR = path.join(ROOT, 'target', 'prebuilds');
 
@@ -60,6 +61,14 @@ function checkLoads(addon, node, kind) {
   if (child.status !== 0) throw new Error(`heapsnap: ${path.basename(addon)} does not load in Node ${node.version}: ${child.stderr.trim()}`);
 }
 
+/** Loads the .wasm in that node through the loader, as a user's process would without a native analyzer. */
+function checkWasmLoads(file, node) {
+  const loader = path.join(ROOT, 'lib', 'loader', 'wasm.js');
+  const probe = `const a = require(${JSON.stringify(loader)}).loadWasmAnalyzer(${JSON.stringify(file)}); if (typeof a.NativeSnapshot.read !== 'function') process.exit(1);`;
+  const child = spawnSync(node.execPath, ['-e', probe], { encoding: 'utf8' });
+  if (child.status !== 0 || child.stderr !== '') throw new Error(`heapsnap: ${path.basename(file)} does not load quietly in Node ${node.version}: ${child.stderr.trim()}`);
+}
+
 function main() {
   const { values } = parseArgs({ options: { target: { type: 'string', default: 'x86_64-unknown-linux-gnu' }, node: { type: 'string' } } });
   const { target } = values;
@@ -94,6 +103,11 @@ function main() {
       rows.push({ file: path.relative(ROOT, file), node: kinds[k] === 'writer' ? node.version : 'any', kB: Math.round(fs.statSync(file).size / 1024), glibc: versions.GLIBC || '?', seconds: ((Date.now() - started) / 1000).toFixed(0) });
     });
   });
+  // The WebAssembly analyzer (portable mode): one file for every platform and Node >= 18.
+  const started = Date.now();
+  const wasm = buildWasm({ outDir: PREBUILDS });
+  for (const node of checkable ? nodes : []) checkWasmLoads(wasm, node);
+  rows.push({ file: path.relative(ROOT, wasm), node: 'any', kB: Math.round(fs.statSync(wasm).size / 1024), glibc: '-', seconds: ((Date.now() - started) / 1000).toFixed(0) });
   console.table(rows);
   if (!checkable) console.error(`heapsnap: built for ${platform} without load or symbol checks (not this machine's platform)`);
 }

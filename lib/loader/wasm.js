@@ -147,9 +147,8 @@ function adapt(exports) {
   return result;
 }
 
-/** Loads the WebAssembly analyzer; throws (with the file named) when there is none or it fails. */
-function loadWasmAnalyzer() {
-  const file = wasmCandidates().find((candidate) => fs.existsSync(candidate));
+/** Loads the WebAssembly analyzer (`file`, else the first candidate); throws when there is none or it fails. */
+function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsSync(candidate))) {
   if (file === undefined) {
     throw new Error(`no ${WASM_FILE} in ${wasmCandidates().map((c) => path.dirname(c)).join(' or ')}`);
   }
