@@ -278,3 +278,29 @@ test('where no native analyzer loads, the WebAssembly one is used without being 
   assert.strictEqual(r.stderr, '');
   assert.strictEqual(r.stdout, run(NATIVE, ['summary', '--json', A]).stdout);
 });
+
+test("a snapshot too big for the WebAssembly memory fails with ERR_HEAPSNAP_WASM_STOPPED, never a hang or a crash", (t) => {
+  // HEAPSNAP_WASM_MAX_MB caps the memory below the 4 GiB WebAssembly allows, so a 50 MB
+  // synthetic snapshot plays the part of a 6 GB one.
+  const dir = tmpDir(t);
+  const big = path.join(dir, 'big.heapsnapshot');
+  const made = runNode(`const { analyzer } = require(${JSON.stringify(LOADER)});
+analyzer().writeSyntheticSnapshot(${JSON.stringify(big)}, { holders: 1000, itemsPerHolder: 400, itemClasses: 5, stringLen: 20, idBase: 1, bigNative: 0 });`);
+  assert.strictEqual(made.status, 0, made.stderr);
+  const env = { ...PORTABLE, HEAPSNAP_WASM_MAX_MB: '80' };
+  const cli = run(env, ['summary', '--json', big]);
+  assert.strictEqual(cli.status, 2, cli.stderr);
+  assert.match(cli.stderr, /heapsnap: ERR_HEAPSNAP_WASM_STOPPED: the WebAssembly analyzer stopped \(.*MiB at most\): .*native analyzer/);
+  const api = runNode(`const heapsnap = require(${JSON.stringify(PKG)});
+const out = [];
+try { heapsnap.readSnapshot(${JSON.stringify(big)}); out.push('read'); } catch (e) { out.push(e.code); }
+try { heapsnap.readSnapshot(${JSON.stringify(A)}); out.push('read'); } catch (e) { out.push(e.code); }
+heapsnap.readSnapshotAsync(${JSON.stringify(big)}).then(() => out.push('read'), (e) => out.push(e.code)).then(() => console.log(JSON.stringify(out)));`, { env: { HEAPSNAP_OPTIONS: 'nosignal', ...env } });
+  assert.strictEqual(api.status, 0, api.stderr);
+  // After a trap the instance's state is undefined: later calls fail the same way, by design.
+  assert.deepStrictEqual(JSON.parse(api.stdout), ['ERR_HEAPSNAP_WASM_STOPPED', 'ERR_HEAPSNAP_WASM_STOPPED', 'ERR_HEAPSNAP_WASM_STOPPED']);
+  // The same file within the cap of a fresh process reads fine (the failure was the cap).
+  const fine = run(PORTABLE, ['summary', '--json', '--top', '1', big]);
+  assert.strictEqual(fine.status, 0, fine.stderr);
+  assert.strictEqual(JSON.parse(fine.stdout).nodeCount, 801001);
+});

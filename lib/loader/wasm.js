@@ -22,9 +22,19 @@ const { PREBUILDS, LOCAL_BUILDS } = require('./addons');
 
 const WASM_FILE = 'heapsnap-analyzer.wasm32-wasi.wasm';
 
-/** Memory: 4000 pages (250 MiB) to start, WebAssembly's 4 GiB (65536 pages) at most. */
-const INITIAL_PAGES = 4000;
+/**
+ * Memory: 1200 pages (75 MiB: the 64 MB stack and the data) to start, WebAssembly's 4 GiB (65536 pages) at most: the
+ * largest snapshots need a native analyzer. HEAPSNAP_WASM_MAX_MB lowers the cap (the tests
+ * provoke running out of it that way).
+ */
+const INITIAL_PAGES = 1200;
 const MAXIMUM_PAGES = 65536;
+
+function maximumPages(env = process.env) {
+  const mb = Number(env.HEAPSNAP_WASM_MAX_MB);
+  if (!(mb > 0)) return MAXIMUM_PAGES;
+  return Math.max(INITIAL_PAGES, Math.min(MAXIMUM_PAGES, Math.floor((mb * 2 ** 20) / 65536)));
+}
 
 /** The .wasm to load: a local build (`npm run build:wasm`) wins over the shipped one. */
 function wasmCandidates() {
@@ -109,7 +119,44 @@ function recoded(err) {
  * classes' static methods cannot be redefined, so each class is stood in for by an object
  * that inherits from it and has its own factory.
  */
-function adapt(exports) {
+function adapt(exports, memory) {
+  // A trap (WebAssembly.RuntimeError: Rust aborted, mostly because the 4 GiB ran out) leaves the
+  // instance's state undefined (locks held, threads stopped midway): it is reported with a code,
+  // and every later call fails the same way instead of running in that state.
+  let broken;
+  const failure = (err) => {
+    const limit = `${Math.round(memory.buffer.byteLength / 2 ** 20)} MiB of WebAssembly memory in use, ${Math.round((maximumPages() * 65536) / 2 ** 20)} MiB at most`;
+    const coded = new Error(
+      `the WebAssembly analyzer stopped (${err.message}; ${limit}): most likely the snapshot needs more memory than WebAssembly's 4 GiB allow. ` +
+        'Analyze it where a native analyzer loads (the prebuilt one on linux-x64, or one built from source: install Rust and run `npm rebuild heapsnap`)',
+    );
+    coded.code = 'ERR_HEAPSNAP_WASM_STOPPED';
+    return coded;
+  };
+  const guard = (fn) =>
+    function (...args) {
+      if (broken) throw failure(broken);
+      let result;
+      try {
+        result = fn.apply(this, args);
+      } catch (err) {
+        if (err instanceof WebAssembly.RuntimeError) {
+          broken = err;
+          throw failure(err);
+        }
+        throw err;
+      }
+      if (result && typeof result.then === 'function') {
+        return result.catch((err) => {
+          if (err instanceof WebAssembly.RuntimeError) {
+            broken = err;
+            return Promise.reject(failure(err));
+          }
+          return Promise.reject(recoded(err));
+        });
+      }
+      return result;
+    };
   let cwd;
   const sync = () => {
     const now = process.cwd();
@@ -120,13 +167,25 @@ function adapt(exports) {
   };
   const followingCwd = (owner, name) => {
     const fn = owner[name];
-    return function (...args) {
+    return guard(function (...args) {
       sync();
       return fn.apply(owner, args);
-    };
+    });
+  };
+  // A snapshot's own methods run wasm code too (summary computes the dominator tree).
+  const guarded = (snap) => {
+    const proto = Object.getPrototypeOf(snap);
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const desc = Object.getOwnPropertyDescriptor(proto, name);
+      if (name !== 'constructor' && typeof desc.value === 'function') {
+        Object.defineProperty(snap, name, { value: guard((...args) => desc.value.apply(snap, args)), configurable: true, writable: true });
+      }
+    }
+    return snap;
   };
   const result = { ...exports };
-  result.NativeSnapshot = Object.create(exports.NativeSnapshot, { read: { value: followingCwd(exports.NativeSnapshot, 'read'), enumerable: true } });
+  const read = followingCwd(exports.NativeSnapshot, 'read');
+  result.NativeSnapshot = Object.create(exports.NativeSnapshot, { read: { value: (...args) => guarded(read(...args)), enumerable: true } });
   const create = followingCwd(exports.NativeFileSink, 'create');
   result.NativeFileSink = Object.create(exports.NativeFileSink, {
     create: {
@@ -134,13 +193,14 @@ function adapt(exports) {
       value(...args) {
         const sink = create(...args);
         const finish = sink.finish;
-        Object.defineProperty(sink, 'finish', { value: (...rest) => finish.apply(sink, rest).catch((err) => Promise.reject(recoded(err))) });
+        Object.defineProperty(sink, 'finish', { value: guard((...rest) => finish.apply(sink, rest)) });
         return sink;
       },
     },
   });
+  result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
-  result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).catch((err) => Promise.reject(recoded(err)));
+  result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);
   for (const name of ['heapProfileTop', 'heapProfileDiff', 'writeSyntheticSnapshot', 'abandonUnfinishedSinks']) {
     result[name] = followingCwd(exports, name);
   }
@@ -148,7 +208,7 @@ function adapt(exports) {
 }
 
 /** Loads the WebAssembly analyzer (`file`, else the first candidate); throws when there is none or it fails. */
-function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsSync(candidate))) {
+function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsSync(candidate)), { optimizeUpFront = false } = {}) {
   if (file === undefined) {
     throw new Error(`no ${WASM_FILE} in ${wasmCandidates().map((c) => path.dirname(c)).join(' or ')}`);
   }
@@ -159,7 +219,11 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
     emnapiAsyncWorkPlugin,
     emnapiTSFNPlugin,
   } = require('@napi-rs/wasm-runtime');
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
+  // V8 runs a long call in the code it entered with (no on-stack replacement for wasm): with
+  // its baseline compiler off, the parse runs in optimized code (-25-40% time here; +100-200 ms
+  // of compilation). Process-wide, so only where the caller owns the process (the CLI).
+  if (optimizeUpFront) require('v8').setFlagsFromString('--no-liftoff');
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maximumPages(), shared: true });
   const poolSize = Number(process.env.NAPI_RS_ASYNC_WORK_POOL_SIZE ?? process.env.UV_THREADPOOL_SIZE);
   const { napiModule } = instantiateNapiModuleSync(fs.readFileSync(file), {
     context: getDefaultContext(),
@@ -184,7 +248,7 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
       }
     },
   });
-  return adapt(napiModule.exports);
+  return adapt(napiModule.exports, memory);
 }
 
 module.exports = { loadWasmAnalyzer, wasmCandidates, withoutWasiWarning, createWasi, heapsnapImports, WASM_FILE };
