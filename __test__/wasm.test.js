@@ -266,7 +266,7 @@ test('where no native analyzer loads, the WebAssembly one is used without being 
   fs.mkdirSync(path.join(copy, 'prebuilds'));
   fs.copyFileSync(wasm, path.join(copy, 'prebuilds', path.basename(wasm)));
   // Its dependencies, wherever npm put them (beside it when installed, inside it in a clone).
-  let deps = require.resolve('@napi-rs/wasm-runtime', { paths: [PKG] });
+  let deps = require.resolve('@emnapi/core', { paths: [PKG] });
   while (path.basename(deps) !== 'node_modules') deps = path.dirname(deps);
   fs.symlinkSync(deps, path.join(copy, 'node_modules'), 'dir');
   const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'heapsnap.js'), 'summary', '--json', A], {

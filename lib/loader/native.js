@@ -55,9 +55,6 @@ function portableForced(part, env = process.env) {
     .includes(part);
 }
 
-/** Options for the WebAssembly analyzer's load (see `analyzer.onlyAnalyzing`). */
-const wasmOptions = {};
-
 /** Which analyzer `analyzer()` gave: 'native', 'portable' (WebAssembly), or undefined before the first load. */
 let analyzerMode;
 
@@ -74,7 +71,7 @@ function loadAnalyzer() {
     }
   }
   try {
-    const addon = require('./wasm').loadWasmAnalyzer(undefined, wasmOptions);
+    const addon = require('./wasm').loadWasmAnalyzer();
     analyzerMode = 'portable';
     return addon;
   } catch (err) {
@@ -105,15 +102,7 @@ function lazy(kind) {
 }
 
 const analyzer = lazy('analyzer');
-/**
- * For a process that only analyzes (the CLI), called before the first analyzer(): should the
- * analyzer be the WebAssembly one, its code is compiled fully optimized up front (V8's
- * --no-liftoff, process-wide: not for a host application's process). The parse and the
- * dominator pass are each one long call, which V8's baseline code would run to its end.
- */
-analyzer.onlyAnalyzing = () => {
-  wasmOptions.optimizeUpFront = true;
-};
+
 /** 'native' or 'portable' once the analyzer has loaded (it is loaded by this call if needed). */
 analyzer.mode = () => {
   analyzer();

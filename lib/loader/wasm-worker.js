@@ -7,7 +7,8 @@
 const fs = require('fs');
 const { parentPort, Worker } = require('worker_threads');
 const { createWasi, heapsnapImports } = require('./wasm');
-const { instantiateNapiModuleSync, MessageHandler, getDefaultContext, emnapiAsyncWorkPlugin, emnapiTSFNPlugin } = require('@napi-rs/wasm-runtime');
+const { instantiateNapiModuleSync, MessageHandler } = require('@emnapi/core');
+const { getDefaultContext } = require('@emnapi/runtime');
 
 if (parentPort) parentPort.on('message', (data) => globalThis.onmessage({ data }));
 
@@ -30,7 +31,6 @@ const handler = new MessageHandler({
       childThread: true,
       wasi: createWasi(),
       context,
-      plugins: [emnapiAsyncWorkPlugin, emnapiTSFNPlugin],
       overwriteImports(importObject) {
         importObject.env = { ...importObject.env, ...importObject.napi, ...importObject.emnapi, memory: wasmMemory };
         importObject.heapsnap = heapsnapImports(() => wasmMemory);

@@ -4,7 +4,9 @@
 // asks for it. Same Rust code, same exports: lib/loader/native.js hands it out as analyzer().
 //
 // napi-rs's own WASI loader, written out by hand (`napi build --target wasm32-wasip1-threads`
-// generates one per package; ours differs in the few places heapsnap needs):
+// generates one per package; ours differs in the few places heapsnap needs), on emnapi's
+// runtime (@emnapi/core, @emnapi/runtime: what @napi-rs/wasm-runtime re-exports, without its
+// Node >= 20.19 engines field, so Node 18 installs it without a warning):
 // - the .wasm ships in the main package (prebuilds/heapsnap-analyzer.wasm32-wasi.wasm), not in
 //   a package installed only with `--cpu=wasm32`, so a plain `npm install heapsnap` has it;
 // - Node's WASI ExperimentalWarning (Node 18-22) is swallowed, that one warning only;
@@ -12,7 +14,8 @@
 //   (HEAPSNAP_HOST_PID, HEAPSNAP_HOST_HOSTNAME; wasiSetCwd before each call taking a path);
 // - the file sink's temp file is created by the host, mode 0600 from birth (WASI creates
 //   files 0666 less the umask): the `heapsnap.create_private_file` import.
-// Threads (std::thread, the async tasks' pool) are Node workers running wasm-worker.js.
+// Threads (std::thread, the async tasks' pool) are Node workers running wasm-worker.js; the
+// threaded build links emnapi's C async work, so no emnapi plugins are needed.
 
 const fs = require('fs');
 const os = require('os');
@@ -208,32 +211,21 @@ function adapt(exports, memory) {
 }
 
 /** Loads the WebAssembly analyzer (`file`, else the first candidate); throws when there is none or it fails. */
-function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsSync(candidate)), { optimizeUpFront = false } = {}) {
+function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsSync(candidate))) {
   if (file === undefined) {
     throw new Error(`no ${WASM_FILE} in ${wasmCandidates().map((c) => path.dirname(c)).join(' or ')}`);
   }
-  const {
-    instantiateNapiModuleSync,
-    getDefaultContext,
-    createOnMessage,
-    emnapiAsyncWorkPlugin,
-    emnapiTSFNPlugin,
-  } = require('@napi-rs/wasm-runtime');
-  // V8 runs a long call in the code it entered with (no on-stack replacement for wasm): with
-  // its baseline compiler off, the parse runs in optimized code (-25-40% time here; +100-200 ms
-  // of compilation). Process-wide, so only where the caller owns the process (the CLI).
-  if (optimizeUpFront) require('v8').setFlagsFromString('--no-liftoff');
+  const { instantiateNapiModuleSync } = require('@emnapi/core');
+  const { getDefaultContext } = require('@emnapi/runtime');
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maximumPages(), shared: true });
   const poolSize = Number(process.env.NAPI_RS_ASYNC_WORK_POOL_SIZE ?? process.env.UV_THREADPOOL_SIZE);
   const { napiModule } = instantiateNapiModuleSync(fs.readFileSync(file), {
     context: getDefaultContext(),
     asyncWorkPoolSize: poolSize > 0 ? poolSize : 4,
     reuseWorker: true,
-    plugins: [emnapiAsyncWorkPlugin, emnapiTSFNPlugin],
     wasi: createWasi(),
     onCreateWorker() {
       const worker = new Worker(path.join(__dirname, 'wasm-worker.js'), { env: process.env });
-      worker.onmessage = ({ data }) => createOnMessage(fs)(data);
       unrefWorker(worker);
       return worker;
     },

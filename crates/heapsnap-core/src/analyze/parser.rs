@@ -26,6 +26,7 @@ use super::edges::EdgeTable;
 use super::packed::{bit_len, PackedVec};
 use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable, NO_TYPE};
 use super::traces::AllocationTraces;
+#[cfg_attr(target_os = "wasi", allow(unused_imports))]
 use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
 
 /// Never pre-allocate more than this many elements on the strength of a declared count when
@@ -33,6 +34,7 @@ use super::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, 
 const MAX_PREALLOC: usize = 1 << 22;
 
 /// Chunks decoded ahead of the parser (each `scanner::CHUNK` bytes).
+#[cfg_attr(target_os = "wasi", allow(dead_code))]
 const QUEUE: usize = 4;
 
 /// Reads a snapshot file (`.heapsnapshot`, `.gz` or `.zst`; the format is sniffed, not
@@ -56,30 +58,19 @@ pub fn read_snapshot_with_progress(
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(AnalyzeError::from_io(io::Error::from_raw_os_error(libc::EISDIR), None).with_path(path));
     }
+    // WASI: one thread. Each wasm thread is a Node worker with its own WASI file table, and one
+    // that traps (out of its 4 GiB) would leave the other waiting on the channel forever.
+    #[cfg(target_os = "wasi")]
+    let res = on_this_thread(file, total, &mut progress);
+    #[cfg(not(target_os = "wasi"))]
     let read = AtomicU64::new(0);
+    #[cfg(not(target_os = "wasi"))]
     let res = std::thread::scope(|s| {
         let (decoded, compressed) = sniff(Counted { inner: file, n: &read })?;
-        // WASI: every wasm thread is a Node worker with a WASI instance (and file table) of its
-        // own, so the reading thread opens the file again; this one's closes here.
-        #[cfg(target_os = "wasi")]
-        let decoded = {
-            drop(decoded);
-            read.store(0, Ordering::Relaxed);
-            let read = &read;
-            move || File::open(path).and_then(|f| sniff(Counted { inner: f, n: read }).map(|d| d.0).map_err(io::Error::other))
-        };
-        #[cfg(not(target_os = "wasi"))]
-        let decoded = move || io::Result::Ok(decoded);
         let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(QUEUE);
         let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
         s.spawn(move || {
-            let mut decoded = match decoded() {
-                Ok(decoded) => decoded,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            };
+            let mut decoded = decoded;
             loop {
                 let mut buf = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
                 let r = fill_chunk(&mut decoded, &mut buf);
@@ -94,6 +85,34 @@ pub fn read_snapshot_with_progress(
         parse_stream(src, (!compressed).then_some(total))
     });
     res.map_err(|e| e.with_path(path))
+}
+
+/// The WebAssembly build's [`read_snapshot_with_progress`]: reading, decompression and parsing
+/// on the calling thread.
+#[cfg(target_os = "wasi")]
+fn on_this_thread(file: File, total: u64, progress: &mut impl FnMut(u64, u64)) -> Result<HeapGraph, AnalyzeError> {
+    struct Progress<'a, R, F> {
+        inner: R,
+        read: &'a AtomicU64,
+        total: u64,
+        next_report: u64,
+        progress: &'a mut F,
+    }
+    impl<R: Read, F: FnMut(u64, u64)> Source for Progress<'_, R, F> {
+        fn next_chunk(&mut self, mut old: Vec<u8>) -> io::Result<Vec<u8>> {
+            fill_chunk(&mut self.inner, &mut old)?;
+            let read = self.read.load(Ordering::Relaxed);
+            if read >= self.next_report || old.is_empty() {
+                (self.progress)(read, self.total);
+                self.next_report = read + (4 << 20);
+            }
+            Ok(old)
+        }
+    }
+    let read = AtomicU64::new(0);
+    let (decoded, compressed) = sniff(Counted { inner: file, n: &read })?;
+    let src = Progress { inner: decoded, read: &read, total, next_report: 0, progress };
+    parse_stream(src, (!compressed).then_some(total))
 }
 
 /// Reads a snapshot from any byte stream (plain, gzip or zstd), on the calling thread.
@@ -161,6 +180,7 @@ impl<R: Read> Read for Counted<'_, R> {
 }
 
 /// Chunks from the reading thread; calls the progress callback as they arrive.
+#[cfg_attr(target_os = "wasi", allow(dead_code))]
 struct ChannelSource<'a, F> {
     rx: mpsc::Receiver<io::Result<Vec<u8>>>,
     back: mpsc::Sender<Vec<u8>>,
