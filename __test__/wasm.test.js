@@ -304,3 +304,17 @@ heapsnap.readSnapshotAsync(${JSON.stringify(big)}).then(() => out.push('read'), 
   assert.strictEqual(fine.status, 0, fine.stderr);
   assert.strictEqual(JSON.parse(fine.stdout).nodeCount, 801001);
 });
+
+test('report: the same HTML page, but for the time it was generated', (t) => {
+  const pages = [NATIVE, PORTABLE].map((env) => {
+    const dir = tmpDir(t);
+    const r = run(env, ['report', A, B, C], { cwd: dir });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.strictEqual(r.mode, env === NATIVE ? 'native' : 'portable');
+    const file = r.stdout.trim();
+    assert.strictEqual(path.dirname(file), dir, r.stdout);
+    return fs.readFileSync(file, 'utf8').replace(/generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/, 'generated (time)');
+  });
+  assert.ok(pages[1].includes('SessionRecord'), 'the page names the leaking class');
+  assert.strictEqual(pages[1], pages[0]);
+});
