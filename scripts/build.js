@@ -52,6 +52,9 @@ function upToDate(platform) {
  * portable analyzer then fail, saying the .wasm is missing).
  */
 function buildWasmIfPossible(values) {
+  // An installed package ships the .wasm in prebuilds/: a build from source there (no prebuilt
+  // writer for this Node) is about the native addons only.
+  if (!fs.existsSync(path.join(ROOT, '.git'))) return;
   const built = fs.statSync(path.join(LOCAL_BUILDS, WASM_FILE), { throwIfNoEntry: false });
   if (values['if-needed'] && built && built.mtimeMs >= wasm.newestSourceMtime()) return;
   const missing = wasm.missingToolchain();
