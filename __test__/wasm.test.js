@@ -299,6 +299,11 @@ heapsnap.readSnapshotAsync(${JSON.stringify(big)}).then(() => out.push('read'), 
   assert.strictEqual(api.status, 0, api.stderr);
   // After a trap the instance's state is undefined: later calls fail the same way, by design.
   assert.deepStrictEqual(JSON.parse(api.stdout), ['ERR_HEAPSNAP_WASM_STOPPED', 'ERR_HEAPSNAP_WASM_STOPPED', 'ERR_HEAPSNAP_WASM_STOPPED']);
+  // Async first, in a process of its own: the promise rejects with the code, and the process
+  // still exits by itself (no worker or pending-work hold left behind by the dead thread).
+  const alone = runNode(`require(${JSON.stringify(PKG)}).readSnapshotAsync(${JSON.stringify(big)}).then(() => console.log('read'), (e) => console.log(e.code));`, { env: { HEAPSNAP_OPTIONS: 'nosignal', ...env }, timeout: 60_000 });
+  assert.strictEqual(alone.status, 0, `exit ${alone.status} ${alone.signal || ''}: ${alone.stderr}`);
+  assert.strictEqual(alone.stdout.trim(), 'ERR_HEAPSNAP_WASM_STOPPED');
   // The same file within the cap of a fresh process reads fine (the failure was the cap).
   const fine = run(PORTABLE, ['summary', '--json', '--top', '1', big]);
   assert.strictEqual(fine.status, 0, fine.stderr);

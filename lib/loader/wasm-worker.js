@@ -38,6 +38,17 @@ const handler = new MessageHandler({
       },
     });
   },
+  // A trap ends this thread for good: tell the module, so the threads that wait on this one
+  // (the file sink on its writer) give up instead of waiting forever. A trapped thread is not
+  // rethrown: emnapi's main side would turn it into an uncaught exception in the host process;
+  // the call that waited on it fails with a coded error instead.
+  onError(err, type) {
+    try {
+      const trapped = handler.instance && handler.instance.exports.heapsnap_wasm_thread_trapped;
+      if (typeof trapped === 'function') trapped();
+    } catch {}
+    if (!(type === 'start' && err instanceof WebAssembly.RuntimeError)) throw err;
+  },
 });
 
 globalThis.onmessage = (event) => handler.handle(event);

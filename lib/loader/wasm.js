@@ -122,12 +122,22 @@ function recoded(err) {
  * classes' static methods cannot be redefined, so each class is stood in for by an object
  * that inherits from it and has its own factory.
  */
-function adapt(exports, memory) {
+function adapt(exports, memory, workers, context) {
   // A trap (WebAssembly.RuntimeError: Rust aborted, mostly because the 4 GiB ran out) leaves the
   // instance's state undefined (locks held, threads stopped midway): it is reported with a code,
   // and every later call fails the same way instead of running in that state.
   let broken;
   const failure = (err) => {
+    // Its threads will never be asked for anything again: let them go (one waiting on a dead
+    // thread would otherwise keep the process alive).
+    for (const worker of workers.splice(0)) worker.terminate().catch(() => {});
+    // emnapi holds the event loop open while async work is pending (its waiting-request
+    // counter); work a dead thread held never completes, so that hold is released here.
+    const counter = context && context.refCounter;
+    if (counter && counter.count > 0 && counter.refHandle && typeof counter.refHandle.unref === 'function') {
+      counter.count = 0;
+      counter.refHandle.unref();
+    }
     const limit = `${Math.round(memory.buffer.byteLength / 2 ** 20)} MiB of WebAssembly memory in use, ${Math.round((maximumPages() * 65536) / 2 ** 20)} MiB at most`;
     const coded = new Error(
       `the WebAssembly analyzer stopped (${err.message}; ${limit}): most likely the snapshot needs more memory than WebAssembly's 4 GiB allow. ` +
@@ -217,15 +227,18 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
   }
   const { instantiateNapiModuleSync } = require('@emnapi/core');
   const { getDefaultContext } = require('@emnapi/runtime');
+  const workers = [];
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maximumPages(), shared: true });
   const poolSize = Number(process.env.NAPI_RS_ASYNC_WORK_POOL_SIZE ?? process.env.UV_THREADPOOL_SIZE);
+  const context = getDefaultContext();
   const { napiModule } = instantiateNapiModuleSync(fs.readFileSync(file), {
-    context: getDefaultContext(),
+    context,
     asyncWorkPoolSize: poolSize > 0 ? poolSize : 4,
     reuseWorker: true,
     wasi: createWasi(),
     onCreateWorker() {
       const worker = new Worker(path.join(__dirname, 'wasm-worker.js'), { env: process.env });
+      workers.push(worker);
       unrefWorker(worker);
       return worker;
     },
@@ -240,7 +253,7 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
       }
     },
   });
-  return adapt(napiModule.exports, memory);
+  return adapt(napiModule.exports, memory, workers, context);
 }
 
 module.exports = { loadWasmAnalyzer, wasmCandidates, withoutWasiWarning, createWasi, heapsnapImports, WASM_FILE };

@@ -21,6 +21,22 @@ use crate::error::Error;
 
 const NAME_ATTEMPTS: usize = 16;
 
+/// Set when a wasm thread of this module trapped (its worker calls the export below, see
+/// lib/loader/wasm-worker.js). A trapped thread never runs again, so nothing it would have
+/// sent or dropped ever comes: the sink waits on its writer thread only while this is unset.
+static THREAD_TRAPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For the loader's thread workers: a wasm thread trapped (out of memory, a Rust abort).
+#[no_mangle]
+pub extern "C" fn heapsnap_wasm_thread_trapped() {
+    THREAD_TRAPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether a wasm thread trapped (see `heapsnap_wasm_thread_trapped`).
+pub(crate) fn thread_trapped() -> bool {
+    THREAD_TRAPPED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 #[link(wasm_import_module = "heapsnap")]
 extern "C" {
     /// Creates the file at the absolute path `path[..len]` (UTF-8) exclusively with mode 0600

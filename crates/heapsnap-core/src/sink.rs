@@ -347,7 +347,7 @@ impl SnapshotSink {
     fn send(&mut self) -> Result<(), Error> {
         let buf = std::mem::take(&mut self.buf);
         let sent = match &self.tx {
-            Some(tx) => tx.send(buf).is_ok(),
+            Some(tx) => send_to_writer(tx, buf),
             None => false,
         };
         if sent {
@@ -378,7 +378,7 @@ impl SnapshotSink {
                 )
             }));
         };
-        match handle.join() {
+        match join(handle) {
             Ok(Ok(written)) => Ok(written),
             Ok(Err((op, e))) => Err(Error::io(op, &self.target, e)),
             Err(_) => Err(Error::io(
@@ -436,10 +436,51 @@ impl Drop for SnapshotSink {
         self.tx = None;
         // Joined so the file is closed before we return: nothing of ours outlives the sink.
         if let Some(handle) = self.writer.take() {
-            let _ = handle.join();
+            let _ = join(handle);
         }
         self.dest.discard(&self.temp);
     }
+}
+
+/// Hands `buf` to the writer; false when the writer has stopped.
+#[cfg(not(target_os = "wasi"))]
+fn send_to_writer(tx: &SyncSender<Vec<u8>>, buf: Vec<u8>) -> bool {
+    tx.send(buf).is_ok()
+}
+
+/// The writer thread's result, once it ends.
+#[cfg(not(target_os = "wasi"))]
+fn join(handle: JoinHandle<WriterResult>) -> thread::Result<WriterResult> {
+    handle.join()
+}
+
+/// WebAssembly: a writer thread that traps never ends nor closes its channel, so the waits
+/// poll, and give up once a wasm thread has trapped (`outfile::thread_trapped`).
+#[cfg(target_os = "wasi")]
+fn send_to_writer(tx: &SyncSender<Vec<u8>>, mut buf: Vec<u8>) -> bool {
+    loop {
+        match tx.try_send(buf) {
+            Ok(()) => return true,
+            Err(mpsc::TrySendError::Disconnected(_)) => return false,
+            Err(mpsc::TrySendError::Full(back)) if !crate::outfile::thread_trapped() => {
+                buf = back;
+                thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(mpsc::TrySendError::Full(_)) => return false,
+        }
+    }
+}
+
+#[cfg(target_os = "wasi")]
+fn join(handle: JoinHandle<WriterResult>) -> thread::Result<WriterResult> {
+    while !handle.is_finished() {
+        if crate::outfile::thread_trapped() {
+            let stopped = io::Error::other("the writer thread stopped (a WebAssembly trap: out of memory?)");
+            return Ok(Err(("write", stopped)));
+        }
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
+    handle.join()
 }
 
 /// What the writer thread leaves: the finished file and, when it rewrote the JSON
