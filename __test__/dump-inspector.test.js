@@ -246,7 +246,7 @@ test('bad options are ERR_HEAPSNAP_INVALID_OPTION', async () => {
 });
 
 test("NativeFileSink: the target's {pid} in names, abort leaves nothing, a closed sink says so", async (t) => {
-  const { NativeFileSink } = require(path.join(PKG, 'lib', 'native')).analyzer();
+  const { NativeFileSink } = require(path.join(PKG, 'lib', 'loader', 'native')).analyzer();
   const dir = tmpDir(t);
   const sink = NativeFileSink.create({ path: path.join(dir, 'p-{pid}.heapsnapshot.zst'), pid: 4242 });
   assert.strictEqual(sink.path, path.join(dir, 'p-4242.heapsnapshot.zst'));

@@ -81,8 +81,11 @@ function dynamicSymbols(file) {
   return { undefined: undefinedNames, defined };
 }
 
-// The C runtime libraries an addon may need: no C++ library of its own.
-const ALLOWED_NEEDED = /^(libc\.so(\.6)?|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libgcc_s\.so\.1|ld-linux-(x86-64|aarch64)\.so\.[12]|libc\.musl-(x86_64|aarch64)\.so\.1)$/;
+// The C runtime libraries an addon may need, per libc: no C++ library of its own.
+const ALLOWED_NEEDED = {
+  glibc: /^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libgcc_s\.so\.1|ld-linux-(x86-64|aarch64)\.so\.[12])$/,
+  musl: /^(libc\.so|libc\.musl-(x86_64|aarch64)\.so\.1|libgcc_s\.so\.1)$/,
+};
 
 /** The libraries node of `platform` runs with here, to resolve an addon's symbols against; null when absent. */
 function runtimeLibraries(node) {
@@ -105,8 +108,9 @@ function runtimeLibraries(node) {
 function checkLinkage(addon, node) {
   const name = path.basename(addon);
   const needed = neededLibraries(addon);
-  const foreign = needed.filter((lib) => !ALLOWED_NEEDED.test(lib));
-  if (foreign.length) throw new Error(`heapsnap: ${name} needs ${foreign.join(', ')}: a prebuilt may need the C runtime only`);
+  const allowed = ALLOWED_NEEDED[node.platform.endsWith('-musl') ? 'musl' : 'glibc'];
+  const foreign = needed.filter((lib) => !allowed.test(lib));
+  if (foreign.length) throw new Error(`heapsnap: ${name} needs ${foreign.join(', ')}: a prebuilt for ${node.platform} may need that platform's C runtime only`);
   const { undefined: wanted } = dynamicSymbols(addon);
   const libcxx = wanted.filter((symbol) => /St3__1|NSt3__1|__1::/.test(symbol));
   if (libcxx.length) throw new Error(`heapsnap: ${name} uses libc++ (${libcxx.slice(0, 3).join(', ')}...), node on ${node.platform} carries libstdc++`);
