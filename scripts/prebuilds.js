@@ -29,7 +29,9 @@ const { buildAddons, platformOf, targetOf } = require('./cargo-build');
 const { fetchNode } = require('./node-dist');
 const emulation = require('./emulation');
 
-const TARGET_DIR = path.join(ROOT, 'target', 'prebuilds');
+// cargo's target directory for prebuilds: target/prebuilds, or HEAPSNAP_PREBUILDS_TARGET_DIR
+// (CI keeps it outside the clone, so the dependencies of the four targets compile once per machine).
+const TARGET_DIR = process.env.HEAPSNAP_PREBUILDS_TARGET_DIR ? path.resolve(process.env.HEAPSNAP_PREBUILDS_TARGET_DIR) : path.join(ROOT, 'target', 'prebuilds');
 
 /** Highest version per symbol-version family (GLIBC, GLIBCXX, CXXABI) an ELF file requires or offers. */
 function symbolVersions(file) {
@@ -90,12 +92,14 @@ const ALLOWED_NEEDED = {
 /** The libraries node of `platform` runs with here, to resolve an addon's symbols against; null when absent. */
 function runtimeLibraries(node) {
   const { platform } = node;
-  const dirs = {
-    'linux-x64': ['/lib/x86_64-linux-gnu'],
-    'linux-arm64': ['/usr/aarch64-linux-gnu/lib'],
+  const glibc = {
+    'linux-x64': ['/lib/x86_64-linux-gnu', 'ld-linux-x86-64.so.2'],
+    'linux-arm64': ['/usr/aarch64-linux-gnu/lib', 'ld-linux-aarch64.so.1'],
   }[platform];
-  if (dirs) {
-    const files = ['libc.so.6', 'libm.so.6', 'libgcc_s.so.1', 'libstdc++.so.6', 'libpthread.so.0', 'libdl.so.2'].map((name) => path.join(dirs[0], name));
+  if (glibc) {
+    // The dynamic loader defines a few (__tls_get_addr, _dl_find_object).
+    const [dir, loader] = glibc;
+    const files = ['libc.so.6', 'libm.so.6', 'libgcc_s.so.1', 'libstdc++.so.6', 'libpthread.so.0', 'libdl.so.2', loader].map((name) => path.join(dir, name));
     return files.every((file) => fs.existsSync(file)) ? files : null;
   }
   // musl: the loader is libc; node's own libstdc++ and libgcc_s are the wheel's.
