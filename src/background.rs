@@ -140,8 +140,8 @@ mod linux {
     use std::sync::Mutex;
     use std::time::Instant;
 
-    use heapsnap_core::background::{default_timeout, dont_fork_ranges, running_threads, ChildReport};
-    use heapsnap_core::sink::Compression;
+    use heapsnap_core::write::background::{default_timeout, dont_fork_ranges, running_threads, ChildReport};
+    use heapsnap_core::write::sink::Compression;
 
     use crate::dump;
     use crate::headroom::{self, MemoryContext};
@@ -384,7 +384,7 @@ mod linux {
                 ) => {
                     let path = PathBuf::from(path);
                     // The child wrote the memory record after the snapshot, when it was asked for.
-                    let record = heapsnap_core::memory_record::companion_path(&path);
+                    let record = heapsnap_core::write::memory_record::companion_path(&path);
                     Ok(DumpOutcome {
                         memory_file: record.exists().then_some(record),
                         path,

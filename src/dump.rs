@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use heapsnap_core::memory_record::{self, MemoryRecord};
-use heapsnap_core::naming::WritePlan;
-use heapsnap_core::sink::{self, Compression, SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::write::memory_record::{self, MemoryRecord};
+use heapsnap_core::write::naming::WritePlan;
+use heapsnap_core::write::sink::{self, Compression, SinkOptions, SinkStats, SnapshotSink};
 
 use crate::error::DumpError;
 use crate::headroom::{self, MemoryContext};

@@ -7,8 +7,8 @@
 use std::cell::Cell;
 use std::path::Path;
 
-use heapsnap_core::headroom::{self, Decision, Source};
-use heapsnap_core::memory_record::{self, HeapSpace, MemoryRecord};
+use heapsnap_core::write::headroom::{self, Decision, Source};
+use heapsnap_core::write::memory_record::{self, HeapSpace, MemoryRecord};
 
 use crate::error::DumpError;
 use crate::v8::Isolate;

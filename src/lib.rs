@@ -20,8 +20,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use heapsnap_core::naming;
-use heapsnap_core::rate_limit::{self, Limits};
+use heapsnap_core::write::naming;
+use heapsnap_core::write::rate_limit::{self, Limits};
 use napi::bindgen_prelude::AsyncTask;
 use napi::bindgen_prelude::{Function, Object};
 use napi::{Env, JsDeferred};
@@ -243,7 +243,7 @@ pub fn remove_signal_handler() -> bool {
 #[napi]
 pub fn settle_dumps_at_exit(timeout_ms: u32) -> bool {
     let finished = dump::wait_for_finishing(Duration::from_millis(timeout_ms.into()));
-    heapsnap_core::sink::remove_unfinished_temp_files();
+    heapsnap_core::write::sink::remove_unfinished_temp_files();
     // A background child's dump dies with us (PDEATHSIG): kill it now and remove its file.
     background::abandon();
     finished

@@ -2,7 +2,7 @@
 //! index.js has already checked the types, so what is left here is meaning: names,
 //! templates and compression, decided by heapsnap-core's `naming::plan`.
 
-use heapsnap_core::naming::{self, NameContext, WriteRequest};
+use heapsnap_core::write::naming::{self, NameContext, WriteRequest};
 use napi_derive::napi;
 
 use crate::dump::{DumpOutcome, DumpRequest};

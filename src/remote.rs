@@ -2,8 +2,8 @@
 //! the request from heapsnap-core's channel, dumps where it says and answers, so the CLI knows
 //! when the file is complete (and why not, if it failed).
 
-use heapsnap_core::naming::WriteRequest;
-use heapsnap_core::remote::{Action, Channel, Claim, DumpRequest, Response};
+use heapsnap_core::write::naming::WriteRequest;
+use heapsnap_core::write::remote::{Action, Channel, Claim, DumpRequest, Response};
 
 use crate::dump::{self, TriggerOptions};
 use crate::error::DumpError;

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use heapsnap_core::rate_limit::{History, Limits};
+use heapsnap_core::write::rate_limit::{History, Limits};
 
 use crate::dump::TriggerOptions;
 use crate::error::DumpError;

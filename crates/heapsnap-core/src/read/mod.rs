@@ -1,12 +1,14 @@
-//! Heap snapshot analyzer: parser, graph, dominators, diff, leaks, retainers, allocation traces.
+//! Reading heap snapshots back and explaining them: parser, packed graph, dominators, classes,
+//! diff, leaks, retainers, allocation traces; `.heapprofile`s (`heapprofile`); and the
+//! synthetic snapshots scale tests generate (`synth`).
 //!
 //! ```no_run
-//! use heapsnap_core::analyze::{read_snapshot, diff};
+//! use heapsnap_core::read::{read_snapshot, diff};
 //! let a = read_snapshot("a.heapsnapshot".as_ref())?;
 //! let b = read_snapshot("b.heapsnapshot.gz".as_ref())?;
 //! println!("{:?}", b.summary().constructors.first());
 //! println!("{:?}", diff(&a, &b).constructors.first());
-//! # Ok::<(), heapsnap_core::analyze::AnalyzeError>(())
+//! # Ok::<(), heapsnap_core::read::AnalyzeError>(())
 //! ```
 //!
 //! Numbers follow Chrome DevTools' heap snapshot model (see `dominators` and `classes` for
@@ -19,13 +21,14 @@ mod dominators;
 mod edges;
 mod error;
 mod graph;
+pub mod heapprofile;
 mod leaks;
 pub(crate) mod parser;
 mod packed;
 mod paths;
 mod retainers;
-pub(crate) mod scanner;
 mod summary;
+pub mod synth;
 mod traces;
 
 #[cfg(test)]

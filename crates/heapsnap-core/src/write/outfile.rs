@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
-use crate::error::Error;
+use crate::write::error::Error;
 
 /// Attempts at a free random temp name before giving up: with 64 random bits a collision
 /// means someone planted names on purpose, and a few retries outlast any such luck.

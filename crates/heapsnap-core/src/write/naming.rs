@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Local, Utc};
 
-pub use crate::error::Error;
-use crate::sink::Compression;
+pub use crate::write::error::Error;
+use crate::write::sink::Compression;
 
 /// The name of a snapshot written with no path and no heapdump compatibility: sortable by
 /// time, and unique per process through `{seq}`.
@@ -229,7 +229,7 @@ fn checked<'a>(option: &str, value: &'a str) -> Result<&'a str, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::INVALID_OPTION;
+    use crate::write::error::INVALID_OPTION;
 
     #[test]
     fn workers_fixed_names_get_their_thread_id() {

@@ -147,7 +147,7 @@ pub(crate) fn write_record(bytes: &mut [u8], pos: u64, width: u64, value: u128) 
 #[cfg(test)]
 mod tests {
     use super::{bit_len, PackedVec};
-    use crate::analyze::tests::Rng;
+    use crate::read::tests::Rng;
 
     #[test]
     fn every_width_keeps_every_value_and_its_neighbours() {

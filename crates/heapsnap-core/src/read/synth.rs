@@ -21,7 +21,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::analyze::AnalyzeError;
+use crate::read::AnalyzeError;
 
 use serde::Serialize;
 

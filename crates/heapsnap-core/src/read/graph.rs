@@ -19,9 +19,6 @@ use super::traces::{AllocationStack, AllocationTraces, StackFrame};
 use super::dominators::Analysis;
 use super::retainers::RetainerIndex;
 
-/// Sentinel for "this snapshot's meta does not define that type".
-pub(crate) const NO_TYPE: u8 = u8::MAX;
-
 /// All strings of the snapshot in one buffer (one allocation instead of one per string).
 ///
 /// String *values* (the names of `string`-type nodes) past [`VALUE_PREFIX`] bytes are kept

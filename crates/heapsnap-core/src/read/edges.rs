@@ -215,7 +215,7 @@ impl EdgeTable {
 #[cfg(test)]
 mod tests {
     use super::EdgeTable;
-    use crate::analyze::tests::Rng;
+    use crate::read::tests::Rng;
 
     fn check(table: &EdgeTable, want: &[(u8, u32, u32)]) {
         assert_eq!(table.len(), want.len());

@@ -1,12 +1,12 @@
 //! The analyzer past every 32-bit boundary, on synthetic snapshots whose Summary is known by
-//! construction (`crate::synth`). The cheap cases run by default; the multi-GB ones are
+//! construction (`crate::read::synth`). The cheap cases run by default; the multi-GB ones are
 //! `#[ignore]`d (run them in release: `cargo test --release -p heapsnap-core scale --
 //! --ignored`; `HEAPSNAP_SCALE_DIR` picks the directory for the big file, default the
 //! system temp dir).
 
-use crate::analyze::graph::VALUE_PREFIX;
-use crate::analyze::{diff, read_snapshot, read_snapshot_from, HeapGraph};
-use crate::synth::{SynthClass, SynthExpected, SynthSpec};
+use crate::read::graph::VALUE_PREFIX;
+use crate::read::{diff, read_snapshot, read_snapshot_from, HeapGraph};
+use crate::read::synth::{SynthClass, SynthExpected, SynthSpec};
 
 fn summary_of(g: &HeapGraph) -> SynthExpected {
     let s = g.summary();

@@ -4,7 +4,7 @@
 
 use super::robust::{real_snapshot, small_real};
 use super::*;
-use crate::analyze::parser::read_snapshot_chunked;
+use crate::read::parser::read_snapshot_chunked;
 
 /// Everything the parse produced, as text (summary, then per node sizes and class).
 fn fingerprint(r: Result<HeapGraph, AnalyzeError>) -> String {

@@ -30,8 +30,8 @@
 //! file. Input whose `strings` come before its `nodes` or `edges` cannot be redacted that way
 //! and is an error: nothing is ever written unredacted.
 
-use crate::analyze::parser::{read_header, EdgeRole, Layout, NodeRole};
-use crate::analyze::scanner::{self, NumSink, ScanError, Scanner, Source};
+use crate::format::header::{read_header, EdgeRole, Layout, NodeRole};
+use crate::format::scanner::{self, NumSink, ScanError, Scanner, Source};
 
 /// Node types whose name is a value the program handled.
 pub const VALUE_NODE_TYPES: &[&str] = &["string", "concatenated string", "sliced string", "regexp", "number", "bigint"];
@@ -244,12 +244,12 @@ fn strings<S: Source>(sc: &mut Scanner<S>, uses: &Uses, done: &mut Redaction) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::tests::robust::real_snapshot;
-    use crate::analyze::tests::{ascii_escaped, Snap};
-    use crate::analyze::{read_snapshot_from, HeapGraph};
-    use crate::analyze::scanner::Pieces;
-    use crate::sink::tests::decode;
-    use crate::sink::{Compression, SinkOptions, SnapshotSink};
+    use crate::read::tests::robust::real_snapshot;
+    use crate::read::tests::{ascii_escaped, Snap};
+    use crate::read::{read_snapshot_from, HeapGraph};
+    use crate::format::scanner::Pieces;
+    use crate::write::sink::tests::decode;
+    use crate::write::sink::{Compression, SinkOptions, SnapshotSink};
     use serde_json::Value;
     use std::io;
 
@@ -521,7 +521,7 @@ mod tests {
         let mut sink = SnapshotSink::create(&target, opts).unwrap();
         sink.write(b"{\"strings\":[\"secret\"]}").unwrap();
         let err = sink.finish().unwrap_err();
-        assert_eq!(err.code(), crate::error::IO);
+        assert_eq!(err.code(), crate::write::error::IO);
         assert!(err.to_string().contains("cannot redact the snapshot"), "{err}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file, no temp file");
     }

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::analyze::AnalyzeError;
+use crate::read::AnalyzeError;
 
 /// Nesting (objects and arrays) a profile may have: V8's stack depth times three, with room.
 /// Deeper input is refused rather than risking the parser's stack.
@@ -150,7 +150,7 @@ impl HeapProfile {
 
     /// Reads a profile from any byte stream (plain, gzip or zstd).
     pub fn read_from(reader: impl Read) -> Result<HeapProfile, AnalyzeError> {
-        let (mut decoded, _) = crate::analyze::parser::sniff(reader)?;
+        let (mut decoded, _) = crate::read::parser::sniff(reader)?;
         let mut bytes = Vec::new();
         decoded.read_to_end(&mut bytes).map_err(|e| AnalyzeError::from_io(e, None))?;
         Self::parse(&bytes)
@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn profiles_get_their_own_default_name() {
-        use crate::naming::{plan_named, NameContext, WriteRequest, PROFILE_TEMPLATE};
+        use crate::write::naming::{plan_named, NameContext, WriteRequest, PROFILE_TEMPLATE};
         let ctx = NameContext { pid: 7, tid: 0, seq: 2, now: chrono::Local::now(), hostname: "h".into() };
         let req = WriteRequest { compress: Some("gzip".into()), ..WriteRequest::default() };
         let plan = plan_named(&req, &ctx, PROFILE_TEMPLATE).unwrap();
@@ -575,7 +575,7 @@ mod tests {
     fn hostile_input_is_an_error_not_a_panic() {
         for bad in [&b""[..], b"{", b"[]", b"{\"head\":1}", b"{\"head\":{\"callFrame\":{},\"id\":1,\"children\":[{\"callFrame\":{},\"id\":1}]}}"] {
             let err = HeapProfile::parse(bad).unwrap_err();
-            assert_eq!(err.code(), crate::analyze::CORRUPT_SNAPSHOT, "{bad:?}");
+            assert_eq!(err.code(), crate::read::CORRUPT_SNAPSHOT, "{bad:?}");
         }
         let deep = "[".repeat(MAX_NESTING + 1);
         assert!(HeapProfile::parse(deep.as_bytes()).is_err());

@@ -6,11 +6,11 @@
 //! exist whatever the heap size, and a slow disk slows V8 down instead of growing memory.
 //!
 //! The snapshot is written to a file in the target's directory that gets the target's name
-//! only once complete and fsynced ([`crate::outfile`]: unnamed `O_TMPFILE` on Linux, all of it
+//! only once complete and fsynced ([`crate::write::outfile`]: unnamed `O_TMPFILE` on Linux, all of it
 //! relative to one directory handle), so the target never holds a partial snapshot, and a
 //! crash, kill or error leaves either the old file or the new one and nothing else.
 //!
-//! With `redact`, the writer thread streams the JSON through [`crate::redact`] before
+//! With `redact`, the writer thread streams the JSON through [`crate::write::redact`] before
 //! compressing it: the JS thread's share of the work is still only the copy into a buffer.
 
 use std::fmt;
@@ -23,12 +23,12 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use crate::analyze::scanner::{ScanError, Source};
-pub use crate::error::Error;
-use crate::outfile::{Destination, Hooks, Temp};
-pub use crate::outfile::remove_unfinished_temp_files;
+use crate::format::scanner::{ScanError, Source};
+pub use crate::write::error::Error;
+use crate::write::outfile::{Destination, Hooks, Temp};
+pub use crate::write::outfile::remove_unfinished_temp_files;
 
-/// The sink's error type; the same type as [`crate::naming`]'s so callers map one type.
+/// The sink's error type; the same type as [`crate::write::naming`]'s so callers map one type.
 pub type SinkError = Error;
 
 /// How the snapshot is encoded on disk.
@@ -149,7 +149,7 @@ pub struct SinkOptions {
     pub chunk_size: usize,
     /// Full buffers that may wait for the writer before `write` blocks.
     pub queue_depth: usize,
-    /// Replace the heap's string values by placeholders ([`crate::redact`]); the input must
+    /// Replace the heap's string values by placeholders ([`crate::write::redact`]); the input must
     /// then be a heap snapshot, or the writer fails (never writing it unredacted).
     pub redact: bool,
 }
@@ -489,7 +489,7 @@ fn run_redacting_writer(
     // Placeholders and the text between them are small writes: buffered, for the plain file.
     let out = io::BufWriter::with_capacity(64 << 10, encoder);
     let mut src = ChannelSource { rx, free, cancel, out, json_bytes: 0 };
-    crate::redact::redact(&mut src).map_err(|e| match e {
+    crate::write::redact::redact(&mut src).map_err(|e| match e {
         ScanError::Io(e, _) => ("write", e),
         ScanError::Corrupt(m, at) => {
             let text = format!("cannot redact the snapshot: {m} at byte {at}");
@@ -1015,7 +1015,7 @@ pub(crate) mod tests {
             .arg(format!("--regid={}", nobody.gid))
             .arg("--clear-groups")
             .arg(std::env::current_exe().unwrap())
-            .args(["--exact", "sink::tests::unprivileged_refusals_as_nobody", "--ignored", "--nocapture"])
+            .args(["--exact", "write::sink::tests::unprivileged_refusals_as_nobody", "--ignored", "--nocapture"])
             .env("HEAPSNAP_TEST_UNPRIVILEGED_DIR", dir.path())
             .output()
             .expect("setpriv runs");
@@ -1099,7 +1099,7 @@ pub(crate) mod tests {
             },
         ] {
             let err = SnapshotSink::create(&target, bad.clone()).err().unwrap();
-            assert_eq!(err.code(), crate::error::INVALID_OPTION, "{bad:?}");
+            assert_eq!(err.code(), crate::write::error::INVALID_OPTION, "{bad:?}");
         }
         assert_eq!(others(dir.path(), &[]), Vec::<String>::new());
     }
@@ -1229,7 +1229,7 @@ pub(crate) mod tests {
         }
         assert_eq!(
             "brotli".parse::<Compression>().unwrap_err().code(),
-            crate::error::INVALID_OPTION
+            crate::write::error::INVALID_OPTION
         );
         assert_eq!(
             Compression::from_path(Path::new("a.heapsnapshot.gz")),

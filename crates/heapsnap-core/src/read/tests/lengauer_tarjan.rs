@@ -4,7 +4,7 @@
 //! (visited individually, so the spanning tree is not a DFS tree), shortcuts, self loops.
 
 use super::*;
-use crate::analyze::dominators::{essential_edges, lengauer_tarjan, lengauer_tarjan_in_chunks, page_owned, BitSet};
+use crate::read::dominators::{essential_edges, lengauer_tarjan, lengauer_tarjan_in_chunks, page_owned, BitSet};
 
 #[allow(clippy::needless_range_loop)]
 fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {

@@ -5,9 +5,9 @@
 //! Why: a 1 GB heap makes ~1-2 GB of JSON; discovering ENOSPC after seconds of pause, with the
 //! filesystem full for everyone else meanwhile, is worse than refusing up front.
 
-use crate::headroom::human_bytes;
-use crate::outfile::parent_dir;
-use crate::sink::{Compression, SnapshotSink};
+use crate::write::headroom::human_bytes;
+use crate::write::outfile::parent_dir;
+use crate::write::sink::{Compression, SnapshotSink};
 
 /// Fixed part of every estimate: the snapshot's meta and a fresh isolate's own strings are a
 /// few MiB whatever the heap (a fresh Node 20 process: 4.2 MiB heap, 4.9 MiB file).
