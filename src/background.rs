@@ -19,7 +19,8 @@
 
 use std::time::Duration;
 
-use crate::dump::{DumpOutcome, DumpRequest, TriggerOptions};
+use crate::dump::{DumpOutcome, DumpRequest};
+use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
 use crate::v8::Isolate;
 
@@ -145,7 +146,7 @@ mod linux {
 
     use crate::dump;
     use crate::headroom::{self, MemoryContext};
-    use crate::signal::lock;
+    use crate::sync::lock;
     use crate::v8::fork::{self, ChildStatus, ChildWatch, Forked, WatchEvent};
 
     /// How long the parent waits for its other threads to be idle before it forks anyway.

@@ -1,6 +1,8 @@
 //! heapsnap's writer addon: the JS surface only. The work is in plain modules: `dump` (one
-//! heap dump), `v8` (the C++ boundary), `options` (JS options to a dump request), and the
-//! V8-free crate `heapsnap-core` (sink, naming). It is built once per Node ABI because of the
+//! heap dump), `v8` (the C++ boundary), `options` (JS options to a dump request), the
+//! triggers (`signal`, `near_limit`, `remote` requests, all through `trigger`), `background`
+//! (a dump taken by a forked child), `profile` (the sampling heap profiler), and the V8-free
+//! crate `heapsnap-core` (its `write` room: sink, naming, checks). It is built once per Node ABI because of the
 //! V8 shim; the analyzer is a separate, ABI-free addon (crates/heapsnap-analyzer).
 
 mod background;
@@ -14,6 +16,8 @@ mod profile;
 mod remote;
 mod signal;
 mod space;
+mod sync;
+mod trigger;
 mod v8;
 
 use std::cell::{Cell, RefCell};
@@ -140,7 +144,7 @@ pub fn install_signal_handler(
     };
     // SAFETY: `uv_loop` is this environment's loop, and the teardown hook uninstalls on
     // this thread before the loop closes.
-    unsafe { signal::install(&isolate, uv_loop.cast(), signal, dump::TriggerOptions { write: options, quiet }, limits) }?;
+    unsafe { signal::install(&isolate, uv_loop.cast(), signal, trigger::TriggerOptions { write: options, quiet }, limits) }?;
     Ok(())
 }
 
@@ -209,7 +213,7 @@ pub fn signal_handler_status() -> Option<SignalHandlerStatus> {
 pub fn on_near_heap_limit(env: Env, options: NativeWriteOptions, quiet: bool, max_dumps: u32) -> napi::Result<(), String> {
     let isolate = current_isolate()?;
     hook_teardown(&env)?;
-    near_limit::install(&isolate, dump::TriggerOptions { write: options, quiet }, max_dumps)?;
+    near_limit::install(&isolate, trigger::TriggerOptions { write: options, quiet }, max_dumps)?;
     Ok(())
 }
 

@@ -5,7 +5,8 @@
 use heapsnap_core::write::naming::WriteRequest;
 use heapsnap_core::write::remote::{Action, Channel, Claim, DumpRequest, Response};
 
-use crate::dump::{self, TriggerOptions};
+use crate::dump;
+use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
 use crate::options::NativeWriteOptions;
 use crate::profile::{self, Owner};

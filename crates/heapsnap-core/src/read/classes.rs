@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 
 use super::dominators::BitSet;
-use super::graph::{HeapGraph, Location};
+use super::graph::{Graph, Location};
 
 /// An inferred shape of plain objects (DevTools' `InterfaceDefinition`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Classes {
 
     /// Computes classes with this graph's own interface definitions, or with `defs` (a diff
     /// classifies the base snapshot with the other snapshot's definitions, like DevTools).
-    pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDefinition]>) -> Classes {
+    pub fn compute(g: &Graph, defs: Option<&[InterfaceDefinition]>) -> Classes {
         let definitions = match defs {
             Some(d) => d.to_vec(),
             None => infer_interface_definitions(g),
@@ -151,7 +151,7 @@ impl KeyBuilder {
 /// DevTools' `propagateDOMState`: native nodes whose `detachedness` says detached, or that
 /// are reached from a detached native node (and not from an attached one) through
 /// non-hidden, non-weak edges, get a `Detached ` name prefix. `None` without the field.
-fn detached_dom_nodes(g: &HeapGraph) -> Option<BitSet> {
+fn detached_dom_nodes(g: &Graph) -> Option<BitSet> {
     if g.detachedness.is_empty() {
         return None;
     }
@@ -221,7 +221,7 @@ fn dom_class_name(name: &str) -> String {
     name.to_string()
 }
 
-fn is_plain_object(g: &HeapGraph, o: u32) -> bool {
+fn is_plain_object(g: &Graph, o: u32) -> bool {
     g.node_type[o as usize] == g.nt.object && g.node_name(o) == "Object"
 }
 
@@ -244,7 +244,7 @@ const MIN_OBJECT_COUNT_PER_INTERFACE: f64 = 2.0;
 const MIN_OBJECT_PROPORTION_PER_INTERFACE: f64 = 1000.0;
 
 /// DevTools' `inferInterfaceDefinitions`.
-pub(crate) fn infer_interface_definitions(g: &HeapGraph) -> Vec<InterfaceDefinition> {
+pub(crate) fn infer_interface_definitions(g: &Graph) -> Vec<InterfaceDefinition> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut candidates: Vec<(InterfaceDefinition, u64)> = Vec::new();
     let mut total = 0u64;
@@ -363,7 +363,7 @@ impl<'a> InterfaceMatcher<'a> {
     }
 
     /// Definition index of node `o`, if it is a plain object that matches one.
-    fn match_node(&mut self, g: &HeapGraph, o: u32) -> Option<u32> {
+    fn match_node(&mut self, g: &Graph, o: u32) -> Option<u32> {
         if !is_plain_object(g, o) {
             return None;
         }

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::classes::{ClassKey, Classes};
 use super::column::Column;
-use super::graph::{HeapGraph, Location};
+use super::graph::Location;
+use super::snapshot::HeapGraph;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

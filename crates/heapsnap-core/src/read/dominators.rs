@@ -21,7 +21,7 @@
 
 use super::column::Column;
 use super::packed::{bit_len, PackedVec};
-use super::graph::HeapGraph;
+use super::graph::Graph;
 
 /// Results of the DevTools-style analysis, indexed by node ordinal.
 pub(crate) struct Analysis {
@@ -76,7 +76,7 @@ impl Analysis {
     /// Temporaries are freed as soon as they are used up and the big per-node arrays are
     /// reused in place, so the peak stays near 28 bytes per node (the Lengauer–Tarjan
     /// arrays and one chunk of predecessor lists) on top of the graph.
-    pub(crate) fn compute(g: &HeapGraph) -> Analysis {
+    pub(crate) fn compute(g: &Graph) -> Analysis {
         let page = page_owned(g);
         let essential = essential_edges(g, &page);
         drop(page);
@@ -102,17 +102,17 @@ impl Analysis {
 
 /// Whether the root has a user root (DevTools' `#hasUserRoots`: a non-synthetic child, or
 /// the `(Document DOM trees)` root). Snapshots taken with "expose internals" have none.
-pub(crate) fn is_user_root(g: &HeapGraph, ord: u32) -> bool {
+pub(crate) fn is_user_root(g: &Graph, ord: u32) -> bool {
     let t = g.node_type[ord as usize];
     t != g.nt.synthetic || g.node_name(ord) == "(Document DOM trees)"
 }
 
-fn has_user_roots(g: &HeapGraph) -> bool {
+fn has_user_roots(g: &Graph) -> bool {
     g.edges(g.root).any(|e| is_user_root(g, g.edge_to(e)))
 }
 
 /// DevTools' `markPageOwnedNodes`.
-pub(crate) fn page_owned(g: &HeapGraph) -> BitSet {
+pub(crate) fn page_owned(g: &Graph) -> BitSet {
     let mut flags = BitSet::new(g.node_count());
     let mut stack: Vec<u32> = Vec::new();
     for e in g.edges(g.root) {
@@ -183,7 +183,7 @@ pub(crate) fn weakmap_table_id(name: &str) -> Option<u64> {
 }
 
 /// DevTools' `initEssentialEdges`: one bit per edge ordinal.
-pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
+pub(crate) fn essential_edges(g: &Graph, page: &BitSet) -> BitSet {
     const UNKNOWN: u64 = u64::MAX;
     const NOT_WEAKMAP: u64 = u64::MAX - 1;
     let mut weakmap_cache: Vec<u64> = Vec::new();
@@ -227,7 +227,7 @@ pub(crate) fn essential_edges(g: &HeapGraph, page: &BitSet) -> BitSet {
 
 /// DevTools' `calculateShallowSizes` (see module docs). Owners' sums never exceed the
 /// heap's total, so the column is widened up front when that total needs 8 bytes.
-pub(crate) fn shallow_sizes(g: &HeapGraph) -> Column {
+pub(crate) fn shallow_sizes(g: &Graph) -> Column {
     let mut sizes = Column::from_values(g.node_self.iter());
     if sizes.sum() > u32::MAX as u128 {
         sizes.widen();
@@ -242,7 +242,7 @@ pub(crate) fn shallow_sizes(g: &HeapGraph) -> Column {
 }
 
 /// Moves the self size of each owned node (see module docs) to its single owner.
-fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &HeapGraph, sizes: &mut [T]) {
+fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &Graph, sizes: &mut [T]) {
     let n = g.node_count();
     // Owner ordinal per node, or one of two markers past the last ordinal.
     let (unvisited, multiple) = (n as u64, n as u64 + 1);
@@ -297,7 +297,7 @@ fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &HeapGraph, siz
 /// hung off the root; then every node still unreached (cycles retained only by each other)
 /// individually, hung off the root. Calls `number(v, parent)` for each vertex (ordinal + 1)
 /// in that preorder. Deterministic, so it can be run twice instead of keeping its result.
-fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number: impl FnMut(u32, u32)) {
+fn dfs_preorder(g: &Graph, essential: &BitSet, has_pred: &BitSet, mut number: impl FnMut(u32, u32)) {
     let count = g.node_count();
     let len = count + 1;
     let mut seen = BitSet::new(len);
@@ -360,13 +360,13 @@ fn dfs_preorder(g: &HeapGraph, essential: &BitSet, has_pred: &BitSet, mut number
 /// is read once, when it is linked), the DFS-number -> vertex map is not kept through the
 /// main loop but rebuilt by running the (deterministic) DFS again, and allocations are
 /// handed from one array to the next.
-pub(crate) fn lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
+pub(crate) fn lengauer_tarjan(g: &Graph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     lengauer_tarjan_in_chunks(g, essential, g.node_count().max(1 << 16))
 }
 
 /// [`lengauer_tarjan`] with predecessor chunks of at most `chunk_budget` entries (tests use
 /// tiny ones).
-pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk_budget: usize) -> (Vec<u32>, Vec<u32>) {
+pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_budget: usize) -> (Vec<u32>, Vec<u32>) {
     let count = g.node_count();
     // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
     let len = count + 1;
@@ -519,7 +519,7 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &HeapGraph, essential: &BitSet, chunk
 
 /// Calls `f(source, target)` with DFS numbers for every essential edge, by source ordinal
 /// then edge order (the order the predecessor lists keep).
-fn for_each_essential_edge(g: &HeapGraph, essential: &BitSet, dfnum: &PackedVec, mut f: impl FnMut(u64, usize)) {
+fn for_each_essential_edge(g: &Graph, essential: &BitSet, dfnum: &PackedVec, mut f: impl FnMut(u64, usize)) {
     for src in 0..g.node_count() {
         let from = dfnum.get(src + 1);
         for e in g.edges(src as u32) {
@@ -544,7 +544,7 @@ impl PredChunk {
     /// chunk is unprocessed: `dom` still holds its parent and `pred_first[k - 1..=k]` its
     /// range (a vertex's bucket link overwrites `pred_first[k]` only at step k).
     #[allow(clippy::too_many_arguments)]
-    fn fill(&mut self, g: &HeapGraph, essential: &BitSet, dfnum: &PackedVec, dom: &PackedVec, pred_first: &mut PackedVec, hi: usize, budget: usize) {
+    fn fill(&mut self, g: &Graph, essential: &BitSet, dfnum: &PackedVec, dom: &PackedVec, pred_first: &mut PackedVec, hi: usize, budget: usize) {
         let end = pred_first.get(hi) as usize;
         let mut lo = hi;
         while lo > 2 && end - pred_first.get(lo - 2) as usize <= budget {
@@ -599,17 +599,6 @@ fn dominated_nodes(dominator: &PackedVec, root: u32, n: usize) -> (PackedVec, Pa
     }
     first.set(0, 0);
     (first, children)
-}
-
-impl HeapGraph {
-    /// Immediate dominator of a node, by id (`None` for the root or an unknown id).
-    pub fn immediate_dominator(&self, id: u64) -> Option<u64> {
-        let o = self.find_node(id)?;
-        if o == self.root {
-            return None;
-        }
-        Some(self.node_id(self.analysis().dominator.get(o as usize) as u32))
-    }
 }
 
 #[cfg(test)]

@@ -4,20 +4,18 @@
 //!
 //! Why columns instead of DevTools' interleaved `nodes` array: each pass (dominators,
 //! aggregation, BFS) touches one or two fields, so separate arrays keep the caches busy with
-//! useful bytes, and fields nobody uses (`trace_node_id`) are never stored. Everything the
-//! analysis derives (dominators, retained sizes, retainers, id index) is computed lazily, once,
-//! behind `OnceLock`, so a graph that is only diffed never pays for a dominator tree.
+//! useful bytes, and fields nobody uses (`trace_node_id`) are never stored. The id index is
+//! built lazily here; what the analysis derives (dominators, classes, retainers) is kept by
+//! `snapshot::HeapGraph`, which wraps this graph, so the passes that compute it depend on
+//! the graph and never the other way round.
 
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use super::classes::Classes;
 use super::column::Column;
 use super::edges::EdgeTable;
 use super::packed::PackedVec;
 use super::traces::{AllocationStack, AllocationTraces, StackFrame};
-use super::dominators::Analysis;
-use super::retainers::RetainerIndex;
 
 /// All strings of the snapshot in one buffer (one allocation instead of one per string).
 ///
@@ -111,8 +109,10 @@ pub struct Location {
     pub column: u32,
 }
 
-/// A parsed heap snapshot. Build one with [`super::read_snapshot`].
-pub struct HeapGraph {
+/// A parsed heap snapshot's graph as read: node and edge columns, strings, locations and
+/// allocation traces. What is derived from it (dominators, classes, retainers) lives in
+/// [`super::HeapGraph`], which wraps it.
+pub struct Graph {
     pub(crate) node_type_names: Vec<String>,
     pub(crate) edge_type_names: Vec<String>,
     pub(crate) nt: NodeTypes,
@@ -135,9 +135,6 @@ pub struct HeapGraph {
     pub(crate) locations: Vec<(u32, Location)>,
     pub(crate) root: u32,
     pub(crate) extra_native_bytes: u64,
-    pub(crate) analysis: OnceLock<Analysis>,
-    pub(crate) classes: OnceLock<Classes>,
-    pub(crate) retainer_index: OnceLock<RetainerIndex>,
     /// Node ordinals sorted by id, for id lookups and diffs.
     pub(crate) by_id: OnceLock<Vec<u32>>,
     /// Allocation traces, when V8 tracked allocations (see `traces`), with each node's
@@ -146,9 +143,9 @@ pub struct HeapGraph {
     pub(crate) node_trace: Vec<u32>,
 }
 
-impl std::fmt::Debug for HeapGraph {
+impl std::fmt::Debug for Graph {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeapGraph")
+        f.debug_struct("Graph")
             .field("nodes", &self.node_count())
             .field("edges", &self.edge_count())
             .field("strings", &self.strings.len())
@@ -156,7 +153,7 @@ impl std::fmt::Debug for HeapGraph {
     }
 }
 
-impl HeapGraph {
+impl Graph {
     pub fn node_count(&self) -> usize {
         self.node_type.len()
     }
@@ -268,39 +265,5 @@ impl HeapGraph {
     /// DOM link state from the `detachedness` field (0 unknown, 1 attached, 2 detached).
     pub fn detachedness(&self, ord: u32) -> u8 {
         self.detachedness.get(ord as usize).copied().unwrap_or(0)
-    }
-    pub(crate) fn analysis(&self) -> &Analysis {
-        self.analysis.get_or_init(|| Analysis::compute(self))
-    }
-    pub(crate) fn classes(&self) -> &Classes {
-        self.classes.get_or_init(|| Classes::compute(self, None))
-    }
-    pub(crate) fn retainer_index(&self) -> &RetainerIndex {
-        self.retainer_index.get_or_init(|| RetainerIndex::build(self))
-    }
-    /// DevTools' shallow sizes (see [`super::dominators`]): the analysis' when it is already
-    /// computed, else computed alone, without the dominator tree.
-    pub(crate) fn shallow_sizes(&self) -> std::borrow::Cow<'_, Column> {
-        match self.analysis.get() {
-            Some(a) => std::borrow::Cow::Borrowed(&a.shallow),
-            None => std::borrow::Cow::Owned(super::dominators::shallow_sizes(self)),
-        }
-    }
-    /// Retained size of a node with DevTools' semantics (see [`super::dominators`]).
-    pub fn retained_size(&self, ord: u32) -> u64 {
-        self.analysis().retained.get(ord as usize)
-    }
-    /// Self size after DevTools' re-attribution of owned arrays/hidden objects to their owner.
-    pub fn self_size(&self, ord: u32) -> u64 {
-        self.analysis().shallow.get(ord as usize)
-    }
-    /// DevTools' class name of a node (what the Summary view groups by).
-    pub fn class_name(&self, ord: u32) -> &str {
-        let c = self.classes();
-        c.name(c.class_of[ord as usize])
-    }
-    /// Total size as DevTools reports it: the root's retained size plus `extra_native_bytes`.
-    pub fn total_size(&self) -> u64 {
-        self.retained_size(self.root) + self.extra_native_bytes
     }
 }

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::column::Column;
-use super::graph::HeapGraph;
+use super::snapshot::HeapGraph;
 use super::paths::RetainerPaths;
 use super::summary::top_level_retained;
 use super::traces::AllocationStack;

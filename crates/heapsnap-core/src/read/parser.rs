@@ -23,7 +23,8 @@ use super::error::AnalyzeError;
 use super::dominators::BitSet;
 use super::edges::EdgeTable;
 use super::packed::{bit_len, PackedVec};
-use super::graph::{EdgeTypes, HeapGraph, Location, NodeTypes, StringTable};
+use super::graph::{EdgeTypes, Graph, Location, NodeTypes, StringTable};
+use super::snapshot::HeapGraph;
 use crate::format::header::{read_header, Header, Layout, NodeRole, EdgeRole, NO_TYPE};
 use super::traces::AllocationTraces;
 use crate::format::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
@@ -742,7 +743,7 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         }
         _ => (None, Vec::new()),
     };
-    let mut g = HeapGraph {
+    let mut g = Graph {
         node_type_names: layout.node_type_names,
         edge_type_names: layout.edge_type_names,
         nt,
@@ -758,19 +759,16 @@ fn finish(mut b: Builder, end: u64) -> Result<HeapGraph, AnalyzeError> {
         locations,
         root: (root_index / nf) as u32,
         extra_native_bytes: extra,
-        analysis: OnceLock::new(),
-        classes: OnceLock::new(),
-        retainer_index: OnceLock::new(),
         by_id: OnceLock::new(),
         traces,
         node_trace,
     };
     shrink(&mut g);
-    Ok(g)
+    Ok(HeapGraph::from(g))
 }
 
 /// Returns the growth slack of the columns (up to ~2x with amortized pushes).
-fn shrink(g: &mut HeapGraph) {
+fn shrink(g: &mut Graph) {
     g.node_type.shrink_to_fit();
 }
 

@@ -35,7 +35,7 @@
 //! left out, and whether the object is the entry's key or its value is not claimed.
 
 use super::dominators::is_user_root;
-use super::graph::HeapGraph;
+use super::snapshot::HeapGraph;
 
 const UNREACHED: u32 = u32::MAX;
 const ROOT_EDGE: u32 = u32::MAX - 1;

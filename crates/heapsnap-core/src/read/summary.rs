@@ -8,7 +8,8 @@
 use serde::Serialize;
 
 use super::classes::Classes;
-use super::graph::{HeapGraph, Location};
+use super::graph::Location;
+use super::snapshot::HeapGraph;
 
 /// One row of the Summary view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
