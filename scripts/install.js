@@ -22,7 +22,7 @@ function buildFromSource(extraArgs) {
 
 /** The load errors of this node's addons, each tried in a fresh process as the user's will be. */
 function missingAddons() {
-  const probe = `const native = require(${JSON.stringify(path.join(ROOT, 'lib', 'native'))});
+  const probe = `const native = require(${JSON.stringify(path.join(ROOT, 'lib', 'loader', 'native'))});
     for (const kind of ['writer', 'analyzer']) {
       try { native[kind](); } catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })); }
     }`;

@@ -240,7 +240,7 @@ async function testMajor(node, tarball, { suite }) {
   check('no compiler was called', () => assert(standIns.calls() === '', `calls:\n${standIns.calls()}`));
   if (!installed) return;
   check('the installed package loads its prebuilt writer', () => {
-    const r = nodeIn(project, node, env, "const h = require.resolve('heapsnap'); console.log(require(require('path').join(h, '..', 'lib', 'native')).writer().nativeBuildInfo().nodeModuleVersion)", log);
+    const r = nodeIn(project, node, env, "const h = require.resolve('heapsnap'); console.log(require(require('path').join(h, '..', 'lib', 'loader', 'native')).writer().nativeBuildInfo().nodeModuleVersion)", log);
     assert(r.status === 0 && r.stdout.trim() === node.abi, `exit ${r.status}: ${r.stdout}${r.stderr}`);
   });
 
