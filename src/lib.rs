@@ -267,6 +267,20 @@ pub fn take_headroom_refusal() -> Option<HeadroomRefusal> {
         .map(|refusal| HeadroomRefusal { estimated_bytes: refusal.estimated as f64, available_bytes: refusal.available as f64 })
 }
 
+/// The tightest cgroup memory limit on this process and that cgroup's usage (v2 or v1),
+/// for watch rules like `cgroup>85%`; `None` without a limit (or outside Linux).
+#[napi(object)]
+pub struct CgroupMemoryInfo {
+    pub limit: f64,
+    pub usage: f64,
+}
+
+#[napi]
+pub fn cgroup_memory() -> Option<CgroupMemoryInfo> {
+    heapsnap_core::write::headroom::cgroup_memory(std::path::Path::new("/"))
+        .map(|(memory, _)| CgroupMemoryInfo { limit: memory.limit as f64, usage: memory.usage as f64 })
+}
+
 /// A full garbage collection, with or without `--expose-gc`.
 #[napi]
 pub fn gc() -> napi::Result<(), String> {

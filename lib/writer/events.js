@@ -1,0 +1,45 @@
+'use strict';
+// `heapsnap.on('dump', info => ...)`: listeners that run after every dump this thread
+// finished, so an application can ship or announce the file. A listener that throws (or
+// rejects) is reported on stderr and never breaks the dump or the process.
+
+const { invalidOption } = require('../errors');
+
+const listeners = new Set();
+
+/** Adds a listener for `event` (only 'dump' exists). */
+function on(event, listener) {
+  check(event, listener, 'on');
+  listeners.add(listener);
+}
+
+/** Removes a listener added with `on`; returns whether it was there. */
+function off(event, listener) {
+  check(event, listener, 'off');
+  return listeners.delete(listener);
+}
+
+function check(event, listener, fn) {
+  if (event !== 'dump') throw invalidOption(`${fn}: unknown event '${String(event)}' (known: dump)`);
+  if (typeof listener !== 'function') throw invalidOption(`${fn}: listener must be a function, got ${typeof listener}`);
+}
+
+function report(err) {
+  console.error(`heapsnap: a 'dump' listener failed: ${err && err.stack ? err.stack : String(err)}`);
+}
+
+/** Tells every listener about a finished dump: `info` plus `trigger` ('api', 'watch', ...). */
+function emitDump(info, trigger) {
+  if (listeners.size === 0) return;
+  const event = { ...info, trigger };
+  for (const listener of [...listeners]) {
+    try {
+      const result = listener(event);
+      if (result && typeof result.then === 'function') result.then(undefined, report);
+    } catch (err) {
+      report(err);
+    }
+  }
+}
+
+module.exports = { on, off, emitDump };
