@@ -1,6 +1,7 @@
 'use strict';
 // `heapsnap.watch(options)`: the process watches its own memory and dumps when a rule's line
-// is crossed (see rules.js for the rules). A timer samples every `interval` seconds (5 by
+// is crossed (see rules.js for the rules), and with `statsFile` logs every sample
+// (stats-log.js). A timer samples every `interval` seconds (5 by
 // default; unref'd, so it never keeps the process alive): `process.memoryUsage()`, V8's heap
 // limit, the cgroup's usage and limit, and the heap left after each full GC (v8.GCProfiler).
 // Sampling costs microseconds; the dump itself goes through writeSnapshotAsync (headroom and
@@ -10,12 +11,14 @@
 // One watch per thread: a second `watch()` replaces the first.
 
 const v8 = require('v8');
+const { monitorEventLoopDelay } = require('perf_hooks');
 const { writer } = require('../loader/native');
 const { ASYNC_WRITE_OPTIONS, checkOptions, checkValue, toNative } = require('../writer/options');
 const { writeAsync } = require('../writer/write');
 const { emitDump } = require('../writer/events');
 const { heapsnapError, invalidOption } = require('../errors');
 const { parseRule, RuleState } = require('./rules');
+const { StatsLog, gcKind } = require('./stats-log');
 const { parseEnv } = require('../writer/signal');
 
 const DEFAULT_INTERVAL_S = 5;
@@ -31,6 +34,8 @@ const WATCH_OPTIONS = {
   cooldown: 'seconds',
   maxDumps: 'count',
   quiet: 'boolean',
+  statsFile: 'string',
+  statsMaxBytes: 'bytes',
 };
 
 let current = null;
@@ -62,8 +67,11 @@ function sample() {
   };
 }
 
-/** Heap used after each full (mark-compact) GC since the last call. */
-class FloorTracker {
+/**
+ * The GCs since the last call (v8.GCProfiler): the heap used after each full (mark-compact)
+ * GC, the floors growth rules watch, and count and time per kind for the memory log.
+ */
+class GcTracker {
   constructor() {
     this.profiler = new v8.GCProfiler();
     this.profiler.start();
@@ -72,7 +80,16 @@ class FloorTracker {
   take() {
     const { statistics = [] } = this.profiler.stop() || {};
     this.profiler.start();
-    return statistics.filter((gc) => gc.gcType === 'MarkSweepCompact').map((gc) => gc.afterGC.heapStatistics.usedHeapSize);
+    const floors = [];
+    const byKind = {};
+    for (const gc of statistics) {
+      if (gc.gcType === 'MarkSweepCompact') floors.push(gc.afterGC.heapStatistics.usedHeapSize);
+      const kind = (byKind[gcKind(gc.gcType)] ??= { count: 0, ms: 0 });
+      kind.count++;
+      kind.ms += gc.cost / 1000;
+    }
+    for (const kind of Object.values(byKind)) kind.ms = Math.round(kind.ms * 1000) / 1000;
+    return { floors, byKind };
   }
 
   stop() {
@@ -80,16 +97,43 @@ class FloorTracker {
   }
 }
 
-function checkRules(rules) {
-  if (!Array.isArray(rules) || rules.length === 0) {
-    throw invalidOption("watch: option 'rules' must be a non-empty array of rules such as ['heap>80%', 'rss>1.5g']");
+/** Event-loop delay since the last call, in ms (perf_hooks' histogram, reset each time). */
+class LoopDelay {
+  constructor() {
+    this.histogram = monitorEventLoopDelay({ resolution: 20 });
+    this.histogram.enable();
+  }
+
+  take() {
+    const h = this.histogram;
+    const ms = (ns) => Math.round(ns / 1e3) / 1e3;
+    const taken = h.count > 0 ? { meanMs: ms(h.mean), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) } : null;
+    h.reset();
+    return taken;
+  }
+
+  stop() {
+    this.histogram.disable();
+  }
+}
+
+function heapSpaces() {
+  const spaces = {};
+  for (const space of v8.getHeapSpaceStatistics()) spaces[space.space_name] = { size: space.space_size, used: space.space_used_size };
+  return spaces;
+}
+
+function checkRules(rules, statsFile) {
+  if (rules === undefined && statsFile !== undefined) return []; // a memory log alone
+  if (!Array.isArray(rules) || (rules.length === 0 && statsFile === undefined)) {
+    throw invalidOption("watch: option 'rules' must be a non-empty array of rules such as ['heap>80%', 'rss>1.5g'] (or give 'statsFile' for a memory log alone)");
   }
   return rules.map((text) => parseRule(text));
 }
 
 class Watch {
   constructor(rules, options) {
-    const { interval = DEFAULT_INTERVAL_S, cooldown = DEFAULT_COOLDOWN_S, maxDumps = DEFAULT_MAX_DUMPS, rearm = DEFAULT_REARM, quiet = false, ...write } = options;
+    const { interval = DEFAULT_INTERVAL_S, cooldown = DEFAULT_COOLDOWN_S, maxDumps = DEFAULT_MAX_DUMPS, rearm = DEFAULT_REARM, quiet = false, statsFile, statsMaxBytes, ...write } = options;
     if (interval < 0.05) throw invalidOption(`watch: option 'interval' must be at least 0.05 seconds, got ${interval}`);
     this.rules = rules.map((rule) => new RuleState(rule, rearm));
     this.interval = interval;
@@ -102,12 +146,19 @@ class Watch {
     this.lastDumpEnd = -Infinity;
     this.dumping = false;
     this.stopped = false;
-    if (this.rules.some((state) => state.rule.metric === 'growth')) {
-      if (typeof v8.GCProfiler !== 'function') {
-        throw heapsnapUnsupported(`watch: growth rules need v8.GCProfiler (Node 18.15 or later), not Node ${process.version}`);
-      }
-      this.floors = new FloorTracker();
+    const growth = this.rules.some((state) => state.rule.metric === 'growth');
+    if (growth && typeof v8.GCProfiler !== 'function') {
+      throw heapsnapUnsupported(`watch: growth rules need v8.GCProfiler (Node 18.15 or later), not Node ${process.version}`);
     }
+    if (statsFile !== undefined) {
+      try {
+        this.log = new StatsLog(statsFile, statsMaxBytes);
+      } catch (err) {
+        throw heapsnapError(err.code || 'ERR_HEAPSNAP_IO', `heapsnap: watch: cannot open the memory log ${statsFile}: ${err.message}`);
+      }
+      this.loop = new LoopDelay();
+    }
+    if (growth || (this.log && typeof v8.GCProfiler === 'function')) this.gcs = new GcTracker();
     if (this.rules.some((state) => state.rule.metric === 'cgroup') && cgroupMemory() === null && !quiet) {
       console.error('heapsnap: watch: this process has no cgroup memory limit that heapsnap can read; cgroup rules stay quiet');
     }
@@ -118,10 +169,12 @@ class Watch {
   tick() {
     if (this.stopped) return;
     const now = sample();
-    const floors = this.floors ? this.floors.take() : [];
+    const gcs = this.gcs ? this.gcs.take() : { floors: [], byKind: {} };
+    const floors = gcs.floors;
     now.floors = floors;
     this.samples.push(now);
     if (this.samples.length > SAMPLES_KEPT) this.samples.shift();
+    if (this.log) this.logSample(now, gcs.byKind);
     const fired = this.rules.filter((state) => state.check(now, floors));
     if (fired.length === 0) return;
     const cooling = now.time - this.lastDumpEnd < this.cooldown * 1000;
@@ -129,6 +182,11 @@ class Watch {
     const described = fired.map((state) => state.describe(now)); // as it was when it fired
     for (const state of fired) state.fire();
     this.dump(described);
+  }
+
+  logSample(now, byKind) {
+    const { time, floors, ...memory } = now;
+    this.log.append({ time: new Date(time).toISOString(), pid: process.pid, ...memory, heapSpaces: heapSpaces(), gc: byKind, eventLoopDelay: this.loop.take() });
   }
 
   async dump(fired) {
@@ -157,6 +215,7 @@ class Watch {
       interval: this.interval,
       cooldown: this.cooldown,
       maxDumps: this.maxDumps,
+      statsFile: this.log ? this.log.file : null,
       dumps: this.dumps.map((dump) => ({ ...dump })),
       lastSample: last ? { ...last } : null,
     };
@@ -166,7 +225,9 @@ class Watch {
     if (this.stopped) return false;
     this.stopped = true;
     clearInterval(this.timer);
-    if (this.floors) this.floors.stop();
+    if (this.gcs) this.gcs.stop();
+    if (this.loop) this.loop.stop();
+    if (this.log) this.log.close();
     return true;
   }
 }
@@ -184,7 +245,7 @@ function watch(options) {
     throw invalidOption(`watch: options must be an object with 'rules', got ${options === null ? 'null' : typeof options}`);
   }
   const { rules, rearm, ...rest } = options;
-  const parsed = checkRules(rules);
+  const parsed = checkRules(rules, rest.statsFile);
   const checked = checkOptions('watch', rest, WATCH_OPTIONS);
   if (rearm !== undefined) {
     checkValue('watch', 'rearm', 'seconds', rearm);
@@ -218,10 +279,10 @@ function watchStatus() {
  */
 function installDefaultWatch() {
   const { options, watch: words } = parseEnv(process.env, { quiet: true });
-  if (words.rules.length === 0) return;
+  if (words.rules.length === 0 && words.statsFile === undefined) return;
   const { signal, interval: cooldown, maxDumps, ...write } = options;
   try {
-    watch({ ...write, rules: words.rules, interval: words.interval, rearm: words.rearm, cooldown, maxDumps });
+    watch({ ...write, rules: words.rules, interval: words.interval, rearm: words.rearm, statsFile: words.statsFile, cooldown, maxDumps });
   } catch (err) {
     console.error(`heapsnap: watch disabled: ${err.message.replace(/^heapsnap: /, '')}`);
   }

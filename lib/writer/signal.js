@@ -77,7 +77,7 @@ function parseBytes(text) {
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
  * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`, `interval=SECONDS`, `maxdumps=N`,
  * `background`, `fallback=false`, `bgtimeout=60000` (ms), and the watch words `watch=RULE`
- * (repeatable), `watchinterval=SECONDS`, `watchrearm=SHARE`) and heapdump's
+ * (repeatable), `watchinterval=SECONDS`, `watchrearm=SHARE`, `statsfile=PATH`) and heapdump's
  * `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`). Returns `{ enabled, options, watch }`:
  * whether signal dumps are on, the dump options every trigger shares, and the watch's rules
  * and settings (`nosignal` turns off only the signal handler, never the watch).
@@ -108,6 +108,7 @@ function parseEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'watch' && value !== '') watch.rules.push(value);
     else if (key === 'watchinterval' && /^\d+(\.\d+)?$/.test(value)) watch.interval = Number(value);
     else if (key === 'watchrearm' && /^\d+(\.\d+)?$/.test(value)) watch.rearm = Number(value);
+    else if (key === 'statsfile' && value !== '') watch.statsFile = value;
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
   return { enabled, options, watch };
