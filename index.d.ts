@@ -622,8 +622,12 @@ export type WatchRule = string
 
 /** Options of {@link watch}: its rules and settings, plus the dump options of writeSnapshotAsync. */
 export interface WatchOptions extends AsyncWriteOptions {
-  /** One or more rules; one dump per crossing of a rule's line. */
-  rules: WatchRule[]
+  /** One or more rules; one dump per crossing of a rule's line (optional with `statsFile`). */
+  rules?: WatchRule[]
+  /** The memory log: one JSON line per sample (see README: Memory log), created 0600. */
+  statsFile?: string
+  /** The log moves to `<statsFile>.1` past this size (default 10 MiB). */
+  statsMaxBytes?: number
   /** Seconds between samples (default 5). */
   interval?: number
   /** Seconds after a watch dump ends before the next may start (default 30). */
@@ -672,6 +676,8 @@ export interface WatchStatus {
   interval: number
   cooldown: number
   maxDumps: number
+  /** The memory log's path, or null. */
+  statsFile: string | null
   dumps: Array<{ rules: WatchRule[]; time: string; path?: string; error?: { code: string; message: string } }>
   lastSample: WatchSample | null
 }

@@ -222,3 +222,46 @@ test('watch() status says each rule, its line and value; stop() ends it; a bad H
     assert.match(child.stderr, /heapsnap: watch disabled: watch: 'heap>lots' is not a rule like/);
   });
 });
+
+test('the memory log: one JSON line per sample with the documented fields, 0600, rotated; heapsnap stats reads it with the trend', (t) => {
+  const dir = tmpDir(t);
+  const log = path.join(dir, 'mem.jsonl');
+  const code = `
+    const heapsnap = require(${JSON.stringify(PKG)});
+    heapsnap.watch({ statsFile: ${JSON.stringify(log)}, statsMaxBytes: 8000, interval: 0.05 });
+    const kept = [];
+    const grow = setInterval(() => { for (let i = 0; i < 5000; i++) kept.push({ i }); }, 5);
+    setTimeout(() => { clearInterval(grow); heapsnap.stopWatch(); }, 2000);
+  `;
+  const child = runNode(code, { timeout: 60_000 });
+  assert.strictEqual(child.status, 0, child.stderr);
+  assert.strictEqual(fs.statSync(log).mode & 0o777, 0o600);
+  const lines = [`${log}.1`, log].flatMap((file) => {
+    assert.ok(fs.statSync(file).size <= 8000, `${file} stays within statsMaxBytes`);
+    return fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  });
+  assert.ok(lines.length >= 10, `a line per sample: ${lines.length}`);
+  for (const line of lines) {
+    for (const key of ['rss', 'heapUsed', 'heapTotal', 'heapLimit', 'external', 'arrayBuffers', 'pid']) assert.strictEqual(typeof line[key], 'number', key);
+    assert.ok(!Number.isNaN(Date.parse(line.time)));
+    assert.ok(line.heapSpaces.old_space.used > 0, 'heap spaces by V8 name');
+    assert.ok('cgroupUsage' in line && 'cgroupLimit' in line);
+    for (const { count, ms } of Object.values(line.gc)) assert.ok(count > 0 && ms >= 0);
+  }
+  assert.ok(lines.some((line) => line.gc.scavenge && line.gc.scavenge.count > 0), 'GCs by kind are counted');
+  assert.ok(lines.some((line) => line.eventLoopDelay && line.eventLoopDelay.p99Ms > 0), 'event-loop delay is measured');
+  const cli = path.join(PKG, 'bin', 'heapsnap.js');
+  const json = runNode(`process.argv = [process.argv[0], ${JSON.stringify(cli)}, 'stats', ${JSON.stringify(log)}, '--json']; require(${JSON.stringify(cli)})`);
+  assert.strictEqual(json.status, 0, json.stderr);
+  const stats = JSON.parse(json.stdout);
+  assert.strictEqual(stats.samples, lines.length, 'both files, oldest first');
+  assert.strictEqual(stats.first.time, lines[0].time);
+  assert.ok(stats.trend.heapUsedPerMinute > 0, `the heap grew: ${JSON.stringify(stats.trend)}`);
+  const text = runNode(`process.argv = [process.argv[0], ${JSON.stringify(cli)}, 'stats', ${JSON.stringify(log)}, '--last', '3']; require(${JSON.stringify(cli)})`);
+  assert.match(text.stdout, /time \(UTC\) +rss +heap used +of limit/);
+  assert.strictEqual(text.stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l)).length, 3);
+  assert.match(text.stdout, /trend: rss [+-].*\/min, heap used \+/);
+  const none = runNode(`process.argv = [process.argv[0], ${JSON.stringify(cli)}, 'stats', ${JSON.stringify(String(process.pid))}]; require(${JSON.stringify(cli)})`);
+  assert.strictEqual(none.status, 2);
+  assert.match(none.stderr, /ERR_HEAPSNAP_NO_STATS: process \d+ keeps no memory log/);
+});
