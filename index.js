@@ -91,7 +91,14 @@ module.exports = {
 };
 
 installDefaultHandler();
-if (require('worker_threads').isMainThread) installDefaultWatch();
+if (require('worker_threads').isMainThread) {
+  // What `heapsnap ps` shows of this process (lib/operator/registry.js), then its watch.
+  const registry = require('./lib/operator/registry');
+  const { enabled, options } = require('./lib/writer/signal').parseEnv(process.env, { quiet: true });
+  registry.register({ signal: enabled ? options.signal || 'SIGUSR2' : null, dir: options.dir });
+  on('dump', ({ path, trigger }) => registry.update({ lastDump: { path, trigger, time: new Date().toISOString() } }));
+  installDefaultWatch();
+}
 
 // A process that exits while a dump's file is being finished (writeSnapshotAsync resolves only
 // after that) waits for it, up to EXIT_WAIT_MS, rather than lose a snapshot V8 already took;

@@ -12,7 +12,7 @@ const { spawn, spawnSync } = require('child_process');
 const { PKG, tmpDir, readSnapshot, snapshotText, listDir, withRecords } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
-const { channelDir } = require(path.join(PKG, 'lib', 'operator', 'remote-dump'));
+const { channelDir } = require(path.join(PKG, 'lib', 'operator', 'channel'));
 
 /**
  * A target process: `code` runs after heapsnap is required; the process then answers each

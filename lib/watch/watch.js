@@ -19,6 +19,7 @@ const { emitDump } = require('../writer/events');
 const { heapsnapError, invalidOption } = require('../errors');
 const { parseRule, RuleState } = require('./rules');
 const { StatsLog, gcKind } = require('./stats-log');
+const registry = require('../operator/registry');
 const { parseEnv } = require('../writer/signal');
 
 const DEFAULT_INTERVAL_S = 5;
@@ -175,6 +176,7 @@ class Watch {
     this.samples.push(now);
     if (this.samples.length > SAMPLES_KEPT) this.samples.shift();
     if (this.log) this.logSample(now, gcs.byKind);
+    registry.update({ lastSample: { time: new Date(now.time).toISOString(), rss: now.rss, heapUsed: now.heapUsed, heapLimit: now.heapLimit } });
     const fired = this.rules.filter((state) => state.check(now, floors));
     if (fired.length === 0) return;
     const cooling = now.time - this.lastDumpEnd < this.cooldown * 1000;
@@ -255,6 +257,7 @@ function watch(options) {
   const next = new Watch(parsed, checked);
   if (current) current.stop();
   current = next;
+  registry.update({ watch: { rules: parsed.map((rule) => rule.text), interval: next.interval, statsFile: next.log ? next.log.file : null } });
   return { stop: () => stopWatch(next), status: () => next.status() };
 }
 
@@ -262,7 +265,10 @@ function watch(options) {
 function stopWatch(which = current) {
   if (!which) return false;
   const stopped = which.stop();
-  if (current === which) current = null;
+  if (current === which) {
+    current = null;
+    registry.update({ watch: null });
+  }
   return stopped;
 }
 
