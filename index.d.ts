@@ -696,8 +696,14 @@ export function stopWatch(): boolean
 export function watchStatus(): WatchStatus | null
 
 /** What a `dump` listener receives: the dump's info and what triggered it. */
-export interface DumpEvent extends SnapshotInfo {
-  trigger: 'api' | 'watch'
+export interface DumpEvent extends Partial<SnapshotInfo> {
+  path: string
+  bytes: number
+  rawBytes: number
+  compression: string
+  /** Native triggers: the memory record's path, when one was written. */
+  memoryFile?: string
+  trigger: 'api' | 'watch' | 'signal' | 'near-heap-limit' | 'remote'
   /** Watch dumps: the rules that fired. */
   rules?: WatchRule[]
   mode?: 'in-process' | 'background'

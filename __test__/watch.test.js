@@ -265,3 +265,54 @@ test('the memory log: one JSON line per sample with the documented fields, 0600,
   assert.strictEqual(none.status, 2);
   assert.match(none.stderr, /ERR_HEAPSNAP_NO_STATS: process \d+ keeps no memory log/);
 });
+
+test("on('dump') also hears the dumps the native writer starts: signal (in-process and background) and heapsnap dump requests", async (t) => {
+  const { spawn, spawnSync } = require('child_process');
+  const dir = tmpDir(t);
+  const events = [];
+  const start = (env) => {
+    const child = spawn(process.execPath, ['-e', `
+      const heapsnap = require(${JSON.stringify(PKG)});
+      heapsnap.on('dump', (e) => console.log(JSON.stringify({ trigger: e.trigger, mode: e.mode, path: e.path, bytes: e.bytes })));
+      process.stdin.resume(); process.stdin.on('end', () => process.exit(0));
+      console.log('ready');
+    `], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    t.after(() => child.kill('SIGKILL'));
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) events.push({ pid: child.pid, line });
+    });
+    return child;
+  };
+  const waitFor = async (pid, predicate) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const found = events.find((e) => e.pid === pid && predicate(e.line));
+      if (found) return found.line === 'ready' ? 'ready' : JSON.parse(found.line);
+      if (Date.now() > deadline) throw new Error(`no such event from ${pid}: ${JSON.stringify(events)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const inProcess = start({ HEAPSNAP_OPTIONS: `dir=${dir},interval=0` });
+  const background = start({ HEAPSNAP_OPTIONS: `dir=${dir},interval=0,background` });
+  await waitFor(inProcess.pid, (line) => line === 'ready');
+  await waitFor(background.pid, (line) => line === 'ready');
+  process.kill(inProcess.pid, 'SIGUSR2');
+  const signal = await waitFor(inProcess.pid, (line) => line.includes('"signal"'));
+  assert.deepStrictEqual([signal.trigger, signal.mode], ['signal', 'in-process']);
+  assert.strictEqual(fs.statSync(signal.path).size, signal.bytes);
+  process.kill(background.pid, 'SIGUSR2');
+  const forked = await waitFor(background.pid, (line) => line.includes('"signal"'));
+  assert.deepStrictEqual([forked.trigger, forked.mode], ['signal', 'background']);
+  assert.strictEqual(fs.statSync(forked.path).size, forked.bytes);
+  const out = path.join(dir, 'requested.heapsnapshot');
+  const cli = spawnSync(process.execPath, [path.join(PKG, 'bin', 'heapsnap.js'), 'dump', String(inProcess.pid), '-o', out], { encoding: 'utf8', timeout: 120_000 });
+  assert.strictEqual(cli.status, 0, cli.stderr);
+  const remote = await waitFor(inProcess.pid, (line) => line.includes('"remote"'));
+  assert.deepStrictEqual([remote.trigger, remote.path], ['remote', out]);
+  inProcess.stdin.end();
+  background.stdin.end();
+});

@@ -11,6 +11,7 @@ mod error;
 mod headroom;
 mod line_ends;
 mod near_limit;
+mod notify;
 mod options;
 mod profile;
 mod remote;
@@ -279,6 +280,13 @@ pub struct CgroupMemoryInfo {
 pub fn cgroup_memory() -> Option<CgroupMemoryInfo> {
     heapsnap_core::write::headroom::cgroup_memory(std::path::Path::new("/"))
         .map(|(memory, _)| CgroupMemoryInfo { limit: memory.limit as f64, usage: memory.usage as f64 })
+}
+
+/// Tells `callback` about every dump of this thread that JS did not start (signal,
+/// near-heap-limit, `heapsnap dump` requests), on a later turn of the event loop.
+#[napi]
+pub fn set_dump_listener(callback: Function<notify::DumpNotice, ()>) -> napi::Result<()> {
+    notify::set_listener(callback)
 }
 
 /// A full garbage collection, with or without `--expose-gc`.

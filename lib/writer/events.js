@@ -1,16 +1,33 @@
 'use strict';
 // `heapsnap.on('dump', info => ...)`: listeners that run after every dump this thread
 // finished, so an application can ship or announce the file. A listener that throws (or
-// rejects) is reported on stderr and never breaks the dump or the process.
+// rejects) is reported on stderr and never breaks the dump or the process. Dumps JS starts
+// (the API, the watch) are announced here directly; those the native writer starts on its own
+// (signal, near-heap-limit, `heapsnap dump` requests) through its dump listener
+// (src/notify.rs), on the next turn of the event loop.
 
+const { writer } = require('../loader/native');
 const { invalidOption } = require('../errors');
 
 const listeners = new Set();
+let nativeHooked = false;
+
+/** Asks the native writer, when there is one, to tell us about the dumps it starts. */
+function hookNative() {
+  if (nativeHooked) return;
+  nativeHooked = true;
+  try {
+    writer().setDumpListener((notice) => emitDump(notice, notice.trigger));
+  } catch {
+    // No native writer here: every dump is started from JS, and announced there.
+  }
+}
 
 /** Adds a listener for `event` (only 'dump' exists). */
 function on(event, listener) {
   check(event, listener, 'on');
   listeners.add(listener);
+  hookNative();
 }
 
 /** Removes a listener added with `on`; returns whether it was there. */
@@ -28,7 +45,10 @@ function report(err) {
   console.error(`heapsnap: a 'dump' listener failed: ${err && err.stack ? err.stack : String(err)}`);
 }
 
-/** Tells every listener about a finished dump: `info` plus `trigger` ('api', 'watch', ...). */
+/**
+ * Tells every listener about a finished dump: `info` plus `trigger` ('api', 'watch', 'signal',
+ * 'near-heap-limit', 'remote').
+ */
 function emitDump(info, trigger) {
   if (listeners.size === 0) return;
   const event = { ...info, trigger };
