@@ -696,11 +696,11 @@ export function stopWatch(): boolean
 export function watchStatus(): WatchStatus | null
 
 /** What a `dump` listener receives: the dump's info and what triggered it. */
-export interface DumpEvent extends Partial<SnapshotInfo> {
+export interface DumpEvent extends Partial<Omit<SnapshotInfo, 'compression'>> {
   path: string
   bytes: number
   rawBytes: number
-  compression: string
+  compression: SnapshotInfo['compression'] | 'none'
   /** Native triggers: the memory record's path, when one was written. */
   memoryFile?: string
   trigger: 'api' | 'watch' | 'signal' | 'near-heap-limit' | 'remote'
