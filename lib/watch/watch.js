@@ -294,4 +294,4 @@ function installDefaultWatch() {
   }
 }
 
-module.exports = { watch, stopWatch, watchStatus, installDefaultWatch, sample, WATCH_OPTIONS };
+module.exports = { watch, stopWatch, watchStatus, installDefaultWatch, sample, Watch, WATCH_OPTIONS };
