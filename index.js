@@ -8,7 +8,7 @@ const { checkOptions, toNative, ASYNC_WRITE_OPTIONS } = require('./lib/writer/op
 const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler } = require('./lib/writer/signal');
 const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyzer/analyze');
-const { on, off, emitDump } = require('./lib/writer/events');
+const { on, off, onDumpInternal, emitDump } = require('./lib/writer/events');
 const { watch, stopWatch, watchStatus, installDefaultWatch } = require('./lib/watch/watch');
 const { onNearHeapLimit } = require('./lib/writer/near-heap-limit');
 const { leakCheck, assertNoLeaks } = require('./lib/harness/leak-check');
@@ -96,7 +96,7 @@ if (require('worker_threads').isMainThread) {
   const registry = require('./lib/operator/registry');
   const { enabled, options } = require('./lib/writer/signal').parseEnv(process.env, { quiet: true });
   registry.register({ signal: enabled ? options.signal || 'SIGUSR2' : null, dir: options.dir });
-  on('dump', ({ path, trigger }) => registry.update({ lastDump: { path, trigger, time: new Date().toISOString() } }));
+  onDumpInternal(({ path, trigger }) => registry.update({ lastDump: { path, trigger, time: new Date().toISOString() } }));
   installDefaultWatch();
 }
 

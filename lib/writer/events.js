@@ -30,6 +30,16 @@ function on(event, listener) {
   hookNative();
 }
 
+/**
+ * heapsnap's own listener (the registry `heapsnap ps` reads): it hears the native writer's
+ * dumps only once something else loaded the writer (a signal handler, a dump), so that a
+ * process with `nosignal` and no dumps never loads it.
+ */
+function onDumpInternal(listener) {
+  listeners.add(listener);
+  if (writer.isLoaded()) hookNative();
+}
+
 /** Removes a listener added with `on`; returns whether it was there. */
 function off(event, listener) {
   check(event, listener, 'off');
@@ -62,4 +72,4 @@ function emitDump(info, trigger) {
   }
 }
 
-module.exports = { on, off, emitDump };
+module.exports = { on, off, onDumpInternal, emitDump };
