@@ -124,6 +124,17 @@ function heapSpaces() {
   return spaces;
 }
 
+/**
+ * One watch dump, as `status().dumps` lists it. A named class because the next snapshots show
+ * it: `heapsnap leaks` on a watch's own dumps then names it for what it is (one per dump).
+ */
+class HeapsnapWatchDump {
+  constructor(rules) {
+    this.rules = rules;
+    this.time = new Date().toISOString();
+  }
+}
+
 function checkRules(rules, statsFile) {
   if (rules === undefined && statsFile !== undefined) return []; // a memory log alone
   if (!Array.isArray(rules) || (rules.length === 0 && statsFile === undefined)) {
@@ -194,7 +205,7 @@ class Watch {
   async dump(fired) {
     this.dumping = true;
     const trigger = { kind: 'watch', rules: fired, samples: this.samples.slice() };
-    const record = { rules: fired.map((rule) => rule.rule), time: new Date().toISOString() };
+    const record = new HeapsnapWatchDump(fired.map((rule) => rule.rule));
     this.dumps.push(record);
     try {
       const info = await writeAsync(toNative(this.write, { trigger: JSON.stringify(trigger) }));
