@@ -316,3 +316,81 @@ test("on('dump') also hears the dumps the native writer starts: signal (in-proce
   inProcess.stdin.end();
   background.stdin.end();
 });
+
+/**
+ * A memory cgroup made for the test with `limit` bytes: `{ dir, join(pid), remove() }` (v2 when
+ * the process's own cgroup is v2 and delegates memory, else v1), or `{ skip }` with the reason.
+ */
+function memoryCgroup(limit) {
+  if (process.platform !== 'linux' || process.getuid() !== 0) return { skip: 'needs root on Linux to make a memory cgroup' };
+  const name = `heapsnap-test-${process.pid}`;
+  const candidates = [
+    { dir: `/sys/fs/cgroup/${name}`, limitFile: 'memory.max', needs: '/sys/fs/cgroup/cgroup.subtree_control' },
+    { dir: `/sys/fs/cgroup/memory/${name}`, limitFile: 'memory.limit_in_bytes', needs: '/sys/fs/cgroup/memory/cgroup.procs' },
+  ];
+  const reasons = [];
+  for (const c of candidates) {
+    if (!fs.existsSync(c.needs)) continue;
+    if (c.limitFile === 'memory.max' && !fs.readFileSync(c.needs, 'utf8').includes('memory')) {
+      reasons.push('cgroup v2 does not delegate the memory controller here');
+      continue;
+    }
+    try {
+      fs.mkdirSync(c.dir);
+      fs.writeFileSync(path.join(c.dir, c.limitFile), String(limit));
+    } catch (err) {
+      reasons.push(`${c.dir}: ${err.code}`);
+      try {
+        fs.rmdirSync(c.dir);
+      } catch {
+        // never made
+      }
+      continue;
+    }
+    return {
+      dir: c.dir,
+      join: (pid) => fs.writeFileSync(path.join(c.dir, 'cgroup.procs'), String(pid)),
+      remove: () => fs.rmdirSync(c.dir), // a cgroup directory goes with rmdir once empty
+    };
+  }
+  return { skip: `no memory cgroup can be made here (${reasons.join('; ') || 'no cgroup v1 or v2 memory hierarchy'})` };
+}
+
+test('cgroup>50%: a process in a 256 MiB memory cgroup gets one dump when its usage crosses half the limit', async (t) => {
+  const cgroup = memoryCgroup(256 * 1024 * 1024);
+  if (cgroup.skip) return t.skip(cgroup.skip);
+  t.after(() => cgroup.remove()); // the child has exited by then: an empty cgroup can go
+  const { spawn } = require('child_process');
+  const dir = tmpDir(t);
+  const child = spawn(process.execPath, ['-e', `
+    const fs = require('fs');
+    const heapsnap = require(${JSON.stringify(PKG)});
+    process.stdin.once('data', () => {
+      heapsnap.watch({ rules: ['cgroup>50%'], interval: 0.1, cooldown: 0, dir: ${JSON.stringify(dir)}, quiet: true });
+      const kept = [];
+      const grow = setInterval(() => {
+        kept.push(Buffer.alloc(8 << 20, 1));
+        if (kept.length === 20) {
+          clearInterval(grow);
+          const wait = setInterval(() => {
+            const s = heapsnap.watchStatus();
+            if (s.dumps.length > 0 && s.dumps.every((d) => d.path || d.error)) { clearInterval(wait); console.log(JSON.stringify(s)); process.exit(0); }
+          }, 50);
+        }
+      }, 50);
+    });
+  `], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cgroup.join(child.pid);
+  child.stdin.write('go\n');
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.strictEqual(code, 0);
+  const status = JSON.parse(out);
+  assert.strictEqual(status.dumps.length, 1, out);
+  const [rule] = JSON.parse(fs.readFileSync(`${status.dumps[0].path}.memory.json`, 'utf8')).trigger.rules;
+  assert.strictEqual(rule.rule, 'cgroup>50%');
+  assert.strictEqual(rule.line, 128 * 1024 * 1024, "half of the cgroup's limit");
+  assert.ok(rule.value > rule.line, `the cgroup's usage crossed it: ${rule.value}`);
+  assert.strictEqual(status.lastSample.cgroupLimit, 256 * 1024 * 1024);
+});
