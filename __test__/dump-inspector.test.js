@@ -12,7 +12,7 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, listDir } = require('./helpers');
 
-const { dumpViaInspector } = require(path.join(PKG, 'lib', 'inspector-dump'));
+const { dumpViaInspector } = require(path.join(PKG, 'lib', 'operator', 'inspector-dump'));
 
 const MAJORS = [18, 20, 22, 24, 26];
 
@@ -220,7 +220,7 @@ test('a JS thread that never yields: ERR_HEAPSNAP_TIMEOUT, no file, inspector cl
   assert.match(err.message, /start the heap snapshot/);
   assert.deepStrictEqual(listDir(dir), []);
   // The close request runs inside the busy loop (inspector messages arrive as V8 interrupts).
-  const { listeningSockets } = require(path.join(PKG, 'lib', 'proc'));
+  const { listeningSockets } = require(path.join(PKG, 'lib', 'operator', 'proc'));
   const until = Date.now() + 10_000;
   while (listeningSockets(target.pid).some((s) => s.port !== target.httpPort) && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -9,10 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use heapsnap_core::error::Error as CoreError;
-use heapsnap_core::naming::{self, NameContext, WriteRequest};
-use heapsnap_core::sink::{SinkOptions, SinkStats, SnapshotSink};
-use heapsnap_core::space::{self, NoSpace};
+use heapsnap_core::write::error::Error as CoreError;
+use heapsnap_core::write::naming::{self, NameContext, WriteRequest};
+use heapsnap_core::write::sink::{SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::write::space::{self, NoSpace};
 use napi::bindgen_prelude::{AsyncTask, BufferSlice};
 use napi_derive::napi;
 
@@ -166,5 +166,5 @@ impl NativeFileSink {
 /// Removes the temp files of sinks still being written; for a process that is exiting.
 #[napi]
 pub fn abandon_unfinished_sinks() -> u32 {
-    heapsnap_core::sink::remove_unfinished_temp_files() as u32
+    heapsnap_core::write::sink::remove_unfinished_temp_files() as u32
 }
