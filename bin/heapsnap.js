@@ -346,8 +346,11 @@ function main(argv) {
   const profiles = require('../lib/cli/profile');
   if (opts.command === 'diff' && opts.files.every(profiles.isProfileFile)) return profiles.diff(opts.files, opts, out);
   const analyze = require('../lib/analyzer/analyze');
-  // This process only analyzes: big columns go back to the OS as soon as they are freed.
-  require('../lib/loader/native').analyzer().usePrivateMappingsForLargeBlocks();
+  // This process only analyzes: big columns go back to the OS as soon as they are freed, and a
+  // WebAssembly analyzer is compiled fully optimized up front.
+  const { analyzer } = require('../lib/loader/native');
+  analyzer.onlyAnalyzing();
+  analyzer().usePrivateMappingsForLargeBlocks();
   const snaps = opts.files.map((f, i) => load(analyze, f, i, opts.files.length));
   switch (opts.command) {
     case 'summary':

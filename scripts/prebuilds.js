@@ -28,6 +28,7 @@ const { ROOT, PREBUILDS, prebuiltNodeAbis, prebuiltPlatforms } = require('../lib
 const { buildAddons, platformOf, targetOf } = require('./cargo-build');
 const { fetchNode } = require('./node-dist');
 const emulation = require('./emulation');
+const { buildWasm } = require('./build-wasm');
 
 // cargo's target directory for prebuilds: target/prebuilds, or HEAPSNAP_PREBUILDS_TARGET_DIR
 // (CI keeps it outside the clone, so the dependencies of the four targets compile once per machine).
@@ -144,6 +145,14 @@ function checkLoads(addon, node, kind) {
   return child.stdout.trim();
 }
 
+/** Loads the .wasm in that node through the loader, as a user's process would without a native analyzer. */
+function checkWasmLoads(file, node) {
+  const loader = path.join(ROOT, 'lib', 'loader', 'wasm.js');
+  const probe = `const a = require(${JSON.stringify(loader)}).loadWasmAnalyzer(${JSON.stringify(file)}); if (typeof a.NativeSnapshot.read !== 'function') process.exit(1);`;
+  const child = spawnSync(node.execPath, ['-e', probe], { encoding: 'utf8' });
+  if (child.status !== 0 || child.stderr !== '') throw new Error(`heapsnap: ${path.basename(file)} does not load quietly in Node ${node.version}: ${child.stderr.trim()}`);
+}
+
 function main() {
   const { values } = parseArgs({ options: { platform: { type: 'string' }, target: { type: 'string' }, node: { type: 'string' } } });
   const all = prebuiltPlatforms();
@@ -157,7 +166,7 @@ function main() {
 
   const rows = [];
   const unchecked = [];
-  for (const platform of platforms) {
+  for (const platform of platforms.filter((p) => p !== 'wasm32-wasi')) {
     if (!all[platform]) throw new Error(`heapsnap: ${platform} is not in package.json's heapsnap.prebuilds (${Object.keys(all).join(', ')})`);
     const target = targetOf(platform);
     const majors = values.node ? values.node.split(',').map((m) => m.trim()).filter((m) => all[platform].includes(Number(m))) : all[platform].map(String);
@@ -193,6 +202,15 @@ function main() {
         console.error(`heapsnap: ${path.relative(ROOT, file)}: ${linkage}${runnable ? `; loads in ${loadedIn.join(', ')}` : ''}`);
       });
     });
+  }
+  // The WebAssembly analyzer (portable mode): one file for every platform and Node >= 18, built
+  // with the full set (or alone with --platform wasm32-wasi), load-checked in this machine's nodes.
+  if (!values.target && (!values.platform || platforms.includes('wasm32-wasi'))) {
+    const started = Date.now();
+    const wasm = buildWasm({ outDir: PREBUILDS });
+    const hostNodes = process.platform === 'linux' && process.arch === 'x64' ? Object.keys(abis).map((major) => fetchNode(major)) : [];
+    for (const node of hostNodes) checkWasmLoads(wasm, node);
+    rows.push({ file: path.relative(ROOT, wasm), node: 'any', kB: Math.round(fs.statSync(wasm).size / 1024), glibc: '-', loads: hostNodes.length || 'unchecked', seconds: Number(((Date.now() - started) / 1000).toFixed(0)) });
   }
   console.table(rows);
   for (const platform of unchecked) {

@@ -236,6 +236,26 @@ function withoutWriter(project, node, env, log) {
   }
 }
 
+/** With no .node file at all (what macOS, Windows or FreeBSD get): the WebAssembly analyzer answers as the native one. */
+function withoutAnyNativeAddon(project, node, env, log) {
+  const prebuilds = path.join(project, 'node_modules', platformPackageName(node.platform));
+  const summary = () => run(process.execPath, [npxCli, '--no-install', 'heapsnap', 'summary', 'api.heapsnapshot', '--json'], { cwd: project, env: { ...env, HEAPSNAP_OPTIONS: 'nosignal' }, log });
+  const native = summary();
+  const addons = fs.readdirSync(prebuilds).filter((name) => name.endsWith('.node'));
+  for (const name of addons) fs.renameSync(path.join(prebuilds, name), path.join(prebuilds, `${name}.removed`));
+  try {
+    check('every .node removed: npx heapsnap summary --json runs on the WebAssembly analyzer, byte-identical and quiet', () => {
+      const portable = summary();
+      assert(native.status === 0 && portable.status === 0, `exit ${native.status} / ${portable.status}: ${portable.stderr}`);
+      assert(portable.stdout === native.stdout, 'the outputs differ');
+      assert(portable.stderr === '', `stderr: ${portable.stderr}`);
+      return `${JSON.parse(portable.stdout).nodeCount} nodes`;
+    });
+  } finally {
+    for (const name of addons) fs.renameSync(path.join(prebuilds, `${name}.removed`), path.join(prebuilds, name));
+  }
+}
+
 function expectWriterMissing(project, node, env, log) {
   const code = `require('heapsnap').writeSnapshotAsync({ path: 'never.heapsnapshot' }).then(
       () => { console.log('wrote'); process.exit(1); },
@@ -304,6 +324,7 @@ async function testMajor(node, tarballs, { suite }) {
 
   await userChecks(project, node, env, log);
   withoutWriter(project, node, env, log);
+  withoutAnyNativeAddon(project, node, env, log);
 
   if (suite) runSuiteAndCount(project, node, env, log, row, 'test suite');
   check('no compiler was called, all through', () => assert(standIns.calls() === '', `calls:\n${standIns.calls()}`));

@@ -52,13 +52,35 @@ pub fn read_snapshot_with_progress(
 ) -> Result<HeapGraph, AnalyzeError> {
     let file = File::open(path).map_err(|e| AnalyzeError::from_io(e, None).with_path(path))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // WASI opens a directory for reading, then fails the read with EBADF: say EISDIR as Linux does.
+    #[cfg(target_os = "wasi")]
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(AnalyzeError::from_io(io::Error::from_raw_os_error(libc::EISDIR), None).with_path(path));
+    }
     let read = AtomicU64::new(0);
     let res = std::thread::scope(|s| {
         let (decoded, compressed) = sniff(Counted { inner: file, n: &read })?;
+        // WASI: every wasm thread is a Node worker with a WASI instance (and file table) of its
+        // own, so the reading thread opens the file again; this one's closes here.
+        #[cfg(target_os = "wasi")]
+        let decoded = {
+            drop(decoded);
+            read.store(0, Ordering::Relaxed);
+            let read = &read;
+            move || File::open(path).and_then(|f| sniff(Counted { inner: f, n: read }).map(|d| d.0).map_err(io::Error::other))
+        };
+        #[cfg(not(target_os = "wasi"))]
+        let decoded = move || io::Result::Ok(decoded);
         let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(QUEUE);
         let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
         s.spawn(move || {
-            let mut decoded = decoded;
+            let mut decoded = match decoded() {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
             loop {
                 let mut buf = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
                 let r = fill_chunk(&mut decoded, &mut buf);

@@ -14,6 +14,7 @@
 //! compressing it: the JS thread's share of the work is still only the copy into a buffer.
 
 use std::fmt;
+#[cfg(test)]
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use std::thread::{self, JoinHandle};
 
 use crate::format::scanner::{ScanError, Source};
 pub use crate::write::error::Error;
-use crate::write::outfile::{Destination, Hooks, Temp};
+use crate::write::outfile::{Destination, Hooks, Temp, TempFile};
 pub use crate::write::outfile::remove_unfinished_temp_files;
 
 /// The sink's error type; the same type as [`crate::write::naming`]'s so callers map one type.
@@ -588,7 +589,7 @@ impl Write for Encoder {
 
 /// The temp file, counting what reaches it (the on-disk size without a stat).
 struct Disk {
-    file: File,
+    file: TempFile,
     written: u64,
     fail_at: Option<u64>,
 }
@@ -599,7 +600,7 @@ impl Write for Disk {
             .fail_at
             .is_some_and(|limit| self.written + buf.len() as u64 > limit)
         {
-            return Err(errno(nix::errno::Errno::ENOSPC));
+            return Err(io::Error::from_raw_os_error(ENOSPC));
         }
         let n = self.file.write(buf)?;
         self.written += n as u64;
@@ -611,9 +612,11 @@ impl Write for Disk {
     }
 }
 
-fn errno(e: nix::errno::Errno) -> io::Error {
-    io::Error::from_raw_os_error(e as i32)
-}
+/// ENOSPC, for the tests' `fail_at`.
+#[cfg(not(target_os = "wasi"))]
+const ENOSPC: i32 = nix::errno::Errno::ENOSPC as i32;
+#[cfg(target_os = "wasi")]
+const ENOSPC: i32 = libc::ENOSPC;
 
 #[cfg(test)]
 pub(crate) mod tests {
