@@ -1,8 +1,11 @@
 'use strict';
 // Loads heapsnap's addons on first use (see lib/loader/addons.js for where they live):
-// - writer(): dumps, triggers, gc. Built per Node ABI; without one for this Node, the writing
-//   functions throw ERR_HEAPSNAP_NATIVE_MISSING and say what to do, while the rest still works.
+// - writer(): dumps, triggers, gc. Built per Node ABI; where none loads for this Node and
+//   platform, the portable writer (lib/writer/portable.js: Node's in-process inspector) stands
+//   in with the same surface, and writerMode() says 'portable'.
 // - analyzer(): readSnapshot, leaks, the CLI. Plain N-API, so it loads on any Node >= 18.
+// HEAPSNAP_FORCE_PORTABLE=writer[,analyzer] chooses the portable part(s) even where native
+// addons load (tests, comparisons): forcedPortable(), read once.
 
 const fs = require('fs');
 const { addonCandidates, currentPlatform, prebuiltWriterMajors } = require('./addons');
@@ -43,15 +46,55 @@ function load(kind) {
   return addon;
 }
 
+const PARTS = ['writer', 'analyzer'];
+let forced;
+
+/** The parts HEAPSNAP_FORCE_PORTABLE names (`writer`, `analyzer`, comma-separated), parsed once. */
+function forcedPortable() {
+  if (forced) return forced;
+  forced = new Set();
+  const words = (process.env.HEAPSNAP_FORCE_PORTABLE || '').split(',').map((word) => word.trim().toLowerCase()).filter(Boolean);
+  const unknown = words.filter((word) => !PARTS.includes(word));
+  for (const word of words) if (PARTS.includes(word)) forced.add(word);
+  if (unknown.length > 0) {
+    console.error(`heapsnap: HEAPSNAP_FORCE_PORTABLE: ignoring ${unknown.map((w) => `'${w}'`).join(', ')} (known: ${PARTS.join(', ')})`);
+  }
+  return forced;
+}
+
+/** Why the writer is not native: null while it is. */
+let writerReason = null;
+
+/**
+ * The native writer, or the portable one where no native writer loads (missing for this Node
+ * or platform, or failing to load) or HEAPSNAP_FORCE_PORTABLE names `writer`. A build for
+ * another ABI (ERR_HEAPSNAP_NATIVE_MISMATCH: a stale local build) stays an error.
+ */
+function loadWriter() {
+  if (forcedPortable().has('writer')) {
+    writerReason = 'HEAPSNAP_FORCE_PORTABLE=writer';
+  } else {
+    try {
+      return load('writer');
+    } catch (err) {
+      if (err.code !== 'ERR_HEAPSNAP_NATIVE_MISSING') throw err;
+      writerReason = err.message.replace(/^heapsnap: /, '');
+    }
+  }
+  const portable = require('../writer/portable');
+  portable.setReason(writerReason);
+  return portable;
+}
+
 /** Loads once; a failure is remembered and thrown again (a fresh Error each time, same code). */
-function lazy(kind) {
+function lazy(kind, loader = () => load(kind)) {
   let addon;
   let failure;
   const get = () => {
     if (addon) return addon;
     if (!failure) {
       try {
-        addon = load(kind);
+        addon = loader();
         return addon;
       } catch (err) {
         failure = err;
@@ -63,4 +106,16 @@ function lazy(kind) {
   return get;
 }
 
-module.exports = { writer: lazy('writer'), analyzer: lazy('analyzer') };
+const writer = lazy('writer', loadWriter);
+
+/** 'native' or 'portable' (loads the writer); throws what loading threw otherwise. */
+function writerMode() {
+  return writer().portable ? 'portable' : 'native';
+}
+
+/** Why the writer is portable (null when native), once writer() loaded. */
+function writerPortableReason() {
+  return writerReason;
+}
+
+module.exports = { writer, analyzer: lazy('analyzer'), writerMode, writerPortableReason, forcedPortable };
