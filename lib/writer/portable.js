@@ -32,6 +32,7 @@ const v8 = require('v8');
 const { isMainThread } = require('worker_threads');
 const { heapsnapError } = require('../errors');
 const { analyzer } = require('../loader/native');
+const { FORMAT: MEMORY_RECORD_FORMAT, SUFFIX: MEMORY_RECORD_SUFFIX } = require('../analyzer/memory-record');
 
 const V8_MAJOR = Number.parseInt(process.versions.v8, 10);
 /** V8 < 12 answers HeapProfiler.takeHeapSnapshot within post(); later ones after a task. */
@@ -39,8 +40,6 @@ const INSPECTOR_SNAPSHOT_IS_SYNC = V8_MAJOR < 12;
 const LINE_ENDS_NEED_WARMING = V8_MAJOR < 12;
 /** The stack depth V8's inspector samples with (HeapProfiler.startSampling has no option). */
 const INSPECTOR_STACK_DEPTH = 128;
-const MEMORY_RECORD_FORMAT = 'heapsnap-memory/1';
-const MEMORY_RECORD_SUFFIX = '.memory.json';
 const DEFAULT_SIGNAL_INTERVAL_S = 30;
 
 function unsupported(what) {
