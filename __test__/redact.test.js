@@ -9,7 +9,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords } = require('./helpers');
+const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords, nativeWriterOnly } = require('./helpers');
 const { optionsFromEnv } = require(path.join(PKG, 'lib', 'signal'));
 
 // A random secret held as a Map value, an object property value and a closure variable, in
@@ -166,7 +166,7 @@ async function waitForFile(dir, pattern) {
   throw new Error(`no file matching ${pattern} in ${dir}`);
 }
 
-test('HEAPSNAP_OPTIONS=redact: signal dumps and heapsnap dump <pid> are redacted', async (t) => {
+test('HEAPSNAP_OPTIONS=redact: signal dumps and heapsnap dump <pid> are redacted', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const dir = tmpDir(t);
   const { child, line, stderr } = await startChild(t, `${PLANT}\nconsole.log(JSON.stringify(plantedFacts)); setInterval(() => {}, 1000);`, {
     HEAPSNAP_OPTIONS: `redact,dir=${dir},compress=gzip`,
@@ -184,7 +184,7 @@ test('HEAPSNAP_OPTIONS=redact: signal dumps and heapsnap dump <pid> are redacted
   assertRedacted(requested, facts);
 });
 
-test('onNearHeapLimit({ redact: true }) leaves a redacted snapshot of the dying process', (t) => {
+test('onNearHeapLimit({ redact: true }) leaves a redacted snapshot of the dying process', nativeWriterOnly('heapsnap\'s own near-heap-limit dump with redact'), (t) => {
   const dir = tmpDir(t);
   const child = runNode(`
     const heapsnap = require(${JSON.stringify(PKG)});
