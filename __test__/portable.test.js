@@ -278,3 +278,16 @@ test("onNearHeapLimit arms Node's own near-heap-limit snapshot", (t) => {
   assert.match(files[0], /^Heap\.\d{8}\.\d{6}\.\d+\.0\.\d+\.heapsnapshot$/);
   assert.ok(readSnapshot(path.join(dir, files[0])).countObjects('LeakyRecord') > 10_000);
 });
+
+test('heapsnap dump <pid> of a portable process says it has no request channel and points at --inspector', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
+  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(PKG)}); console.log('ready'); setInterval(() => {}, 1000);`], {
+    env: { ...process.env, ...PORTABLE, HEAPSNAP_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  const r = spawnSync(process.execPath, [path.join(PKG, 'bin', 'heapsnap.js'), 'dump', String(child.pid)], { encoding: 'utf8', timeout: 60_000 });
+  assert.strictEqual(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /ERR_HEAPSNAP_UNSUPPORTED.*portable writer.*no request channel.*--inspector/);
+  assert.strictEqual(child.exitCode, null, 'the target lives on');
+});

@@ -462,6 +462,9 @@ function installSignalHandler(signum, options, quiet, interval, maxDumps) {
   if (!isMainThread) throw nativeOnly('a signal handler in a worker thread (Node delivers signals to the main thread only)');
   const name = signalName(signum);
   if (name === undefined) throw heapsnapError('ERR_HEAPSNAP_INVALID_OPTION', `installSignalHandler: signal ${signum} does not exist on ${process.platform}`, TypeError);
+  // The file sink signal dumps write through, loaded now: a missing one fails here, not at the
+  // signal; and `heapsnap dump <pid>` sees it mapped and says this process is portable.
+  analyzer();
   removeSignalHandler();
   const state = {
     name,
