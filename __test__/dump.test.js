@@ -12,7 +12,7 @@ const { spawn, spawnSync } = require('child_process');
 const { PKG, tmpDir, readSnapshot, snapshotText, listDir, withRecords, nativeWriterOnly } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
-const { channelDir } = require(path.join(PKG, 'lib', 'remote-dump'));
+const { channelDir } = require(path.join(PKG, 'lib', 'operator', 'remote-dump'));
 
 /**
  * A target process: `code` runs after heapsnap is required; the process then answers each
@@ -200,7 +200,7 @@ test('heapsnap dump --inspector: a process that never loaded heapsnap, its inspe
   assert.strictEqual(r.stdout, `${file}\n`);
   assert.strictEqual(readSnapshot(file).countObjects('DumpProbe'), 500);
   assert.strictEqual(await target.ping(), 'pong');
-  const { listeningSockets } = require(path.join(PKG, 'lib', 'proc'));
+  const { listeningSockets } = require(path.join(PKG, 'lib', 'operator', 'proc'));
   assert.deepStrictEqual(listeningSockets(target.pid), [], 'no inspector port left open');
   const misuse = await dumpCli([String(target.pid), '--inspector', '--thread', '2']);
   assert.strictEqual(misuse.status, 2);

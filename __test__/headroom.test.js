@@ -190,7 +190,7 @@ test('near the heap limit, a refused dump prints one line and the process dies o
 });
 
 test('memlimit= and force in HEAPSNAP_OPTIONS, and the memoryLimit option checks its type', () => {
-  const { optionsFromEnv } = require(path.join(PKG, 'lib', 'signal'));
+  const { optionsFromEnv } = require(path.join(PKG, 'lib', 'writer', 'signal'));
   const env = (value) => optionsFromEnv({ HEAPSNAP_OPTIONS: value }, { quiet: true });
   assert.deepStrictEqual(env('memlimit=1048576'), { memoryLimit: 1048576 });
   assert.deepStrictEqual(env('memlimit=512k,force'), { memoryLimit: 512 * 1024, force: true });

@@ -10,7 +10,7 @@ const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
 const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords, nativeWriterOnly } = require('./helpers');
-const { optionsFromEnv } = require(path.join(PKG, 'lib', 'signal'));
+const { optionsFromEnv } = require(path.join(PKG, 'lib', 'writer', 'signal'));
 
 // A random secret held as a Map value, an object property value and a closure variable, in
 // a concatenated string, a sliced string and a regexp source, and a random number (recorded

@@ -11,7 +11,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { PKG, tmpDir } = require('./helpers');
-const { analyzer } = require(path.join(PKG, 'lib', 'native.js'));
+const { analyzer } = require(path.join(PKG, 'lib', 'loader', 'native.js'));
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const TWO_32 = 2 ** 32;

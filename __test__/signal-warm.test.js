@@ -21,7 +21,7 @@ function childWith(body) {
   return `
     const fs = require('fs');
     const heapsnap = require(${JSON.stringify(PKG)});
-    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'native.js'))});
+    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'loader', 'native.js'))});
     require(${JSON.stringify(TYPESCRIPT)});
     const before = writer().lastLineEndWarmup();
     ${body}
@@ -108,7 +108,7 @@ test('a near-heap-limit dump warms line ends too, with TypeScript loaded', nativ
 
 test('HEAPSNAP_LINE_END_WARMUP=off skips the warm-up', nativeWriterOnly('the native line-end warm-up'), () => {
   const child = runNode(`
-    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'native.js'))});
+    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'loader', 'native.js'))});
     console.log(JSON.stringify(writer().warmLineEnds()));
   `, { env: { HEAPSNAP_OPTIONS: 'nosignal', HEAPSNAP_LINE_END_WARMUP: 'off' } });
   assert.strictEqual(child.status, 0, child.stderr);

@@ -11,7 +11,7 @@ const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
 const { PKG, tmpDir, mountTmpfs, readSnapshot, runNode, listDir, withRecords, nativeWriterOnly } = require('./helpers');
-const { analyzer } = require(path.join(PKG, 'lib', 'native'));
+const { analyzer } = require(path.join(PKG, 'lib', 'loader', 'native'));
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -57,7 +57,7 @@ function buildSnapshot(mb, file) {
 
 const ANALYZERS = {
   heapsnap: (file) => `
-    const { readSnapshot } = require(${JSON.stringify(path.join(ROOT, 'lib', 'analyze.js'))});
+    const { readSnapshot } = require(${JSON.stringify(path.join(ROOT, 'lib', 'analyzer', 'analyze.js'))});
     const t0 = performance.now();
     const s = readSnapshot(${JSON.stringify(file)}).summary();
     const ms = performance.now() - t0;

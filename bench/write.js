@@ -171,7 +171,7 @@ function childMain(name, out) {
 // then the median of 1000 when nothing is new, with node's own scripts only and with
 // TypeScript's compiler loaded.
 const WARMUP_COST = `
-  const { writer } = require(${JSON.stringify(path.join(ROOT, 'lib', 'native'))});
+  const { writer } = require(${JSON.stringify(path.join(ROOT, 'lib', 'loader', 'native'))});
   const measure = () => {
     const first = writer().warmLineEnds();
     const again = Array.from({ length: 1000 }, () => writer().warmLineEnds().durationMs).sort((a, b) => a - b);

@@ -23,9 +23,11 @@ function load(kind) {
   const file = candidates.find((candidate) => fs.existsSync(candidate));
   const what = `heapsnap: no ${kind} addon for Node ${process.version} (ABI ${process.versions.modules}) on ${currentPlatform()}`;
   if (file === undefined) {
-    const prebuilt = kind === 'writer' ? ` (prebuilt here: ${listMajors(prebuiltWriterMajors())})` : '';
-    const tail = kind === 'writer' ? '; reading and analyzing snapshots works without it' : '';
-    throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}${prebuilt}: to write snapshots, ${REBUILD}${tail}`);
+    if (kind === 'writer') {
+      const prebuilt = ` (prebuilt here: ${listMajors(prebuiltWriterMajors())})`;
+      throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}${prebuilt}: the portable writer (Node's inspector) stands in; for the native one, ${REBUILD}`);
+    }
+    throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}: ${REBUILD}`);
   }
   let addon;
   try {
