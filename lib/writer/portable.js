@@ -429,18 +429,18 @@ function formatMiB(bytes) {
   return `${(bytes / KIB).toFixed(0)} KiB`;
 }
 
-function report(trigger, promise, quiet) {
-  return promise.then(
-    (result) => {
-      if (!quiet) console.error(`heapsnap: ${describe(result)}`);
-      for (const warning of result.warnings) console.error(`heapsnap: warning: ${warning}`);
-      return true;
-    },
-    (err) => {
-      console.error(`heapsnap: ${trigger} dump failed: ${err.code}: ${err.message.replace(/^heapsnap: /, '')}`);
-      return false;
-    },
-  );
+/** Runs a dump nobody awaits; its outcome goes to stderr as one line. Returns whether it wrote. */
+function report(trigger, dump, quiet) {
+  let result;
+  try {
+    result = dump();
+  } catch (err) {
+    console.error(`heapsnap: ${trigger} dump failed: ${err.code}: ${err.message.replace(/^heapsnap: /, '')}`);
+    return false;
+  }
+  if (!quiet) console.error(`heapsnap: ${describe(result)}`);
+  for (const warning of result.warnings) console.error(`heapsnap: warning: ${warning}`);
+  return true;
 }
 
 // ---- signal dumps ------------------------------------------------------------------------
@@ -453,8 +453,8 @@ function signalName(signum) {
 }
 
 /**
- * Dumps on `signum` from a process.on() listener: when the event loop is free (a busy JS
- * thread is not served), with the native handler's rate limit (`interval` seconds from the
+ * Dumps on `signum` from a process.on() listener, synchronously: when the event loop is free
+ * (a busy JS thread is not served), with the native handler's rate limit (`interval` seconds from the
  * end of the last dump, `maxDumps`) and its stderr lines.
  */
 function installSignalHandler(signum, options, quiet, interval, maxDumps) {
@@ -481,15 +481,16 @@ function installSignalHandler(signum, options, quiet, interval, maxDumps) {
     const skip = rateLimited(state);
     if (skip) {
       counts.skipped++;
-      console.error(`heapsnap: signal ignored: ${skip}`);
+      if (!quiet) console.error(`heapsnap: signal ignored: ${skip}`);
       return;
     }
+    // Synchronous, as native signal dumps are: the file is complete when the listener returns.
     counts.pending = true;
-    report('signal', writeSnapshotAsync(options), quiet).then((written) => {
-      if (written) counts.dumps++;
-      counts.pending = false;
-      state.lastEnd = Date.now();
-    });
+    if (report('signal', () => writeSnapshotSync(options), quiet)) counts.dumps++;
+    state.lastEnd = Date.now();
+    // Signals that arrived during the dump are part of it, as natively: libuv hands them over
+    // in the next loop iteration's poll phase, which comes before the second check phase.
+    setImmediate(() => setImmediate(() => (counts.pending = false)));
   };
   process.on(name, state.listener);
   handler = state;

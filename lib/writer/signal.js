@@ -31,7 +31,8 @@ const FORBIDDEN = new Set(['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 
 function signalNumber(name) {
   const signum = os.constants.signals[name];
   if (signum === undefined || FORBIDDEN.has(name)) {
-    throw invalidOption(`installSignalHandler: option 'signal' must be a catchable signal name such as 'SIGUSR2', got '${name}'`);
+    const windows = process.platform === 'win32' ? " (Windows has no SIGUSR1 or SIGUSR2; 'SIGBREAK', Ctrl+Break in a console, is one it has)" : '';
+    throw invalidOption(`installSignalHandler: option 'signal' must be a catchable signal name such as 'SIGUSR2', got '${name}'${windows}`);
   }
   return signum;
 }
