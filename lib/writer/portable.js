@@ -234,6 +234,17 @@ function begin(options) {
   return { options, started, memory, disk, sink, pauseMs: 0, failure: null };
 }
 
+/**
+ * `text` as UTF-8 bytes in a Buffer of its own: Buffer.from() takes small strings from Node's
+ * shared pool, and a new pool made mid-dump would be a Buffer alive in the next snapshots
+ * (leakCheck would count it as allocated between two of them).
+ */
+function utf8(text) {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+  bytes.write(text, 0, 'utf8');
+  return bytes;
+}
+
 /** Writes one chunk; the first failure is kept and the rest of the snapshot dropped. */
 function writeChunk(dump, chunk) {
   if (dump.failure) return;
@@ -250,7 +261,7 @@ function snapshotParams(options) {
 
 /** The snapshot through the inspector; `sync` demands the answer within post(). */
 function inspectorSnapshot(dump, sync) {
-  const onChunk = ({ params }) => writeChunk(dump, Buffer.from(params.chunk, 'utf8'));
+  const onChunk = ({ params }) => writeChunk(dump, utf8(params.chunk));
   const s = inspectorSession();
   s.on('HeapProfiler.addHeapSnapshotChunk', onChunk);
   const taken = process.hrtime.bigint();
@@ -323,7 +334,7 @@ function memoryRecord(dump, stats) {
 /** The record beside the snapshot, through the sink too (0600, complete or absent); finish it. */
 function memoryRecordSink(dump, stats) {
   const sink = createSink({ path: literalName(stats.path + MEMORY_RECORD_SUFFIX), compress: 'none' });
-  sink.write(Buffer.from(`${JSON.stringify(memoryRecord(dump, stats), null, 2)}\n`));
+  sink.write(utf8(`${JSON.stringify(memoryRecord(dump, stats), null, 2)}\n`));
   return sink;
 }
 
@@ -600,7 +611,7 @@ async function stopSamplingHeapProfiler(options) {
   const durationMs = msSince(profiling.started);
   profiling = null;
   try {
-    sink.write(Buffer.from(JSON.stringify(profile)));
+    sink.write(utf8(JSON.stringify(profile)));
   } catch (err) {
     sink.abort();
     throw err;
