@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, ROOT, tmpDir, runNode, listDir, withRecords, snapshotText, readSnapshot } = require('./helpers');
+const { PKG, ROOT, WRITER_MODE, tmpDir, runNode, listDir, withRecords, snapshotText, readSnapshot } = require('./helpers');
 
 const PORTABLE = { HEAPSNAP_FORCE_PORTABLE: 'writer', HEAPSNAP_OPTIONS: 'nosignal', NODE_HEAPDUMP_OPTIONS: '' };
 
@@ -290,4 +290,35 @@ test('heapsnap dump <pid> of a portable process says it has no request channel a
   assert.strictEqual(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /ERR_HEAPSNAP_UNSUPPORTED.*portable writer.*no request channel.*--inspector/);
   assert.strictEqual(child.exitCode, null, 'the target lives on');
+});
+
+test('a portable snapshot of a heap summarizes like a native snapshot of it', (t) => {
+  if (WRITER_MODE !== 'native') return t.skip('needs the native writer next to the portable one');
+  const dir = tmpDir(t);
+  const [native, portableFile] = ['native', 'portable'].map((name) => path.join(dir, `${name}.heapsnapshot`));
+  const child = runNode(`
+    const heapsnap = require(${JSON.stringify(PKG)});
+    const portable = require(${JSON.stringify(path.join(PKG, 'lib', 'writer', 'portable'))});
+    const { toNative } = require(${JSON.stringify(path.join(PKG, 'lib', 'writer', 'options'))});
+    class SameHeapRecord { constructor(i) { this.i = i; this.label = 'r' + i; this.tags = [i]; } }
+    globalThis.records = Array.from({ length: 500 }, (_, i) => new SameHeapRecord(i));
+    globalThis.byName = new Map(globalThis.records.map((r) => [r.label, r]));
+    // A first portable write and gc() load its code, open its session and make the context its
+    // gc function comes from: all of them are then in both snapshots.
+    portable.writeSnapshotSync(toNative({ path: ${JSON.stringify(path.join(dir, 'warm.heapsnapshot'))}, memoryFile: false, gc: true }));
+    if (!heapsnap.writeSnapshot(${JSON.stringify(native)}, { gc: true, memoryFile: false })) process.exit(3);
+    portable.writeSnapshotSync(toNative({ path: ${JSON.stringify(portableFile)}, gc: true, memoryFile: false }));
+  `, { env: { HEAPSNAP_OPTIONS: 'nosignal' } });
+  assert.strictEqual(child.status, 0, child.stderr);
+  const [a, b] = [native, portableFile].map((file) => heapsnap.readSnapshot(file).summary());
+  assert.ok(Math.abs(a.nodeCount - b.nodeCount) <= a.nodeCount / 100, `node counts ${a.nodeCount} vs ${b.nodeCount}`);
+  assert.ok(Math.abs(a.totalSize - b.totalSize) <= a.totalSize / 100, `total sizes ${a.totalSize} vs ${b.totalSize}`);
+  const row = (summary, name) => {
+    const { count, selfSize, retainedSize } = summary.constructors.find((c) => c.name === name);
+    return { count, selfSize, retainedSize };
+  };
+  assert.deepStrictEqual(row(b, 'SameHeapRecord'), row(a, 'SameHeapRecord'));
+  assert.strictEqual(row(a, 'SameHeapRecord').count, 500);
+  // Node's own Maps may hold a few bytes more or less by then; their count and sizes may not.
+  assert.deepStrictEqual([row(b, 'Map').count, row(b, 'Map').selfSize], [row(a, 'Map').count, row(a, 'Map').selfSize]);
 });

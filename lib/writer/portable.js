@@ -20,8 +20,10 @@
 //   post() (V8 < 12); on V8 >= 12 `v8.getHeapSnapshot()`, whose stream serializes the snapshot
 //   synchronously inside its first read, each chunk handed to the sink by the stream's push.
 //   The file is complete (the stream ended) before it gets its name, else nothing is named.
-// - gc(): HeapProfiler.collectGarbage answers only after a task, so the synchronous gc() uses
-//   V8's `gc` function, fetched once from a fresh context with --expose-gc set just for it.
+// - gc(): HeapProfiler.collectGarbage answers only after a task, so the synchronous gc() (and
+//   writeSnapshot's `gc: true`) uses V8's `gc` function, fetched once from a fresh context with
+//   --expose-gc set just for it (that context, ~2000 small objects, stays in later snapshots);
+//   writeSnapshotAsync's `gc: true` (and so leakCheck) awaits HeapProfiler.collectGarbage.
 // - Native only, refused with ERR_HEAPSNAP_UNSUPPORTED: background (fork) dumps, signal dumps
 //   while JS is busy (here the signal is served when the event loop is free), the request
 //   channel of `heapsnap dump <pid>`, signal dumps of worker threads (Node delivers signals to
@@ -396,8 +398,9 @@ function writeSnapshotSync(options) {
 /** writeSnapshotAsync: the inspector's snapshot; the file is finished on the libuv pool. */
 function writeSnapshotAsync(options) {
   return exclusive(async () => {
-    // Between tasks, like native dumps' checks: a bad option or path rejects before the snapshot.
-    const dump = begin(options);
+    // HeapProfiler.collectGarbage: no context of its own left behind, unlike gc()'s first call.
+    if (options.gc) await post('HeapProfiler.collectGarbage');
+    const dump = begin({ ...options, gc: false });
     try {
       await inspectorSnapshot(dump, false);
     } catch (err) {
