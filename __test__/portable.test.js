@@ -238,14 +238,20 @@ test('sampling heap profile through the inspector: a .heapprofile heapsnap reads
 
 test('SIGUSR2 dumps once the event loop is free, rate-limited like native handlers', { skip: process.platform === 'win32' && 'no SIGUSR2 on Windows' }, async (t) => {
   const dir = tmpDir(t);
-  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(PKG)}); console.log('ready'); setInterval(() => {}, 1000);`], {
+  // The writer's dump listener (what on('dump') hooks) hears the signal dump.
+  const code = `require(${JSON.stringify(PKG)});
+    require(${JSON.stringify(path.join(PKG, 'lib', 'loader', 'native'))}).writer().setDumpListener((notice) => console.log('NOTICE ' + JSON.stringify(notice)));
+    console.log('ready'); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', code], {
     env: { ...process.env, ...PORTABLE, HEAPSNAP_OPTIONS: `dir=${dir},compress=zstd` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   await new Promise((resolve) => child.stdout.once('data', resolve));
+  child.stdout.on('data', (chunk) => (stdout += chunk));
   child.kill('SIGUSR2');
   const until = Date.now() + 60_000;
   while (!/heapsnap: wrote /.test(stderr) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -257,6 +263,8 @@ test('SIGUSR2 dumps once the event loop is free, rate-limited like native handle
   assert.strictEqual(snapshots.length, 1, listDir(dir).join(' '));
   assert.match(snapshots[0], /^heapdump-\d+\.\d+\.heapsnapshot\.zst$/);
   assert.ok(JSON.parse(snapshotText(path.join(dir, snapshots[0]))).snapshot.node_count > 1000);
+  const notice = JSON.parse(stdout.split('\n').find((line) => line.startsWith('NOTICE ')).slice(7));
+  assert.deepStrictEqual([notice.trigger, notice.mode, notice.path, notice.compression], ['signal', 'portable', path.join(dir, snapshots[0]), 'zstd']);
 });
 
 test("onNearHeapLimit arms Node's own near-heap-limit snapshot", (t) => {

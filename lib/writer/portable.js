@@ -443,6 +443,13 @@ function formatMiB(bytes) {
   return `${(bytes / KIB).toFixed(0)} KiB`;
 }
 
+/** Who hears about dumps JS did not start (signal dumps): the native writer's setDumpListener. */
+let dumpListener = null;
+
+function setDumpListener(callback) {
+  dumpListener = callback;
+}
+
 /** Runs a dump nobody awaits; its outcome goes to stderr as one line. Returns whether it wrote. */
 function report(trigger, dump, quiet) {
   let result;
@@ -454,6 +461,12 @@ function report(trigger, dump, quiet) {
   }
   if (!quiet) console.error(`heapsnap: ${describe(result)}`);
   for (const warning of result.warnings) console.error(`heapsnap: warning: ${warning}`);
+  const listener = dumpListener;
+  if (listener) {
+    const { path, bytes, rawBytes, compression, memoryFile } = result;
+    // On the next turn of the event loop, as the native writer's notices come.
+    setImmediate(() => listener({ path, bytes, rawBytes, compression, trigger, mode: 'portable', memoryFile }));
+  }
   return true;
 }
 
@@ -683,6 +696,9 @@ module.exports = {
   trackAllocations,
   callNotInlined,
   otherThreadsRunning: () => 0,
+  setDumpListener,
+  // The cgroup's usage is read natively; the portable writer has none to offer.
+  cgroupMemory: () => null,
   settleDumpsAtExit,
   INSPECTOR_SNAPSHOT_IS_SYNC,
   INSPECTOR_STACK_DEPTH,
