@@ -65,17 +65,19 @@ test('capabilities(): the forced portable writer says so, and what it cannot do'
   assert.strictEqual(own.writer.mode === 'portable', own.writer.reason !== null);
 });
 
-test('writeSnapshot(path) and writeSnapshotAsync({ compress: gzip }): 0600, complete, read by heapsnap, a JSON parse and DevTools', (t) => {
+for (const route of ['stream', 'inspector']) test(`writeSnapshot(path) and writeSnapshotAsync({ compress: gzip }), ${route}: 0600, complete, read by heapsnap, a JSON parse and DevTools`, (t) => {
   const dir = tmpDir(t);
   const plain = path.join(dir, 'sync.heapsnapshot');
+  const sync = route === 'stream' || Number.parseInt(process.versions.v8, 10) < 12;
   const { result, stderr } = portable(`
     class PortablePlanted { constructor(i) { this.i = i; } }
     globalThis.planted = Array.from({ length: 123 }, (_, i) => new PortablePlanted(i));
     let called;
-    const ok = heapsnap.writeSnapshot(${JSON.stringify(plain)}, (err, name) => { called = [err && err.code, name]; });
+    const ok = ${sync} ? heapsnap.writeSnapshot(${JSON.stringify(plain)}, (err, name) => { called = [err && err.code, name]; })
+      : !!(await heapsnap.writeSnapshotAsync({ path: ${JSON.stringify(plain)} })) && ((called = [null, ${JSON.stringify(plain)}]), true);
     const info = await heapsnap.writeSnapshotAsync({ dir: ${JSON.stringify(dir)}, compress: 'gzip' });
     return { ok, called, info };
-  `);
+  `, { env: { HEAPSNAP_PORTABLE_SNAPSHOT: route } });
   assert.strictEqual(stderr, '', 'nothing said on stderr');
   assert.deepStrictEqual([result.ok, result.called], [true, [null, plain]]);
   const { info } = result;
@@ -109,14 +111,17 @@ test('writeSnapshot(path) and writeSnapshotAsync({ compress: gzip }): 0600, comp
   if (!DEVTOOLS_RUNS) t.diagnostic('DevTools model not run: it needs Node >= 20');
 });
 
-test('object ids stay stable across portable snapshots, async and sync: diff by id works', (t) => {
+test('object ids stay stable across portable snapshots, async and sync, stream and inspector: diff by id works', (t) => {
   const dir = tmpDir(t);
   const [a, b, c] = ['a', 'b', 'c'].map((name) => path.join(dir, `${name}.heapsnapshot`));
   portable(`
+    const routes = require(${JSON.stringify(path.join(PKG, 'lib', 'writer', 'portable'))});
     class KeptThing {}
     class AddedThing {}
     globalThis.kept = Array.from({ length: 50 }, () => new KeptThing());
+    routes.useSnapshotRoute('inspector');
     await heapsnap.writeSnapshotAsync({ path: ${JSON.stringify(a)}, memoryFile: false });
+    routes.useSnapshotRoute('stream');
     globalThis.added = Array.from({ length: 30 }, () => new AddedThing());
     if (!heapsnap.writeSnapshot(${JSON.stringify(b)}, { memoryFile: false })) throw new Error('writeSnapshot failed');
     await heapsnap.writeSnapshotAsync({ path: ${JSON.stringify(c)}, memoryFile: false, gc: true });

@@ -103,6 +103,8 @@ const METHODS = {
   'heapsnap portable writeSnapshotAsync': { env: PORTABLE, body: heapsnapAsync('') },
   'heapsnap portable writeSnapshotAsync gzip': { env: PORTABLE, body: heapsnapAsync('.gz') },
   'heapsnap portable writeSnapshotAsync zstd': { env: PORTABLE, body: heapsnapAsync('.zst') },
+  // Its inspector route (HeapProfiler.takeHeapSnapshot), the stream's fallback.
+  'heapsnap portable writeSnapshotAsync inspector': { env: { ...PORTABLE, HEAPSNAP_PORTABLE_SNAPSHOT: 'inspector' }, body: heapsnapAsync('') },
 };
 
 // Builds a heap of roughly `mb` MB of live objects of several shapes (objects, strings,

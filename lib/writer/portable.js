@@ -12,14 +12,16 @@
 // - One inspector session per thread, opened on first use and never disconnected:
 //   disconnecting disables the heap profiler agent, which clears V8's object ids, and then no
 //   two snapshots of the process could be compared by id (diff, leaks, leakCheck).
-// - writeSnapshotAsync: HeapProfiler.takeHeapSnapshot, its addHeapSnapshotChunk events
-//   written into the sink as they arrive. V8 < 12 (Node 18, 20) answers within post();
-//   V8 >= 12 takes the snapshot in a task of its own (with no JS on the stack), after post()
-//   returned.
-// - writeSnapshot (synchronous, heapdump's contract): the inspector where it answers within
-//   post() (V8 < 12); on V8 >= 12 `v8.getHeapSnapshot()`, whose stream serializes the snapshot
-//   synchronously inside its first read, each chunk handed to the sink by the stream's push.
-//   The file is complete (the stream ended) before it gets its name, else nothing is named.
+// - Snapshots: `v8.getHeapSnapshot()`, whose stream serializes the whole snapshot inside its
+//   first read (synchronously: also what the synchronous `writeSnapshot` needs), each chunk
+//   taken from the stream's push() straight into the sink. Measured as fast as
+//   v8.writeHeapSnapshot (bench/README.md). The inspector's HeapProfiler.takeHeapSnapshot
+//   (addHeapSnapshotChunk events) is the fallback, and HEAPSNAP_PORTABLE_SNAPSHOT=inspector
+//   chooses it: 10-80% slower, each chunk being a protocol message JSON-escaped by V8 and
+//   parsed again in JS; V8 < 12 answers it within post(), V8 >= 12 in a task of its own. Should
+//   a Node ever not finish the stream within its read, that dump is taken again through the
+//   inspector (and so are later ones), never a file named before it is complete. Both see the
+//   same object ids (one per isolate).
 // - gc(): HeapProfiler.collectGarbage answers only after a task, so the synchronous gc() (and
 //   writeSnapshot's `gc: true`) uses V8's `gc` function, fetched once from a fresh context with
 //   --expose-gc set just for it (that context, ~2000 small objects, stays in later snapshots);
@@ -39,6 +41,8 @@ const { FORMAT: MEMORY_RECORD_FORMAT, SUFFIX: MEMORY_RECORD_SUFFIX } = require('
 const V8_MAJOR = Number.parseInt(process.versions.v8, 10);
 /** V8 < 12 answers HeapProfiler.takeHeapSnapshot within post(); later ones after a task. */
 const INSPECTOR_SNAPSHOT_IS_SYNC = V8_MAJOR < 12;
+/** 'stream' (v8.getHeapSnapshot) or 'inspector' (HeapProfiler.takeHeapSnapshot): see above. */
+let snapshotRoute = process.env.HEAPSNAP_PORTABLE_SNAPSHOT === 'inspector' ? 'inspector' : 'stream';
 const LINE_ENDS_NEED_WARMING = V8_MAJOR < 12;
 /** The stack depth V8's inspector samples with (HeapProfiler.startSampling has no option). */
 const INSPECTOR_STACK_DEPTH = 128;
@@ -285,9 +289,9 @@ function inspectorSnapshot(dump, sync) {
 /**
  * The snapshot through `v8.getHeapSnapshot()`, synchronously: V8 takes it in the call, and
  * the stream's first read serializes all of it, handing each chunk to push() (Node's stream
- * glue) before it returns. We take the chunks from push() straight into the sink. If a Node
- * ever stops doing all of this within the read, the stream has not ended when it returns, and
- * the dump fails rather than name an incomplete file.
+ * glue) before it returns. We take the chunks from push() straight into the sink. Returns
+ * false when the stream had not ended by then (a Node that no longer works so): the caller
+ * starts over through the inspector, with a new file.
  */
 function streamSnapshot(dump) {
   const { options } = dump;
@@ -307,9 +311,11 @@ function streamSnapshot(dump) {
     stream.destroy();
     dump.pauseMs = msSince(taken);
   }
-  if (!ended && !dump.failure) {
-    dump.failure = heapsnapError('ERR_HEAPSNAP_SERIALIZE_FAILED', `heapsnap: V8 stopped serializing the heap snapshot for '${dump.sink.path}'`);
-  }
+  if (ended || dump.failure) return true;
+  snapshotRoute = 'inspector';
+  dump.sink.abort();
+  dump.sink = createSink(dump.options);
+  return false;
 }
 
 /** Braces in a finished file's name are literal, not template tokens. */
@@ -375,8 +381,16 @@ function failed(dump) {
 function writeSnapshotSync(options) {
   const dump = begin(options);
   try {
-    if (INSPECTOR_SNAPSHOT_IS_SYNC) inspectorSnapshot(dump, true);
-    else streamSnapshot(dump);
+    if (snapshotRoute === 'stream' && streamSnapshot(dump)) {
+      // taken
+    } else if (INSPECTOR_SNAPSHOT_IS_SYNC) {
+      inspectorSnapshot(dump, true);
+    } else {
+      throw unsupported(
+        `a synchronous writeSnapshot here: V8 ${process.versions.v8} takes the inspector's snapshot only after a task` +
+          `${process.env.HEAPSNAP_PORTABLE_SNAPSHOT === 'inspector' ? ' (HEAPSNAP_PORTABLE_SNAPSHOT=inspector)' : " and v8.getHeapSnapshot()'s stream did not finish within its read"}; use writeSnapshotAsync`,
+      );
+    }
   } catch (err) {
     dump.sink.abort();
     throw err;
@@ -395,14 +409,14 @@ function writeSnapshotSync(options) {
   return info(dump, stats, memoryFile, warnings);
 }
 
-/** writeSnapshotAsync: the inspector's snapshot; the file is finished on the libuv pool. */
+/** writeSnapshotAsync: the snapshot on this thread, the file finished on the libuv pool. */
 function writeSnapshotAsync(options) {
   return exclusive(async () => {
     // HeapProfiler.collectGarbage: no context of its own left behind, unlike gc()'s first call.
     if (options.gc) await post('HeapProfiler.collectGarbage');
     const dump = begin({ ...options, gc: false });
     try {
-      await inspectorSnapshot(dump, false);
+      if (!(snapshotRoute === 'stream' && streamSnapshot(dump))) await inspectorSnapshot(dump, false);
     } catch (err) {
       dump.sink.abort();
       throw err;
@@ -701,5 +715,11 @@ module.exports = {
   cgroupMemory: () => null,
   settleDumpsAtExit,
   INSPECTOR_SNAPSHOT_IS_SYNC,
+  /** 'stream' or 'inspector' from now on (tests, comparisons); returns the previous one. */
+  useSnapshotRoute(route) {
+    const previous = snapshotRoute;
+    snapshotRoute = route === 'inspector' ? 'inspector' : 'stream';
+    return previous;
+  },
   INSPECTOR_STACK_DEPTH,
 };
