@@ -135,8 +135,9 @@ export interface SnapshotInfo {
 
 /**
  * Errors carry a stable `code`: an OS code (`ENOENT`, `EACCES`, `EISDIR`, `ENOSPC`, ...) or `ERR_HEAPSNAP_*`.
- * `ERR_HEAPSNAP_NATIVE_MISSING`: no writer addon for this Node major or platform (the writing
- * functions, `gc`, triggers); the message says what to do. Reading and analyzing still work.
+ * `ERR_HEAPSNAP_UNSUPPORTED`: a native-only feature asked of the portable writer (`background`,
+ * signal handlers in workers, onNearHeapLimit options Node's own snapshot lacks, ...); the
+ * message says why. `ERR_HEAPSNAP_NATIVE_MISSING`: an addon needed is missing.
  */
 export interface HeapsnapError extends Error {
   code: string
@@ -184,15 +185,54 @@ export function writeSnapshotAsync(options?: AsyncWriteOptions): Promise<AsyncSn
 export interface AsyncSnapshotInfo extends SnapshotInfo {
   /**
    * `'background'`: a forked child took the snapshot and `pauseMs` is this process's pause (the
-   * fork); `'in-process'`: this thread took it.
+   * fork); `'in-process'`: this thread took it; `'portable'`: this thread took it through Node's
+   * inspector (the portable writer: no native writer here, or `HEAPSNAP_FORCE_PORTABLE=writer`).
    */
-  mode: 'background' | 'in-process'
+  mode: 'background' | 'in-process' | 'portable'
   /** Why a `background: true` dump was taken in-process (no Linux, child failed or timed out). */
   fallbackReason?: string
 }
 
 /** A full garbage collection, with or without `--expose-gc`. */
 export function gc(): void
+
+/** What the writer can do in its mode (see {@link capabilities}). */
+export interface WriterFeatures {
+  writeSnapshot: boolean
+  writeSnapshotAsync: boolean
+  compression: Array<'gzip' | 'zstd'>
+  gc: boolean
+  leakCheck: boolean
+  allocationStacks: boolean
+  samplingHeapProfiler: boolean
+  /** `'always'`: busy loops too (native); `'idle-loop'`: when the event loop is free (portable); `false`: none here. */
+  signalDumps: 'always' | 'idle-loop' | false
+  /** `'native'`: heapsnap's own, every option; `'node'`: Node's `v8.setHeapSnapshotNearHeapLimit` (`maxDumps` only). */
+  nearHeapLimit: 'native' | 'node' | false
+  /** `background: true` dumps (Linux, native writer). */
+  background: boolean
+  /** The request channel of `heapsnap dump <pid>` / `heapsnap profile <pid>` (Linux, native writer). */
+  dumpRequests: boolean
+  headroomCheck: boolean
+  freeSpaceCheck: boolean
+}
+
+/** Which implementation each part of heapsnap runs here, and why one is not native. */
+export interface Capabilities {
+  writer: {
+    /** `'portable'`: Node's in-process inspector, where no native writer loads (or forced). */
+    mode: 'native' | 'portable' | 'unavailable'
+    /** `HEAPSNAP_FORCE_PORTABLE` names this part. */
+    forced: boolean
+    /** Why the part is not native; `null` when it is. */
+    reason: string | null
+    features: WriterFeatures | null
+  }
+  analyzer: { mode: 'native' | 'portable' | 'unavailable'; forced: boolean; reason: string | null }
+}
+
+/** Which writer and analyzer run here (native or portable) and what they can do. Loads them. */
+export function capabilities(): Capabilities
 
 /**
  * Options of signal-triggered dumps. With `background: true` the stderr line says

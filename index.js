@@ -15,6 +15,7 @@ const { leakCheck, assertNoLeaks } = require('./lib/harness/leak-check');
 const { writeReport } = require('./lib/analyzer/report');
 const { startSamplingHeapProfiler, stopSamplingHeapProfiler } = require('./lib/writer/profile');
 const { readHeapProfileTop, diffHeapProfiles } = require('./lib/analyzer/profile');
+const { capabilities } = require('./lib/loader/capabilities');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
@@ -88,6 +89,7 @@ module.exports = {
   watchStatus,
   on,
   off,
+  capabilities,
 };
 
 installDefaultHandler();

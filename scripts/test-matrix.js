@@ -19,9 +19,11 @@
 //      dependencies linked in) against the installed package (linux-x64: every major by
 //      default; emulated platforms: with --full, too slow for CI);
 //    - the prebuilt writer removed from the installed platform package: the analyzer and the
-//      CLI still work, and writing fails with ERR_HEAPSNAP_NATIVE_MISSING and what to do.
+//      CLI still work, and the portable writer (Node's inspector) writes, `info.mode === 'portable'`;
+//      every .node removed: the WebAssembly analyzer answers byte-identically.
 // 3. A major with no prebuilt (25, linux-x64): the install succeeds with no Rust on PATH and
-//    says what is missing; the analyzer works; then `npm rebuild heapsnap` with cargo builds the writer.
+//    says what is missing; require() is silent; the analyzer and the portable writer work; then
+//    `npm rebuild heapsnap` with cargo builds the native writer.
 //
 //   node scripts/test-matrix.js [--platform linux-x64,linux-arm64,linux-x64-musl,linux-arm64-musl]
 //     [--node 18,26] [--bare 25|none] [--no-prebuilds] [--no-suite] [--suite-on 18,22,26]
@@ -230,7 +232,7 @@ function withoutWriter(project, node, env, log) {
       const cli = npx(project, node, env, ['summary', 'api.heapsnapshot', '--top', '1'], log);
       assert(cli.status === 0 && /nodes/.test(cli.stdout), `CLI exit ${cli.status}: ${cli.stderr}`);
     });
-    check('prebuilt writer removed: writing fails with ERR_HEAPSNAP_NATIVE_MISSING and says what to do', () => expectWriterMissing(project, node, env, log));
+    check('prebuilt writer removed: the portable writer writes (info.mode portable)', () => expectPortableWriter(project, node, env, log));
   } finally {
     fs.renameSync(aside, writer);
   }
@@ -256,17 +258,21 @@ function withoutAnyNativeAddon(project, node, env, log) {
   }
 }
 
-function expectWriterMissing(project, node, env, log) {
-  const code = `require('heapsnap').writeSnapshotAsync({ path: 'never.heapsnapshot' }).then(
-      () => { console.log('wrote'); process.exit(1); },
-      (err) => { console.log(JSON.stringify({ code: err.code, message: err.message })); });`;
+/** No native writer: the portable one writes (gzip), and capabilities() says why, in one line. */
+function expectPortableWriter(project, node, env, log) {
+  const code = `const heapsnap = require('heapsnap');
+    heapsnap.writeSnapshotAsync({ path: 'portable.heapsnapshot.gz' }).then(
+      (info) => console.log(JSON.stringify({ mode: info.mode, path: info.path, capabilities: heapsnap.capabilities().writer })),
+      (err) => { console.log(JSON.stringify({ code: err.code, message: err.message })); process.exit(1); });`;
   const r = nodeIn(project, node, { ...env, HEAPSNAP_OPTIONS: 'nosignal' }, code, log);
-  assert(r.status === 0, `exit ${r.status}: ${r.stdout}${r.stderr}`);
-  const err = JSON.parse(r.stdout);
-  assert(err.code === 'ERR_HEAPSNAP_NATIVE_MISSING', `code ${err.code}`);
-  assert(/npm rebuild heapsnap/.test(err.message) && !err.message.includes('\n'), `message: ${err.message}`);
-  assert(!fs.existsSync(path.join(project, 'never.heapsnapshot')), 'a file was written');
-  return err.message;
+  assert(r.status === 0 && r.stderr === '', `exit ${r.status}: ${r.stdout}${r.stderr}`);
+  const { mode, path: file, capabilities } = JSON.parse(r.stdout);
+  assert(mode === 'portable' && capabilities.mode === 'portable', `mode ${mode}`);
+  assert(/npm rebuild heapsnap/.test(capabilities.reason) && !capabilities.reason.includes('\n'), `reason: ${capabilities.reason}`);
+  assert(fs.statSync(path.join(project, 'portable.heapsnapshot.gz')).size > 1000, `no file at ${file}`);
+  fs.rmSync(path.join(project, 'portable.heapsnapshot.gz'));
+  fs.rmSync(path.join(project, 'portable.heapsnapshot.gz.memory.json'), { force: true });
+  return capabilities.reason;
 }
 
 /** `node18` on linux-x64 (the names of before), `linux-arm64-node18` elsewhere. */
@@ -345,14 +351,13 @@ function testBareMajor(node, tarballs, snapshot, { suite }) {
     // npm shows a successful install script's output only with --foreground-scripts.
     const r = npmInstall(project, tarballs, node, noRust, log, ['--foreground-scripts']);
     assert(r.status === 0, `exit ${r.status}: ${r.stderr.slice(-2000)}`);
-    assert(/no writer addon .*npm rebuild heapsnap.* \[ERR_HEAPSNAP_NATIVE_MISSING\]/.test(r.stdout + r.stderr), `no explanation printed: ${r.stdout}${r.stderr}`);
+    assert(/no writer addon .*portable writer.*npm rebuild heapsnap.* \[ERR_HEAPSNAP_NATIVE_MISSING\]/.test(r.stdout + r.stderr), `no explanation printed: ${r.stdout}${r.stderr}`);
     row.install = `${r.seconds.toFixed(1)} s`;
   });
-  check("require('heapsnap') loads and says once on stderr that signal dumps are off, and why", () => {
-    const r = nodeIn(project, node, noRust, "require('heapsnap')", log);
-    assert(r.status === 0, `exit ${r.status}: ${r.stderr}`);
-    const lines = r.stderr.trim().split('\n');
-    assert(lines.length === 1 && /^heapsnap: signal dumps disabled: no writer addon .*npm rebuild heapsnap/.test(lines[0]), r.stderr);
+  check("require('heapsnap') loads without a word, its SIGUSR2 handler the portable writer's", () => {
+    const r = nodeIn(project, node, noRust, "const h = require('heapsnap'); console.log(h.capabilities().writer.mode, h.signalHandlerStatus().signal)", log);
+    assert(r.status === 0 && r.stderr === '', `exit ${r.status}: ${r.stderr}`);
+    assert(r.stdout.trim() === 'portable SIGUSR2', r.stdout);
   });
   fs.copyFileSync(snapshot, path.join(project, 'api.heapsnapshot'));
   check('readSnapshot and npx heapsnap summary work', () => {
@@ -361,7 +366,7 @@ function testBareMajor(node, tarballs, snapshot, { suite }) {
     const cli = npx(project, node, noRust, ['summary', 'api.heapsnapshot', '--json'], log);
     assert(cli.status === 0 && JSON.parse(cli.stdout).nodeCount > 1000, `CLI exit ${cli.status}: ${cli.stderr}`);
   });
-  check('writing fails with ERR_HEAPSNAP_NATIVE_MISSING and says what to do', () => expectWriterMissing(project, node, noRust, log));
+  check('the portable writer writes (info.mode portable), and says how to get the native one', () => expectPortableWriter(project, node, noRust, log));
 
   const withRust = { ...noRust, PATH: [path.dirname(node.execPath), process.env.PATH].join(path.delimiter), CARGO_TARGET_DIR: path.join(ROOT, 'target', 'matrix') };
   check('npm rebuild heapsnap with cargo builds the writer from source', () => {

@@ -47,10 +47,10 @@ function inspectTarget(pid) {
   return uid;
 }
 
-/** Whether the target has heapsnap's writer addon mapped. */
-function hasHeapsnap(pid) {
+/** Which of heapsnap's addons the target has mapped: `{ writer, analyzer }`. */
+function heapsnapAddons(pid) {
   const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
-  return /[/]heapsnap\.[\w-]+\.abi\d+\.node$/m.test(maps);
+  return { writer: /[/]heapsnap\.[\w-]+\.abi\d+\.node$/m.test(maps), analyzer: /[/]heapsnap-analyzer\.[\w-]+\.node$/m.test(maps) };
 }
 
 /** The signal the target's default heapsnap handler listens to, from its environment. */
@@ -206,7 +206,16 @@ function openTarget(pid, uid, signal) {
   // Signals off in its environment first: heapsnap then never loads its writer, so it looks
   // exactly like a process without heapsnap.
   const dumpSignal = signal || targetSignal(pid);
-  if (!hasHeapsnap(pid)) {
+  const addons = heapsnapAddons(pid);
+  // The portable writer's signal handler loads the analyzer (its file sink) and no writer.
+  if (!addons.writer && addons.analyzer) {
+    throw heapsnapError(
+      'ERR_HEAPSNAP_UNSUPPORTED',
+      `process ${pid} runs heapsnap's portable writer (no native writer for its Node or platform, or HEAPSNAP_FORCE_PORTABLE=writer), ` +
+        `which has no request channel for heapsnap dump; ${INSPECTOR_HINT}`,
+    );
+  }
+  if (!addons.writer) {
     throw heapsnapError('ERR_HEAPSNAP_NOT_LOADED', `process ${pid} has not loaded heapsnap (add require('heapsnap') to it); ${INSPECTOR_HINT}`);
   }
   return { dir: openChannel(uid), signal: dumpSignal };

@@ -3,6 +3,7 @@
 // environment variables, and the default handler installed at require().
 
 const os = require('os');
+const { isMainThread } = require('worker_threads');
 const { writer } = require('../loader/native');
 const { WRITE_OPTIONS, BACKGROUND_OPTIONS, checkOptions, toNative } = require('./options');
 const { invalidOption } = require('../errors');
@@ -30,7 +31,8 @@ const FORBIDDEN = new Set(['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 
 function signalNumber(name) {
   const signum = os.constants.signals[name];
   if (signum === undefined || FORBIDDEN.has(name)) {
-    throw invalidOption(`installSignalHandler: option 'signal' must be a catchable signal name such as 'SIGUSR2', got '${name}'`);
+    const windows = process.platform === 'win32' ? " (Windows has no SIGUSR1 or SIGUSR2; 'SIGBREAK', Ctrl+Break in a console, is one it has)" : '';
+    throw invalidOption(`installSignalHandler: option 'signal' must be a catchable signal name such as 'SIGUSR2', got '${name}'${windows}`);
   }
   return signum;
 }
@@ -124,11 +126,21 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
   return enabled ? options : null;
 }
 
+/**
+ * Whether the portable writer cannot serve the default handler here, which is then left out
+ * without a word (an installSignalHandler() call says why): worker threads (Node delivers
+ * signals to the main thread only) and platforms without the signal (SIGUSR2 on Windows).
+ */
+function portableCannotServe(options) {
+  return writer().portable && (!isMainThread || os.constants.signals[options.signal || 'SIGUSR2'] === undefined);
+}
+
 /** The handler `require('heapsnap')` installs; a bad environment never breaks the require. */
 function installDefaultHandler() {
   const options = optionsFromEnv();
   if (options === null) return;
   try {
+    if (portableCannotServe(options)) return;
     installSignalHandler(options);
   } catch (err) {
     console.error(`heapsnap: signal dumps disabled: ${err.message.replace(/^heapsnap: /, '')}`);
