@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { PKG, tmpDir, runNode, listDir } = require('./helpers');
+const { PKG, tmpDir, runNode, listDir, nativeWriterOnly } = require('./helpers');
 
 const heapsnap = require(PKG);
 
@@ -266,7 +266,7 @@ test('the memory log: one JSON line per sample with the documented fields, 0600,
   assert.match(none.stderr, /ERR_HEAPSNAP_NO_STATS: process \d+ keeps no memory log/);
 });
 
-test("on('dump') also hears the dumps the native writer starts: signal (in-process and background) and heapsnap dump requests", async (t) => {
+test("on('dump') also hears the dumps the native writer starts: signal (in-process and background) and heapsnap dump requests", nativeWriterOnly('background dumps and the request channel of heapsnap dump'), async (t) => {
   const { spawn, spawnSync } = require('child_process');
   const dir = tmpDir(t);
   const events = [];
@@ -356,7 +356,7 @@ function memoryCgroup(limit) {
   return { skip: `no memory cgroup can be made here (${reasons.join('; ') || 'no cgroup v1 or v2 memory hierarchy'})` };
 }
 
-test('cgroup>50%: a process in a 256 MiB memory cgroup gets one dump when its usage crosses half the limit', async (t) => {
+test('cgroup>50%: a process in a 256 MiB memory cgroup gets one dump when its usage crosses half the limit', nativeWriterOnly("the cgroup's usage is read by the native writer"), async (t) => {
   const cgroup = memoryCgroup(256 * 1024 * 1024);
   if (cgroup.skip) return t.skip(cgroup.skip);
   t.after(() => cgroup.remove()); // the child has exited by then: an empty cgroup can go
