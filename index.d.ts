@@ -135,8 +135,9 @@ export interface SnapshotInfo {
 
 /**
  * Errors carry a stable `code`: an OS code (`ENOENT`, `EACCES`, `EISDIR`, `ENOSPC`, ...) or `ERR_HEAPSNAP_*`.
- * `ERR_HEAPSNAP_NATIVE_MISSING`: no writer addon for this Node major or platform (the writing
- * functions, `gc`, triggers); the message says what to do. Reading and analyzing still work.
+ * `ERR_HEAPSNAP_UNSUPPORTED`: a native-only feature asked of the portable writer (`background`,
+ * signal handlers in workers, onNearHeapLimit options Node's own snapshot lacks, ...); the
+ * message says why. `ERR_HEAPSNAP_NATIVE_MISSING`: an addon needed is missing.
  */
 export interface HeapsnapError extends Error {
   code: string
@@ -184,15 +185,54 @@ export function writeSnapshotAsync(options?: AsyncWriteOptions): Promise<AsyncSn
 export interface AsyncSnapshotInfo extends SnapshotInfo {
   /**
    * `'background'`: a forked child took the snapshot and `pauseMs` is this process's pause (the
-   * fork); `'in-process'`: this thread took it.
+   * fork); `'in-process'`: this thread took it; `'portable'`: this thread took it through Node's
+   * inspector (the portable writer: no native writer here, or `HEAPSNAP_FORCE_PORTABLE=writer`).
    */
-  mode: 'background' | 'in-process'
+  mode: 'background' | 'in-process' | 'portable'
   /** Why a `background: true` dump was taken in-process (no Linux, child failed or timed out). */
   fallbackReason?: string
 }
 
 /** A full garbage collection, with or without `--expose-gc`. */
 export function gc(): void
+
+/** What the writer can do in its mode (see {@link capabilities}). */
+export interface WriterFeatures {
+  writeSnapshot: boolean
+  writeSnapshotAsync: boolean
+  compression: Array<'gzip' | 'zstd'>
+  gc: boolean
+  leakCheck: boolean
+  allocationStacks: boolean
+  samplingHeapProfiler: boolean
+  /** `'always'`: busy loops too (native); `'idle-loop'`: when the event loop is free (portable); `false`: none here. */
+  signalDumps: 'always' | 'idle-loop' | false
+  /** `'native'`: heapsnap's own, every option; `'node'`: Node's `v8.setHeapSnapshotNearHeapLimit` (`maxDumps` only). */
+  nearHeapLimit: 'native' | 'node' | false
+  /** `background: true` dumps (Linux, native writer). */
+  background: boolean
+  /** The request channel of `heapsnap dump <pid>` / `heapsnap profile <pid>` (Linux, native writer). */
+  dumpRequests: boolean
+  headroomCheck: boolean
+  freeSpaceCheck: boolean
+}
+
+/** Which implementation each part of heapsnap runs here, and why one is not native. */
+export interface Capabilities {
+  writer: {
+    /** `'portable'`: Node's in-process inspector, where no native writer loads (or forced). */
+    mode: 'native' | 'portable' | 'unavailable'
+    /** `HEAPSNAP_FORCE_PORTABLE` names this part. */
+    forced: boolean
+    /** Why the part is not native; `null` when it is. */
+    reason: string | null
+    features: WriterFeatures | null
+  }
+  analyzer: { mode: 'native' | 'portable' | 'unavailable'; forced: boolean; reason: string | null }
+}
+
+/** Which writer and analyzer run here (native or portable) and what they can do. Loads them. */
+export function capabilities(): Capabilities
 
 /**
  * Options of signal-triggered dumps. With `background: true` the stderr line says
@@ -611,3 +651,106 @@ export interface HeapProfileSiteDiff {
 
 /** Sites whose sampled bytes grew from profile `a` to `b` beyond sampling noise, as `heapsnap diff A.heapprofile B.heapprofile --json`. */
 export function heapProfileDiff(a: string, b: string, options?: { top?: number }): { totalDelta: number; sites: HeapProfileSiteDiff[] }
+
+/**
+ * A watch rule: `heap>80%` (V8 heap used, share of the heap limit), `heap>300m`, `rss>1.5g`,
+ * `cgroup>85%` (the cgroup's usage, share of its memory limit), `cgroup>900m`,
+ * `external>512m` (Buffers and ArrayBuffers), `growth>10%` (the heap left after full GCs grew
+ * 10% since the start or the rule's last dump). Sizes in binary units (k, m, g).
+ */
+export type WatchRule = string
+
+/** Options of {@link watch}: its rules and settings, plus the dump options of writeSnapshotAsync. */
+export interface WatchOptions extends AsyncWriteOptions {
+  /** One or more rules; one dump per crossing of a rule's line (optional with `statsFile`). */
+  rules?: WatchRule[]
+  /** The memory log: one JSON line per sample (see README: Memory log), created 0600. */
+  statsFile?: string
+  /** The log moves to `<statsFile>.1` past this size (default 10 MiB). */
+  statsMaxBytes?: number
+  /** Seconds between samples (default 5). */
+  interval?: number
+  /** Seconds after a watch dump ends before the next may start (default 30). */
+  cooldown?: number
+  /** Watch dumps at most (default 5). */
+  maxDumps?: number
+  /** A line rule re-arms when its value falls below `rearm` times the line (default 0.9). */
+  rearm?: number
+  /** No stderr line on a successful watch dump. */
+  quiet?: boolean
+}
+
+/** One rule in {@link WatchStatus} and in a watch dump's memory record (`trigger.rules`). */
+export interface WatchRuleStatus {
+  rule: WatchRule
+  /** Dumps this rule started. */
+  fired: number
+  /** Line rules: whether the next crossing dumps. */
+  armed?: boolean
+  /** Line rules: the value and the line in bytes at the last sample (null where unknown). */
+  value?: number | null
+  line?: number | null
+  /** growth: the lowest post-GC heap since the start or the last dump, floors seen, the last three. */
+  baseline?: number | null
+  floors?: number
+  recent?: number[]
+}
+
+/** One memory sample of a watch, in bytes (`time` in ms since the epoch). */
+export interface WatchSample {
+  time: number
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  heapLimit: number
+  external: number
+  arrayBuffers: number
+  cgroupUsage: number | null
+  cgroupLimit: number | null
+  /** Heap used after each full GC since the previous sample (growth rules only). */
+  floors: number[]
+}
+
+export interface WatchStatus {
+  rules: WatchRuleStatus[]
+  interval: number
+  cooldown: number
+  maxDumps: number
+  /** The memory log's path, or null. */
+  statsFile: string | null
+  dumps: Array<{ rules: WatchRule[]; time: string; path?: string; error?: { code: string; message: string } }>
+  lastSample: WatchSample | null
+}
+
+/**
+ * Watches this thread's memory and writes a snapshot when a rule's line is crossed (also
+ * `HEAPSNAP_OPTIONS=watch=heap>80%,watchinterval=5` at require()). One watch per thread: a
+ * second call replaces the first.
+ */
+export function watch(options: WatchOptions): { stop(): boolean; status(): WatchStatus }
+
+/** Stops this thread's watch; whether one was running. */
+export function stopWatch(): boolean
+
+/** What this thread's watch has seen and done, or null when none runs. */
+export function watchStatus(): WatchStatus | null
+
+/** What a `dump` listener receives: the dump's info and what triggered it. */
+export interface DumpEvent extends Partial<Omit<SnapshotInfo, 'compression'>> {
+  path: string
+  bytes: number
+  rawBytes: number
+  compression: SnapshotInfo['compression'] | 'none'
+  /** Native triggers: the memory record's path, when one was written. */
+  memoryFile?: string
+  trigger: 'api' | 'watch' | 'signal' | 'near-heap-limit' | 'remote'
+  /** Watch dumps: the rules that fired. */
+  rules?: WatchRule[]
+  mode?: 'in-process' | 'background'
+}
+
+/** Runs `listener` after every dump of this thread (a throwing listener is reported on stderr, never fatal). */
+export function on(event: 'dump', listener: (info: DumpEvent) => unknown): void
+
+/** Removes a `dump` listener; whether it was registered. */
+export function off(event: 'dump', listener: (info: DumpEvent) => unknown): boolean

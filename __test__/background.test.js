@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { PKG, tmpDir, runNode, listDir, withRecords } = require('./helpers');
+const { PKG, tmpDir, runNode, listDir, withRecords, nativeWriterOnly } = require('./helpers');
 
 const LINUX = process.platform === 'linux';
 
@@ -72,7 +72,7 @@ function run(t, code, { env = {}, timeout = 120_000 } = {}) {
   return { value: JSON.parse(line.slice(7)), stderr: result.stderr };
 }
 
-test('a background dump has the planted objects, and the parent kept running and is as before', { skip: !LINUX }, (t) => {
+test('a background dump has the planted objects, and the parent kept running and is as before', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     const dcBefore = dontForkRanges();
@@ -102,7 +102,7 @@ test('a background dump has the planted objects, and the parent kept running and
   assert.deepStrictEqual(listDir(dir), withRecords('bg.heapsnapshot'));
 });
 
-test('an HTTP server keeps answering during a background dump, not during an in-process one', { skip: !LINUX }, (t) => {
+test('an HTTP server keeps answering during a background dump, not during an in-process one', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     const http = require('http');
@@ -148,7 +148,7 @@ test('an HTTP server keeps answering during a background dump, not during an in-
   assert.deepStrictEqual(value.children, []);
 });
 
-test('the background snapshot matches an in-process one taken right after (node count within 1%)', { skip: !LINUX }, (t) => {
+test('the background snapshot matches an in-process one taken right after (node count within 1%)', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     const bg = await heapsnap.writeSnapshotAsync({ background: true, dir: ${JSON.stringify(dir)}, path: 'bg.heapsnapshot.gz' });
@@ -160,7 +160,7 @@ test('the background snapshot matches an in-process one taken right after (node 
   assert.ok(Math.abs(value.bg - value.ip) / value.ip < 0.01, `background ${value.bg} nodes, in-process ${value.ip}`);
 });
 
-test('20 background dumps in a row under allocation churn all give valid files', { skip: !LINUX }, (t) => {
+test('20 background dumps in a row under allocation churn all give valid files', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     let churn = [];
@@ -182,7 +182,7 @@ test('20 background dumps in a row under allocation churn all give valid files',
   assert.strictEqual(listDir(dir).length, 40, 'twenty snapshots, each with its memory record');
 });
 
-test('a stalled child is killed by the watchdog: in-process fallback, or a rejection with fallback: false', { skip: !LINUX }, (t) => {
+test('a stalled child is killed by the watchdog: in-process fallback, or a rejection with fallback: false', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     const info = await heapsnap.writeSnapshotAsync({ background: true, backgroundTimeout: 500, dir: ${JSON.stringify(dir)}, path: 'a.heapsnapshot' });
@@ -205,7 +205,7 @@ test('a stalled child is killed by the watchdog: in-process fallback, or a rejec
   assert.deepStrictEqual(value.children, []);
 });
 
-test('a child killed mid-dump leads to the fallback, leaving no temp file and no zombie', { skip: !LINUX }, (t) => {
+test('a child killed mid-dump leads to the fallback, leaving no temp file and no zombie', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     globalThis.more = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'more-' + i }));
@@ -227,7 +227,7 @@ test('a child killed mid-dump leads to the fallback, leaving no temp file and no
   assert.deepStrictEqual(value.children, []);
 });
 
-test('a process exiting mid-dump leaves no child and no temp file', { skip: !LINUX }, (t) => {
+test('a process exiting mid-dump leaves no child and no temp file', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     globalThis.more = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'more-' + i }));
@@ -248,7 +248,7 @@ test('a process exiting mid-dump leaves no child and no temp file', { skip: !LIN
   assert.deepStrictEqual(listDir(dir), []);
 });
 
-test('one background dump at a time: a second request gets ERR_HEAPSNAP_BUSY', { skip: !LINUX }, (t) => {
+test('one background dump at a time: a second request gets ERR_HEAPSNAP_BUSY', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value } = run(t, `
     const first = heapsnap.writeSnapshotAsync({ background: true, dir: ${JSON.stringify(dir)}, path: '1.heapsnapshot' });
@@ -269,7 +269,7 @@ test('one background dump at a time: a second request gets ERR_HEAPSNAP_BUSY', {
   assert.deepStrictEqual(value.files, withRecords('1.heapsnapshot', '3.heapsnapshot'));
 });
 
-test('HEAPSNAP_OPTIONS=background: SIGUSR2 dumps in a child while timers keep firing', { skip: !LINUX }, (t) => {
+test('HEAPSNAP_OPTIONS=background: SIGUSR2 dumps in a child while timers keep firing', { skip: !LINUX, ...nativeWriterOnly('background (fork) dumps') }, (t) => {
   const dir = tmpDir(t);
   const { value, stderr } = run(t, `
     let ticks = 0;

@@ -12,7 +12,7 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, listDir } = require('./helpers');
 
-const { dumpViaInspector } = require(path.join(PKG, 'lib', 'inspector-dump'));
+const { dumpViaInspector } = require(path.join(PKG, 'lib', 'operator', 'inspector-dump'));
 
 const MAJORS = [18, 20, 22, 24, 26];
 
@@ -220,7 +220,7 @@ test('a JS thread that never yields: ERR_HEAPSNAP_TIMEOUT, no file, inspector cl
   assert.match(err.message, /start the heap snapshot/);
   assert.deepStrictEqual(listDir(dir), []);
   // The close request runs inside the busy loop (inspector messages arrive as V8 interrupts).
-  const { listeningSockets } = require(path.join(PKG, 'lib', 'proc'));
+  const { listeningSockets } = require(path.join(PKG, 'lib', 'operator', 'proc'));
   const until = Date.now() + 10_000;
   while (listeningSockets(target.pid).some((s) => s.port !== target.httpPort) && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -246,7 +246,7 @@ test('bad options are ERR_HEAPSNAP_INVALID_OPTION', async () => {
 });
 
 test("NativeFileSink: the target's {pid} in names, abort leaves nothing, a closed sink says so", async (t) => {
-  const { NativeFileSink } = require(path.join(PKG, 'lib', 'native')).analyzer();
+  const { NativeFileSink } = require(path.join(PKG, 'lib', 'loader', 'native')).analyzer();
   const dir = tmpDir(t);
   const sink = NativeFileSink.create({ path: path.join(dir, 'p-{pid}.heapsnapshot.zst'), pid: 4242 });
   assert.strictEqual(sink.path, path.join(dir, 'p-4242.heapsnapshot.zst'));

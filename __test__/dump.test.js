@@ -9,10 +9,10 @@ const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
 const { spawn, spawnSync } = require('child_process');
-const { PKG, tmpDir, readSnapshot, snapshotText, listDir, withRecords } = require('./helpers');
+const { PKG, tmpDir, readSnapshot, snapshotText, listDir, withRecords, nativeWriterOnly } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
-const { channelDir } = require(path.join(PKG, 'lib', 'remote-dump'));
+const { channelDir } = require(path.join(PKG, 'lib', 'operator', 'channel'));
 
 /**
  * A target process: `code` runs after heapsnap is required; the process then answers each
@@ -73,14 +73,15 @@ function assertFailure(r, code, pattern) {
   if (pattern) assert.match(lines[0], pattern);
 }
 
+/** Request files of `pid` left in the channel (its `heapsnap ps` registration is not one). */
 function leftInChannel(pid) {
   const dir = channelDir(process.getuid());
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.includes(String(pid))) : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.includes(String(pid)) && name !== `${pid}.process.json`) : [];
 }
 
 const PROBES = "class DumpProbe { constructor(i) { this.i = i; } }; globalThis.probes = Array.from({ length: 500 }, (_, i) => new DumpProbe(i)); console.log('ready');";
 
-test('heapsnap dump <pid> prints the path of a complete 0600 snapshot; the target keeps serving and keeps nothing behind', async (t) => {
+test('heapsnap dump <pid> prints the path of a complete 0600 snapshot; the target keeps serving and keeps nothing behind', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const dir = tmpDir(t);
   const cwd = tmpDir(t);
   const target = await startTarget(t, PROBES, { cwd });
@@ -104,7 +105,7 @@ test('heapsnap dump <pid> prints the path of a complete 0600 snapshot; the targe
   assert.strictEqual(fs.readdirSync(cwd).filter((n) => /^heapdump-.*\.heapsnapshot$/.test(n)).length, 1);
 });
 
-test('heapsnap dump --gc --compress gzip, relative -o, and the default name', async (t) => {
+test('heapsnap dump --gc --compress gzip, relative -o, and the default name', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const cwd = tmpDir(t);
   const target = await startTarget(t, PROBES);
   const r = await dumpCli([String(target.pid), '--gc', '--compress', 'gzip', '-o', 'rel.heapsnapshot.gz'], { cwd });
@@ -121,7 +122,7 @@ test('heapsnap dump --gc --compress gzip, relative -o, and the default name', as
   assert.strictEqual(readSnapshot(path.join(cwd, name)).countObjects('DumpProbe'), 500);
 });
 
-test('--thread picks a worker; without it the main thread dumps, and the other thread writes nothing', async (t) => {
+test('--thread picks a worker; without it the main thread dumps, and the other thread writes nothing', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const cwd = tmpDir(t);
   const dir = tmpDir(t);
   const code = `${PROBES.replace("console.log('ready');", '')}
@@ -155,7 +156,7 @@ test('--thread picks a worker; without it the main thread dumps, and the other t
   assert.deepStrictEqual(leftInChannel(target.pid), []);
 });
 
-test('the signal comes from the target HEAPSNAP_OPTIONS; nosignal is explained', async (t) => {
+test('the signal comes from the target HEAPSNAP_OPTIONS; nosignal is explained', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const usr1 = await startTarget(t, PROBES, { env: { HEAPSNAP_OPTIONS: 'signal=SIGUSR1' } });
   const file = path.join(tmpDir(t), 'usr1.heapsnapshot');
   const r = await dumpCli([String(usr1.pid), '-o', file]);
@@ -167,7 +168,7 @@ test('the signal comes from the target HEAPSNAP_OPTIONS; nosignal is explained',
   assert.strictEqual(await off.ping(), 'pong');
 });
 
-test('failures: no such process, not Node, heapsnap not loaded, no handler, write error, target died', async (t) => {
+test('failures: no such process, not Node, heapsnap not loaded, no handler, write error, target died', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   assertFailure(await dumpCli(['2147483646']), 'ESRCH', /no such process: 2147483646/);
 
   const sleeper = spawn('sleep', ['30']);
@@ -200,7 +201,7 @@ test('heapsnap dump --inspector: a process that never loaded heapsnap, its inspe
   assert.strictEqual(r.stdout, `${file}\n`);
   assert.strictEqual(readSnapshot(file).countObjects('DumpProbe'), 500);
   assert.strictEqual(await target.ping(), 'pong');
-  const { listeningSockets } = require(path.join(PKG, 'lib', 'proc'));
+  const { listeningSockets } = require(path.join(PKG, 'lib', 'operator', 'proc'));
   assert.deepStrictEqual(listeningSockets(target.pid), [], 'no inspector port left open');
   const misuse = await dumpCli([String(target.pid), '--inspector', '--thread', '2']);
   assert.strictEqual(misuse.status, 2);
@@ -222,7 +223,7 @@ test('usage errors exit 2 with one line', async () => {
   }
 });
 
-test('only the target user or root can ask: another user gets EPERM, and a channel others can enter is refused', { skip: process.getuid() !== 0 && 'needs root to act as another user' }, async (t) => {
+test('only the target user or root can ask: another user gets EPERM, and a channel others can enter is refused', { skip: process.getuid() !== 0 && 'needs root to act as another user', ...nativeWriterOnly('the request channel of heapsnap dump <pid>') }, async (t) => {
   const target = await startTarget(t, PROBES);
   const asNobody = spawnSync(process.execPath, [CLI, 'dump', String(target.pid)], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8' });
   assert.strictEqual(asNobody.status, 2, asNobody.stderr);
@@ -253,7 +254,7 @@ function topSites(file) {
   return JSON.parse(r.stdout).sites;
 }
 
-test('heapsnap profile <pid> samples a live process for --seconds; the profile names the allocating function; twice in a row', async (t) => {
+test('heapsnap profile <pid> samples a live process for --seconds; the profile names the allocating function; twice in a row', nativeWriterOnly('the request channel of heapsnap profile <pid>'), async (t) => {
   const dir = tmpDir(t);
   const target = await startTarget(t, PROFILED);
   for (const name of ['first.heapprofile', 'second.heapprofile.gz']) {
@@ -272,7 +273,7 @@ test('heapsnap profile <pid> samples a live process for --seconds; the profile n
   assert.match(target.stderr(), /heapsnap: heapsnap profile: wrote .*first\.heapprofile/);
 });
 
-test("heapsnap profile never touches a profiler the application runs itself: ERR_HEAPSNAP_BUSY; usage errors are exit 2", async (t) => {
+test("heapsnap profile never touches a profiler the application runs itself: ERR_HEAPSNAP_BUSY; usage errors are exit 2", nativeWriterOnly('the request channel of heapsnap profile <pid>'), async (t) => {
   const dir = tmpDir(t);
   const target = await startTarget(t, `heapsnap.startSamplingHeapProfiler(); ${PROFILED}`);
   const file = path.join(dir, 'p.heapprofile');
@@ -287,7 +288,7 @@ test("heapsnap profile never touches a profiler the application runs itself: ERR
   }
 });
 
-test('heapsnap dump --redact: no planted value in the file, every name kept; through the channel and --inspector', async (t) => {
+test('heapsnap dump --redact: no planted value in the file, every name kept; through the channel and --inspector', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const dir = tmpDir(t);
   const secret = `sk_live_${'7'.repeat(24)}`;
   const plant = `class RedactProbe { constructor() { this.apiToken = ${JSON.stringify(secret)}.split('').join(''); } }

@@ -7,7 +7,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, mountTmpfs, readSnapshot, listDir, withRecords } = require('./helpers');
+const { PKG, tmpDir, mountTmpfs, readSnapshot, listDir, withRecords, nativeWriterOnly } = require('./helpers');
 
 function writeError(target, options) {
   let error;
@@ -134,7 +134,7 @@ test('a failed write leaves an existing good snapshot at the target untouched', 
   readSnapshot(target);
 });
 
-test('a process that exits while an async dump is being finished waits for it: the snapshot is complete', (t) => {
+test('a process that exits while an async dump is being finished waits for it: the snapshot is complete', nativeWriterOnly('waiting at exit for a dump being finished'), (t) => {
   const dir = tmpDir(t);
   const child = spawnSync(process.execPath, ['-e', `
     const heapsnap = require(${JSON.stringify(PKG)});

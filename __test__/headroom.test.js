@@ -7,7 +7,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
-const { PKG, tmpDir, runNode, listDir, withRecords } = require('./helpers');
+const { PKG, tmpDir, runNode, listDir, withRecords, nativeWriterOnly } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 
@@ -118,7 +118,7 @@ function dumpCli(args) {
   });
 }
 
-test('heapsnap dump <pid> of a process without headroom fails with ERR_HEAPSNAP_NO_HEADROOM; --force dumps', async (t) => {
+test('heapsnap dump <pid> of a process without headroom fails with ERR_HEAPSNAP_NO_HEADROOM; --force dumps', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const dir = tmpDir(t);
   const code = `require(${JSON.stringify(PKG)}); console.log('ready'); setInterval(() => {}, 1000);`;
   const target = spawn(process.execPath, ['-e', code], {
@@ -173,7 +173,7 @@ test('the estimate is within 0.5x-2x of the measured extra peak RSS on two heaps
   }
 });
 
-test('near the heap limit, a refused dump prints one line and the process dies of its heap OOM as it would have', (t) => {
+test('near the heap limit, a refused dump prints one line and the process dies of its heap OOM as it would have', nativeWriterOnly('heapsnap\'s own near-heap-limit dump (Node\'s makes no headroom check)'), (t) => {
   const dir = tmpDir(t);
   const code = `
     const heapsnap = require(${JSON.stringify(PKG)});
@@ -190,7 +190,7 @@ test('near the heap limit, a refused dump prints one line and the process dies o
 });
 
 test('memlimit= and force in HEAPSNAP_OPTIONS, and the memoryLimit option checks its type', () => {
-  const { optionsFromEnv } = require(path.join(PKG, 'lib', 'signal'));
+  const { optionsFromEnv } = require(path.join(PKG, 'lib', 'writer', 'signal'));
   const env = (value) => optionsFromEnv({ HEAPSNAP_OPTIONS: value }, { quiet: true });
   assert.deepStrictEqual(env('memlimit=1048576'), { memoryLimit: 1048576 });
   assert.deepStrictEqual(env('memlimit=512k,force'), { memoryLimit: 512 * 1024, force: true });

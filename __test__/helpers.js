@@ -90,4 +90,19 @@ function withRecords(...names) {
   return names.flatMap((name) => [name, `${name}.memory.json`]).sort();
 }
 
-module.exports = { ROOT, PKG, tmpDir, mountTmpfs, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords };
+/**
+ * The writer under test: 'native', or 'portable' (HEAPSNAP_FORCE_PORTABLE=writer, or no native
+ * writer for this Node and platform). Children started by runNode inherit the choice.
+ */
+const WRITER_MODE = require(PKG).capabilities().writer.mode;
+
+/**
+ * node:test options for a test of a native-only writer feature: skipped, with `why` printed,
+ * when the portable writer is under test (it refuses these with ERR_HEAPSNAP_UNSUPPORTED,
+ * which __test__/portable.test.js checks).
+ */
+function nativeWriterOnly(why) {
+  return WRITER_MODE === 'native' ? {} : { skip: `native writer only: ${why}` };
+}
+
+module.exports = { WRITER_MODE, nativeWriterOnly, ROOT, PKG, tmpDir, mountTmpfs, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords };

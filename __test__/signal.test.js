@@ -6,7 +6,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
-const { PKG, tmpDir, readSnapshot } = require('./helpers');
+const { PKG, tmpDir, readSnapshot, nativeWriterOnly } = require('./helpers');
 
 // A child's acknowledgement: every line on its stdin makes it print its handler's status.
 const ANSWER_STATUS = `
@@ -84,7 +84,7 @@ const BUSY_LOOP = `
   setTimeout(() => { while (true) {} }, 10);
 `;
 
-test('SIGUSR2 dumps a process stuck in while(true){}', async (t) => {
+test('SIGUSR2 dumps a process stuck in while(true){}', nativeWriterOnly('signal dumps while JS is busy (the portable handler runs when the event loop is free)'), async (t) => {
   const dir = tmpDir(t);
   const { child, ready, output } = startChild(t, BUSY_LOOP, { cwd: dir });
   await ready;
@@ -194,7 +194,7 @@ test('removeSignalHandler stops dumps; installSignalHandler validates its option
   assert.deepStrictEqual(fs.readdirSync(dir), []);
 });
 
-test('a worker dumps its own heap, on signal and on demand', async (t) => {
+test('a worker dumps its own heap, on signal and on demand', nativeWriterOnly('signal dumps of worker threads'), async (t) => {
   const dir = tmpDir(t);
   const { child, ready, output } = startChild(t, `
     const { Worker } = require('worker_threads');
@@ -225,7 +225,7 @@ test('a worker dumps its own heap, on signal and on demand', async (t) => {
   }
 });
 
-test('a worker that exits with a handler installed leaves no crash and no partial file', async (t) => {
+test('a worker that exits with a handler installed leaves no crash and no partial file', nativeWriterOnly('signal handlers in worker threads'), async (t) => {
   const dir = tmpDir(t);
   const { exited, output } = startChild(t, `
     const { Worker } = require('worker_threads');
@@ -288,7 +288,7 @@ test('HEAPSNAP_OPTIONS=interval=,maxdumps= set the default handler\'s limits; a 
   assert.strictEqual(snapshots(dir).length, 1);
 });
 
-test('threads answering one signal with one fixed name never share a file', async (t) => {
+test('threads answering one signal with one fixed name never share a file', nativeWriterOnly('signal dumps of worker threads'), async (t) => {
   const dir = tmpDir(t);
   const fixed = JSON.stringify({ dir, path: 'fixed.heapsnapshot', quiet: true });
   const { child, ready, output } = startChild(t, `

@@ -10,8 +10,8 @@ const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, mountTmpfs, readSnapshot, runNode, listDir, withRecords } = require('./helpers');
-const { analyzer } = require(path.join(PKG, 'lib', 'native'));
+const { PKG, tmpDir, mountTmpfs, readSnapshot, runNode, listDir, withRecords, nativeWriterOnly } = require('./helpers');
+const { analyzer } = require(path.join(PKG, 'lib', 'loader', 'native'));
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -243,7 +243,7 @@ test('free space: refuses with ERR_HEAPSNAP_NO_SPACE (no file), force bypasses, 
   assert.deepStrictEqual(out.final.sort(), withRecords('forced.heapsnapshot'));
 });
 
-test('a refusal for lack of disk space is printed by signal dumps and by heapsnap dump; --force dumps', { skip: !linux && 'needs Linux mounts' }, async (t) => {
+test('a refusal for lack of disk space is printed by signal dumps and by heapsnap dump; --force dumps', { skip: !linux && 'needs Linux mounts', ...nativeWriterOnly('the request channel of heapsnap dump <pid>') }, async (t) => {
   const { dir: full, unmount, skip } = mountTmpfs('256k');
   if (skip) {
     t.skip(skip);

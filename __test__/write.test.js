@@ -7,7 +7,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, listDir, withRecords, runNode } = require('./helpers');
+const { PKG, tmpDir, snapshotText, readSnapshot, loadWithMemlab, listDir, withRecords, runNode, nativeWriterOnly } = require('./helpers');
 
 class HeapsnapWriteMarker {
   constructor(n) {
@@ -128,7 +128,7 @@ test('gc() collects garbage without --expose-gc', async () => {
   ref = null;
 });
 
-test('on V8 < 12, JS-initiated dumps warm line ends natively, with a debugger session only where that is off', async (t) => {
+test('on V8 < 12, JS-initiated dumps warm line ends natively, with a debugger session only where that is off', nativeWriterOnly('the native line-end warm-up'), async (t) => {
   const warms = Number.parseInt(process.versions.v8, 10) < 12;
   const dir = tmpDir(t);
   // A child per setting: the native switch is read once per process.

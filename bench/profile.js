@@ -50,7 +50,7 @@ function child(mode) {
   const heapsnap = require(ROOT);
   workload(); // warm-up: compile and optimize before timing
   if (mode === 'on' && args.tracking) {
-    const tracker = require(path.join(ROOT, 'lib', 'native')).writer();
+    const tracker = require(path.join(ROOT, 'lib', 'loader', 'native')).writer();
     tracker.trackAllocations(true);
     const t0 = performance.now();
     workload();

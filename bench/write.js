@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// Write benchmark: heapsnap against v8.writeHeapSnapshot, heapdump and
-// v8.getHeapSnapshot()+zlib, and signal dumps against Node's own --heapsnapshot-signal, on
-// the same heap, in one run. Each method runs in a fresh child process that builds the same
+// Write benchmark: heapsnap (native, and portable: HEAPSNAP_FORCE_PORTABLE=writer) against
+// v8.writeHeapSnapshot, heapdump and v8.getHeapSnapshot()+zlib, and signal dumps against
+// Node's own --heapsnapshot-signal, on the same heap, in one run. Each method runs in a fresh child process that builds the same
 // heap, so peaks don't leak from one method into the next.
 //
 //   node bench/write.js [--heap-mb 100] [--runs 1] [--only name,name] [--typescript]
@@ -60,6 +60,8 @@ const HEAPSNAP_SIGNAL = `
     const t1 = performance.now();
     return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`;
 
+const PORTABLE = { HEAPSNAP_FORCE_PORTABLE: 'writer' };
+
 const METHODS = {
   'v8.writeHeapSnapshot': syncWrite('', "require('v8').writeHeapSnapshot(out)"),
   // Node's listener, installed before any user code, writes synchronously; ours runs next.
@@ -93,6 +95,16 @@ const METHODS = {
   // String values replaced on the writer thread (redact: true).
   'heapsnap.writeSnapshotAsync redact': heapsnapAsync('', { redact: true }),
   'heapsnap.writeSnapshotAsync zstd redact': heapsnapAsync('.zst', { redact: true }),
+  // The portable writer (Node's in-process inspector into heapsnap's sink), forced.
+  'heapsnap portable writeSnapshot': {
+    env: PORTABLE,
+    body: syncWrite('const heapsnap = require(ROOT);', "if (!heapsnap.writeSnapshot(out)) throw new Error('heapsnap failed')"),
+  },
+  'heapsnap portable writeSnapshotAsync': { env: PORTABLE, body: heapsnapAsync('') },
+  'heapsnap portable writeSnapshotAsync gzip': { env: PORTABLE, body: heapsnapAsync('.gz') },
+  'heapsnap portable writeSnapshotAsync zstd': { env: PORTABLE, body: heapsnapAsync('.zst') },
+  // Its inspector route (HeapProfiler.takeHeapSnapshot), the stream's fallback.
+  'heapsnap portable writeSnapshotAsync inspector': { env: { ...PORTABLE, HEAPSNAP_PORTABLE_SNAPSHOT: 'inspector' }, body: heapsnapAsync('') },
 };
 
 // Builds a heap of roughly `mb` MB of live objects of several shapes (objects, strings,
@@ -161,7 +173,7 @@ function childMain(name, out) {
 // then the median of 1000 when nothing is new, with node's own scripts only and with
 // TypeScript's compiler loaded.
 const WARMUP_COST = `
-  const { writer } = require(${JSON.stringify(path.join(ROOT, 'lib', 'native'))});
+  const { writer } = require(${JSON.stringify(path.join(ROOT, 'lib', 'loader', 'native'))});
   const measure = () => {
     const first = writer().warmLineEnds();
     const again = Array.from({ length: 1000 }, () => writer().warmLineEnds().durationMs).sort((a, b) => a - b);

@@ -7,7 +7,7 @@
 // - in a git clone: build for this node when the sources changed (as `npm run build`);
 // - in the installed package: nothing to do if the addons for this node load; otherwise build
 //   from source if cargo is here, else say in one line what is missing. The install succeeds
-//   either way: the analyzer and CLI work without a writer.
+//   either way: without a native writer, the portable one (Node's inspector) writes.
 
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -22,11 +22,16 @@ function buildFromSource(extraArgs) {
 
 /** The load errors of this node's addons, each tried in a fresh process as the user's will be. */
 function missingAddons() {
+  // The portable writer stands in for a missing native one at run time; here it counts as missing.
   const probe = `const native = require(${JSON.stringify(path.join(ROOT, 'lib', 'loader', 'native'))});
-    for (const kind of ['writer', 'analyzer']) {
-      try { native[kind](); } catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })); }
-    }`;
-  const child = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' } });
+    const missing = (err) => console.log(JSON.stringify({ code: err.code, message: err.message }));
+    try {
+      if (native.writerMode() === 'portable') missing({ code: 'ERR_HEAPSNAP_NATIVE_MISSING', message: 'heapsnap: ' + native.writerPortableReason() });
+    } catch (err) { missing(err); }
+    try { native.analyzer(); } catch (err) { missing(err); }`;
+  const env = { ...process.env, HEAPSNAP_OPTIONS: 'nosignal' };
+  delete env.HEAPSNAP_FORCE_PORTABLE;
+  const child = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env });
   if (child.status !== 0) return [{ code: 'ERR_HEAPSNAP_NATIVE_MISSING', message: `heapsnap: loading the addons failed: ${child.stderr.trim()}` }];
   return child.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
 }

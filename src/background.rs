@@ -19,7 +19,9 @@
 
 use std::time::Duration;
 
-use crate::dump::{DumpOutcome, DumpRequest, TriggerOptions};
+use crate::dump::{DumpOutcome, DumpRequest};
+use crate::notify::{self, DumpNotice};
+use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
 use crate::v8::Isolate;
 
@@ -69,8 +71,12 @@ pub fn signal_dump_and_report(isolate: &Isolate, trigger: &TriggerOptions) -> bo
     let fallback = trigger.write.fallback != Some(false);
     let after = trigger.clone();
     let done: Done = Box::new(move |result| match result {
-        Ok(outcome) if !after.quiet => eprintln!("heapsnap: {} (in the background)", outcome.describe()),
-        Ok(_) => {}
+        Ok(outcome) => {
+            notify::notify(DumpNotice::new(&outcome, "signal", "background"));
+            if !after.quiet {
+                eprintln!("heapsnap: {} (in the background)", outcome.describe());
+            }
+        }
         Err(failure) => {
             report_failure(&after, &failure, fallback);
         }
@@ -140,12 +146,12 @@ mod linux {
     use std::sync::Mutex;
     use std::time::Instant;
 
-    use heapsnap_core::background::{default_timeout, dont_fork_ranges, running_threads, ChildReport};
-    use heapsnap_core::sink::Compression;
+    use heapsnap_core::write::background::{default_timeout, dont_fork_ranges, running_threads, ChildReport};
+    use heapsnap_core::write::sink::Compression;
 
     use crate::dump;
     use crate::headroom::{self, MemoryContext};
-    use crate::signal::lock;
+    use crate::sync::lock;
     use crate::v8::fork::{self, ChildStatus, ChildWatch, Forked, WatchEvent};
 
     /// How long the parent waits for its other threads to be idle before it forks anyway.
@@ -384,7 +390,7 @@ mod linux {
                 ) => {
                     let path = PathBuf::from(path);
                     // The child wrote the memory record after the snapshot, when it was asked for.
-                    let record = heapsnap_core::memory_record::companion_path(&path);
+                    let record = heapsnap_core::write::memory_record::companion_path(&path);
                     Ok(DumpOutcome {
                         memory_file: record.exists().then_some(record),
                         path,

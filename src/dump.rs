@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use heapsnap_core::memory_record::{self, MemoryRecord};
-use heapsnap_core::naming::WritePlan;
-use heapsnap_core::sink::{self, Compression, SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::write::memory_record::{self, MemoryRecord, Trigger};
+use heapsnap_core::write::naming::WritePlan;
+use heapsnap_core::write::sink::{self, Compression, SinkOptions, SinkStats, SnapshotSink};
 
 use crate::error::DumpError;
 use crate::headroom::{self, MemoryContext};
 use crate::line_ends;
 use crate::space;
-use crate::options::NativeWriteOptions;
+use crate::sync::lock;
 use crate::v8::{Isolate, SnapshotOptions};
 
 /// Everything a dump needs once the file name is decided.
@@ -35,6 +35,8 @@ pub struct DumpRequest {
     pub memory_file: bool,
     /// `process.memoryUsage().arrayBuffers` when JS started the dump (V8 cannot tell it).
     pub array_buffers: Option<u64>,
+    /// What started the dump, for the memory record (a watch rule and its samples).
+    pub trigger: Option<Trigger>,
 }
 
 /// A snapshot fully handed to the sink; the file still has to be finished and renamed.
@@ -45,6 +47,7 @@ pub struct CapturedDump {
     memory: MemoryContext,
     memory_file: bool,
     array_buffers: Option<u64>,
+    trigger: Option<Trigger>,
     disk: space::DiskContext,
     _finishing: Finishing,
 }
@@ -84,14 +87,14 @@ struct Finishing;
 
 impl Finishing {
     fn start() -> Finishing {
-        *FINISHING.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += 1;
+        *lock(&FINISHING.0) += 1;
         Finishing
     }
 }
 
 impl Drop for Finishing {
     fn drop(&mut self) {
-        let mut count = FINISHING.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut count = lock(&FINISHING.0);
         *count -= 1;
         FINISHING.1.notify_all();
     }
@@ -100,7 +103,7 @@ impl Drop for Finishing {
 /// Waits until no dump is being finished, at most `timeout`; whether none is left. For
 /// process exit: a snapshot V8 already took is worth the few seconds its file needs.
 pub fn wait_for_finishing(timeout: Duration) -> bool {
-    let count = FINISHING.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let count = lock(&FINISHING.0);
     let (count, _) = FINISHING.1.wait_timeout_while(count, timeout, |count| *count > 0).unwrap_or_else(|poisoned| poisoned.into_inner());
     *count == 0
 }
@@ -179,6 +182,7 @@ pub fn snapshot_into_sink(
         memory,
         memory_file: request.memory_file,
         array_buffers: request.array_buffers,
+        trigger: request.trigger.clone(),
         disk,
         _finishing: Finishing::start(),
     })
@@ -192,7 +196,7 @@ impl CapturedDump {
         let (duration, pause, memory, disk) = (self.started.elapsed(), self.pause, self.memory, self.disk);
         let memory_file = if self.memory_file {
             let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-            match write_memory_record(&path, &memory.record(name, self.array_buffers)) {
+            match write_memory_record(&path, &memory.record(name, self.array_buffers, self.trigger)) {
                 Ok(written) => Some(written),
                 Err(err) => {
                     warnings.push(format!("the memory record beside the snapshot was not written: {err}"));
@@ -230,33 +234,4 @@ impl DumpOutcome {
 /// Both halves on the calling thread: the synchronous, heapdump-compatible path.
 pub fn write_now(isolate: &Isolate, request: &DumpRequest) -> Result<DumpOutcome, DumpError> {
     capture(isolate, request)?.finish()
-}
-
-/// What a triggered dump (signal, near heap limit) writes, and whether it reports on stderr.
-#[derive(Clone, Default)]
-pub struct TriggerOptions {
-    pub write: NativeWriteOptions,
-    pub quiet: bool,
-}
-
-impl TriggerOptions {
-    /// Writes a dump nobody awaits; the outcome goes to stderr as one line (the success line
-    /// only when not quiet). `trigger` names the cause: `signal`, `near-heap-limit`. Returns
-    /// whether the snapshot was written.
-    pub fn write_and_report(&self, isolate: &Isolate, trigger: &str, success_prefix: &str) -> bool {
-        let result = self.write.clone().into_request().and_then(|request| write_now(isolate, &request));
-        let written = result.is_ok();
-        match result {
-            Ok(outcome) => {
-                if !self.quiet {
-                    eprintln!("heapsnap: {success_prefix}{}", outcome.describe());
-                }
-                for warning in &outcome.warnings {
-                    eprintln!("heapsnap: warning: {warning}");
-                }
-            }
-            Err(err) => eprintln!("heapsnap: {trigger} dump failed: {}: {err}", err.code()),
-        }
-        written
-    }
 }

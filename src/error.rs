@@ -1,7 +1,7 @@
 //! Errors of the addon and their mapping to JS: every failure becomes an `Error` whose
 //! `code` is stable (an OS code such as `ENOENT`, or `ERR_HEAPSNAP_*`).
 
-use heapsnap_core::error::Error as CoreError;
+use heapsnap_core::write::error::Error as CoreError;
 
 /// What a dump can fail with, beyond the sink's own errors.
 #[derive(Debug, thiserror::Error)]
@@ -20,8 +20,8 @@ pub enum DumpError {
     SerializeFailed(String),
     #[error(
         "not enough memory for a heap snapshot: it needs about {} more, {} available ({from}); force: true dumps anyway",
-        heapsnap_core::headroom::human_bytes(*.estimated),
-        heapsnap_core::headroom::human_bytes(*.available)
+        heapsnap_core::write::headroom::human_bytes(*.estimated),
+        heapsnap_core::write::headroom::human_bytes(*.available)
     )]
     NoHeadroom { estimated: u64, available: u64, from: &'static str },
     #[error("a background heap dump is already running (child pid {0}); one at a time per process")]
@@ -29,7 +29,7 @@ pub enum DumpError {
     #[error("background heap dump failed: {0}")]
     Background(String),
     #[error(transparent)]
-    NoSpace(#[from] heapsnap_core::space::NoSpace),
+    NoSpace(#[from] heapsnap_core::write::space::NoSpace),
 }
 
 impl DumpError {
@@ -44,7 +44,7 @@ impl DumpError {
             DumpError::NoHeadroom { .. } => "ERR_HEAPSNAP_NO_HEADROOM".into(),
             DumpError::BackgroundBusy(_) => "ERR_HEAPSNAP_BUSY".into(),
             DumpError::Background(_) => "ERR_HEAPSNAP_BACKGROUND_FAILED".into(),
-            DumpError::NoSpace(_) => heapsnap_core::space::NoSpace::CODE.into(),
+            DumpError::NoSpace(_) => heapsnap_core::write::space::NoSpace::CODE.into(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! heapsnap's writer addon: the JS surface only. The work is in plain modules: `dump` (one
-//! heap dump), `v8` (the C++ boundary), `options` (JS options to a dump request), and the
-//! V8-free crate `heapsnap-core` (sink, naming). It is built once per Node ABI because of the
+//! heap dump), `v8` (the C++ boundary), `options` (JS options to a dump request), the
+//! triggers (`signal`, `near_limit`, `remote` requests, all through `trigger`), `background`
+//! (a dump taken by a forked child), `profile` (the sampling heap profiler), and the V8-free
+//! crate `heapsnap-core` (its `write` room: sink, naming, checks). It is built once per Node ABI because of the
 //! V8 shim; the analyzer is a separate, ABI-free addon (crates/heapsnap-analyzer).
 
 mod background;
@@ -9,19 +11,22 @@ mod error;
 mod headroom;
 mod line_ends;
 mod near_limit;
+mod notify;
 mod options;
 mod profile;
 mod remote;
 mod signal;
 mod space;
+mod sync;
+mod trigger;
 mod v8;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use heapsnap_core::naming;
-use heapsnap_core::rate_limit::{self, Limits};
+use heapsnap_core::write::naming;
+use heapsnap_core::write::rate_limit::{self, Limits};
 use napi::bindgen_prelude::AsyncTask;
 use napi::bindgen_prelude::{Function, Object};
 use napi::{Env, JsDeferred};
@@ -140,7 +145,7 @@ pub fn install_signal_handler(
     };
     // SAFETY: `uv_loop` is this environment's loop, and the teardown hook uninstalls on
     // this thread before the loop closes.
-    unsafe { signal::install(&isolate, uv_loop.cast(), signal, dump::TriggerOptions { write: options, quiet }, limits) }?;
+    unsafe { signal::install(&isolate, uv_loop.cast(), signal, trigger::TriggerOptions { write: options, quiet }, limits) }?;
     Ok(())
 }
 
@@ -209,7 +214,7 @@ pub fn signal_handler_status() -> Option<SignalHandlerStatus> {
 pub fn on_near_heap_limit(env: Env, options: NativeWriteOptions, quiet: bool, max_dumps: u32) -> napi::Result<(), String> {
     let isolate = current_isolate()?;
     hook_teardown(&env)?;
-    near_limit::install(&isolate, dump::TriggerOptions { write: options, quiet }, max_dumps)?;
+    near_limit::install(&isolate, trigger::TriggerOptions { write: options, quiet }, max_dumps)?;
     Ok(())
 }
 
@@ -243,7 +248,7 @@ pub fn remove_signal_handler() -> bool {
 #[napi]
 pub fn settle_dumps_at_exit(timeout_ms: u32) -> bool {
     let finished = dump::wait_for_finishing(Duration::from_millis(timeout_ms.into()));
-    heapsnap_core::sink::remove_unfinished_temp_files();
+    heapsnap_core::write::sink::remove_unfinished_temp_files();
     // A background child's dump dies with us (PDEATHSIG): kill it now and remove its file.
     background::abandon();
     finished
@@ -261,6 +266,27 @@ pub struct HeadroomRefusal {
 pub fn take_headroom_refusal() -> Option<HeadroomRefusal> {
     headroom::take_last_refusal()
         .map(|refusal| HeadroomRefusal { estimated_bytes: refusal.estimated as f64, available_bytes: refusal.available as f64 })
+}
+
+/// The tightest cgroup memory limit on this process and that cgroup's usage (v2 or v1),
+/// for watch rules like `cgroup>85%`; `None` without a limit (or outside Linux).
+#[napi(object)]
+pub struct CgroupMemoryInfo {
+    pub limit: f64,
+    pub usage: f64,
+}
+
+#[napi]
+pub fn cgroup_memory() -> Option<CgroupMemoryInfo> {
+    heapsnap_core::write::headroom::cgroup_memory(std::path::Path::new("/"))
+        .map(|(memory, _)| CgroupMemoryInfo { limit: memory.limit as f64, usage: memory.usage as f64 })
+}
+
+/// Tells `callback` about every dump of this thread that JS did not start (signal,
+/// near-heap-limit, `heapsnap dump` requests), on a later turn of the event loop.
+#[napi]
+pub fn set_dump_listener(callback: Function<notify::DumpNotice, ()>) -> napi::Result<()> {
+    notify::set_listener(callback)
 }
 
 /// A full garbage collection, with or without `--expose-gc`.

@@ -11,9 +11,9 @@ use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::dump::TriggerOptions;
+use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
-use crate::signal::lock;
+use crate::sync::lock;
 use crate::v8::{InterruptHandle, Isolate};
 
 /// How many times the limit may be raised while a requested dump has not started yet

@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-use heapsnap_core::naming::{self, NameContext, WriteRequest, PROFILE_TEMPLATE};
-use heapsnap_core::sink::{SinkOptions, SnapshotSink};
+use heapsnap_core::write::naming::{self, NameContext, WriteRequest, PROFILE_TEMPLATE};
+use heapsnap_core::write::sink::{SinkOptions, SnapshotSink};
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
@@ -15,7 +15,7 @@ use heapsnap_napi::CodedTask;
 
 use crate::error::DumpError;
 use crate::v8::sampling::StartError;
-use heapsnap_core::heapprofile::HeapProfile;
+use heapsnap_core::read::heapprofile::HeapProfile;
 use crate::v8::Isolate;
 
 /// Who started this thread's profiler: a `heapsnap profile <pid>` request may replace a

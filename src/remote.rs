@@ -2,10 +2,12 @@
 //! the request from heapsnap-core's channel, dumps where it says and answers, so the CLI knows
 //! when the file is complete (and why not, if it failed).
 
-use heapsnap_core::naming::WriteRequest;
-use heapsnap_core::remote::{Action, Channel, Claim, DumpRequest, Response};
+use heapsnap_core::write::naming::WriteRequest;
+use heapsnap_core::write::remote::{Action, Channel, Claim, DumpRequest, Response};
 
-use crate::dump::{self, TriggerOptions};
+use crate::dump;
+use crate::notify::{self, DumpNotice};
+use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
 use crate::options::NativeWriteOptions;
 use crate::profile::{self, Owner};
@@ -48,6 +50,7 @@ fn serve(isolate: &Isolate, request: &DumpRequest, trigger: &TriggerOptions) -> 
     let id = request.id.clone();
     match options.into_request().and_then(|plan| dump::write_now(isolate, &plan)) {
         Ok(outcome) => {
+            notify::notify(DumpNotice::new(&outcome, "remote", "in-process"));
             if !trigger.quiet {
                 eprintln!("heapsnap: heapsnap dump: {}", outcome.describe());
             }

@@ -10,12 +10,13 @@
 use std::cell::RefCell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use heapsnap_core::rate_limit::{History, Limits};
+use heapsnap_core::write::rate_limit::{History, Limits};
 
-use crate::dump::TriggerOptions;
+use crate::sync::lock;
+use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
 use crate::remote;
 use crate::v8::uv::{SignalWatcher, Wakeup};
@@ -49,11 +50,6 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry { triggers: Vec::new(), w
 thread_local! {
     /// This thread's environment's trigger: one isolate per thread, so no global isolate pointer.
     static CURRENT: RefCell<Option<Arc<Trigger>>> = const { RefCell::new(None) };
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not disable signal dumps for good.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Installs (or reconfigures) this environment's handler for `signum`.

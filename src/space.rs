@@ -3,8 +3,8 @@
 //! the sink's directory handle). Runs from `dump::capture` right after the sink is created
 //! (an unnamed file: refusing leaves nothing) and before the snapshot is taken.
 
-use heapsnap_core::sink::SnapshotSink;
-use heapsnap_core::space;
+use heapsnap_core::write::sink::SnapshotSink;
+use heapsnap_core::write::space;
 
 use crate::error::DumpError;
 use crate::headroom::{record_refusal, Refusal};

@@ -21,7 +21,7 @@ async function main() {
   heapsnap.onNearHeapLimit({ force: true });
   heapsnap.gc();
   const bg = await heapsnap.writeSnapshotAsync({ background: true, fallback: false, backgroundTimeout: 30000, compress: 'gzip' });
-  const mode: 'background' | 'in-process' = bg.mode;
+  const mode: 'background' | 'in-process' | 'portable' = bg.mode;
   console.log(mode, bg.fallbackReason ?? '', bg.pauseMs);
   heapsnap.installSignalHandler({ background: true, fallback: true, backgroundTimeout: 60000 });
   const snap = heapsnap.readSnapshot(info.path);
@@ -40,7 +40,16 @@ async function main() {
   console.log(prof.path, prof.bytes, prof.samples, prof.sampledBytes, prof.durationMs);
   const top = heapsnap.heapProfileTop(prof.path, { top: 10 });
   console.log(top.totalSize, top.sites.map((site) => `${site.functionName} ${site.url}:${site.line ?? '?'}:${site.column ?? '?'} ${site.selfSize} ${site.totalSize}`));
+  const caps = heapsnap.capabilities();
+  if (caps.writer.mode === 'portable' && caps.writer.features?.signalDumps === 'idle-loop') console.log(caps.writer.reason);
   const grew = heapsnap.heapProfileDiff(prof.path, prof.path);
   console.log(grew.totalDelta, grew.sites.map((site) => site.selfDelta + site.totalDelta));
+  const watching = heapsnap.watch({ rules: ['heap>80%', 'growth>10%'], interval: 5, cooldown: 60, maxDumps: 3, dir: '/tmp', compress: 'gzip', background: true });
+  const watchState: heapsnap.WatchStatus = watching.status();
+  console.log(watchState.rules.map((r) => `${r.rule} ${r.fired} ${r.armed ?? '-'} ${r.line ?? '-'}`), watchState.lastSample?.heapLimit);
+  const listener = (event: heapsnap.DumpEvent) => console.log(event.trigger, event.path, event.rules?.join(','));
+  heapsnap.on('dump', listener);
+  heapsnap.off('dump', listener);
+  console.log(watching.stop(), heapsnap.stopWatch(), heapsnap.watchStatus());
 }
 main();

@@ -122,8 +122,8 @@ async function leakCheck(fn, options) {
     snapshots.push(await snapshot(dir, 'c'));
     // C holds the traces; stopping frees what V8 recorded.
     if (tracking) {
-      writer().trackAllocations(false);
       tracking = false;
+      await writer().trackAllocations(false);
     }
 
     const [a, b, c] = await Promise.all(snapshots.map((file) => readSnapshotAsync(file)));
@@ -132,7 +132,7 @@ async function leakCheck(fn, options) {
     result = { ok: leaks.length === 0, leaks, iterations, snapshots };
     return result;
   } finally {
-    if (tracking) writer().trackAllocations(false);
+    if (tracking) await writer().trackAllocations(false);
     if (!keepSnapshots && (!result || result.ok)) {
       fs.rmSync(dir, { recursive: true, force: true });
       if (result) result.snapshots = [];

@@ -1,12 +1,13 @@
 'use strict';
 // Loads heapsnap's addons on first use (see lib/loader/addons.js for where they live):
-// - writer(): dumps, triggers, gc. Built per Node ABI; without one for this Node, the writing
-//   functions throw ERR_HEAPSNAP_NATIVE_MISSING and say what to do, while the rest still works.
+// - writer(): dumps, triggers, gc. Built per Node ABI; where none loads for this Node and
+//   platform, the portable writer (lib/writer/portable.js: Node's in-process inspector) stands
+//   in with the same surface, and writerMode() says 'portable'.
 // - analyzer(): readSnapshot, leaks, the CLI. Plain N-API, so it loads on any Node >= 18;
 //   where no native build loads (macOS, Windows, FreeBSD... without a build from source), the
 //   same analyzer built for WebAssembly (lib/loader/wasm.js), with the same exports and output.
-//   HEAPSNAP_FORCE_PORTABLE=analyzer (a comma list: `writer`, `analyzer`) uses it even where
-//   the native one loads, which is how the tests run it here.
+// HEAPSNAP_FORCE_PORTABLE=writer,analyzer (either or both) chooses the portable part(s) even
+// where native addons load (tests, comparisons): forcedPortable(), read once.
 
 const fs = require('fs');
 const { addonCandidates, currentPlatform, prebuiltWriterMajors } = require('./addons');
@@ -24,9 +25,11 @@ function load(kind) {
   const file = candidates.find((candidate) => fs.existsSync(candidate));
   const what = `heapsnap: no ${kind} addon for Node ${process.version} (ABI ${process.versions.modules}) on ${currentPlatform()}`;
   if (file === undefined) {
-    const prebuilt = kind === 'writer' ? ` (prebuilt here: ${listMajors(prebuiltWriterMajors())})` : '';
-    const tail = kind === 'writer' ? '; reading and analyzing snapshots works without it' : '';
-    throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}${prebuilt}: to write snapshots, ${REBUILD}${tail}`);
+    if (kind === 'writer') {
+      const prebuilt = ` (prebuilt here: ${listMajors(prebuiltWriterMajors())})`;
+      throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}${prebuilt}: the portable writer (Node's inspector) stands in; for the native one, ${REBUILD}`);
+    }
+    throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `${what}: ${REBUILD}`);
   }
   let addon;
   try {
@@ -47,12 +50,44 @@ function load(kind) {
   return addon;
 }
 
-/** Whether HEAPSNAP_FORCE_PORTABLE (comma-separated parts: `writer`, `analyzer`) names `part`. */
-function portableForced(part, env = process.env) {
-  return String(env.HEAPSNAP_FORCE_PORTABLE || '')
-    .split(',')
-    .map((word) => word.trim().toLowerCase())
-    .includes(part);
+const PARTS = ['writer', 'analyzer'];
+let forced;
+
+/** The parts HEAPSNAP_FORCE_PORTABLE names (`writer`, `analyzer`, comma-separated), parsed once. */
+function forcedPortable() {
+  if (forced) return forced;
+  forced = new Set();
+  const words = (process.env.HEAPSNAP_FORCE_PORTABLE || '').split(',').map((word) => word.trim().toLowerCase()).filter(Boolean);
+  const unknown = words.filter((word) => !PARTS.includes(word));
+  for (const word of words) if (PARTS.includes(word)) forced.add(word);
+  if (unknown.length > 0) {
+    console.error(`heapsnap: HEAPSNAP_FORCE_PORTABLE: ignoring ${unknown.map((w) => `'${w}'`).join(', ')} (known: ${PARTS.join(', ')})`);
+  }
+  return forced;
+}
+
+/** Why the writer is not native: null while it is. */
+let writerReason = null;
+
+/**
+ * The native writer, or the portable one where no native writer loads (missing for this Node
+ * or platform, or failing to load) or HEAPSNAP_FORCE_PORTABLE names `writer`. A build for
+ * another ABI (ERR_HEAPSNAP_NATIVE_MISMATCH: a stale local build) stays an error.
+ */
+function loadWriter() {
+  if (forcedPortable().has('writer')) {
+    writerReason = 'HEAPSNAP_FORCE_PORTABLE=writer';
+  } else {
+    try {
+      return load('writer');
+    } catch (err) {
+      if (err.code !== 'ERR_HEAPSNAP_NATIVE_MISSING') throw err;
+      writerReason = err.message.replace(/^heapsnap: /, '');
+    }
+  }
+  const portable = require('../writer/portable');
+  portable.setReason(writerReason);
+  return portable;
 }
 
 /** Which analyzer `analyzer()` gave: 'native', 'portable' (WebAssembly), or undefined before the first load. */
@@ -61,7 +96,7 @@ let analyzerMode;
 /** The native analyzer, else the WebAssembly one; a coded error naming both when neither loads. */
 function loadAnalyzer() {
   let nativeFailure;
-  if (!portableForced('analyzer')) {
+  if (!forcedPortable().has('analyzer')) {
     try {
       const addon = load('analyzer');
       analyzerMode = 'native';
@@ -82,14 +117,14 @@ function loadAnalyzer() {
 }
 
 /** Loads once; a failure is remembered and thrown again (a fresh Error each time, same code). */
-function lazy(kind) {
+function lazy(kind, loader = () => load(kind)) {
   let addon;
   let failure;
   const get = () => {
     if (addon) return addon;
     if (!failure) {
       try {
-        addon = kind === 'analyzer' ? loadAnalyzer() : load(kind);
+        addon = loader();
         return addon;
       } catch (err) {
         failure = err;
@@ -101,7 +136,8 @@ function lazy(kind) {
   return get;
 }
 
-const analyzer = lazy('analyzer');
+const writer = lazy('writer', loadWriter);
+const analyzer = lazy('analyzer', loadAnalyzer);
 
 /** 'native' or 'portable' once the analyzer has loaded (it is loaded by this call if needed). */
 analyzer.mode = () => {
@@ -109,4 +145,19 @@ analyzer.mode = () => {
   return analyzerMode;
 };
 
-module.exports = { writer: lazy('writer'), analyzer, portableForced };
+/** 'native' or 'portable' (loads the writer); throws what loading threw otherwise. */
+function writerMode() {
+  return writer().portable ? 'portable' : 'native';
+}
+
+/** Why the writer is portable (null when native), once writer() loaded. */
+function writerPortableReason() {
+  return writerReason;
+}
+
+/** Whether HEAPSNAP_FORCE_PORTABLE names `part` ('writer' or 'analyzer'). */
+function portableForced(part) {
+  return forcedPortable().has(part);
+}
+
+module.exports = { writer, analyzer, writerMode, writerPortableReason, forcedPortable, portableForced };

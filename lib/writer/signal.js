@@ -3,6 +3,7 @@
 // environment variables, and the default handler installed at require().
 
 const os = require('os');
+const { isMainThread } = require('worker_threads');
 const { writer } = require('../loader/native');
 const { WRITE_OPTIONS, BACKGROUND_OPTIONS, checkOptions, toNative } = require('./options');
 const { invalidOption } = require('../errors');
@@ -30,7 +31,8 @@ const FORBIDDEN = new Set(['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 
 function signalNumber(name) {
   const signum = os.constants.signals[name];
   if (signum === undefined || FORBIDDEN.has(name)) {
-    throw invalidOption(`installSignalHandler: option 'signal' must be a catchable signal name such as 'SIGUSR2', got '${name}'`);
+    const windows = process.platform === 'win32' ? " (Windows has no SIGUSR1 or SIGUSR2; 'SIGBREAK', Ctrl+Break in a console, is one it has)" : '';
+    throw invalidOption(`installSignalHandler: option 'signal' must be a catchable signal name such as 'SIGUSR2', got '${name}'${windows}`);
   }
   return signum;
 }
@@ -76,13 +78,15 @@ function parseBytes(text) {
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
  * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`, `interval=SECONDS`, `maxdumps=N`,
- * `background`, `fallback=false`, `bgtimeout=60000` (ms)) and heapdump's `NODE_HEAPDUMP_OPTIONS`
- * (`nosignal`, `signal`).
- * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
- * reads another process's environment with it (`quiet`: no complaints about unknown words).
+ * `background`, `fallback=false`, `bgtimeout=60000` (ms), and the watch words `watch=RULE`
+ * (repeatable), `watchinterval=SECONDS`, `watchrearm=SHARE`, `statsfile=PATH`) and heapdump's
+ * `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`). Returns `{ enabled, options, watch }`:
+ * whether signal dumps are on, the dump options every trigger shares, and the watch's rules
+ * and settings (`nosignal` turns off only the signal handler, never the watch).
  */
-function optionsFromEnv(env = process.env, { quiet = false } = {}) {
+function parseEnv(env = process.env, { quiet = false } = {}) {
   const options = {};
+  const watch = { rules: [] };
   let enabled = true;
   const words = [env.NODE_HEAPDUMP_OPTIONS, env.HEAPSNAP_OPTIONS]
     .flatMap((value) => (value || '').split(','))
@@ -103,9 +107,32 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'maxdumps' && /^\d+$/.test(value)) options.maxDumps = Number(value);
     else if (key === 'memoryfile') options.memoryFile = value === '' || value === 'true' || value === '1';
     else if (key === 'nomemoryfile' && value === '') options.memoryFile = false;
+    else if (key === 'watch' && value !== '') watch.rules.push(value);
+    else if (key === 'watchinterval' && /^\d+(\.\d+)?$/.test(value)) watch.interval = Number(value);
+    else if (key === 'watchrearm' && /^\d+(\.\d+)?$/.test(value)) watch.rearm = Number(value);
+    else if (key === 'statsfile' && value !== '') watch.statsFile = value;
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
+  return { enabled, options, watch };
+}
+
+/**
+ * The signal handler's options from the environment (see `parseEnv`), or `null` when signal
+ * dumps are disabled. `heapsnap dump` reads another process's environment with it (`quiet`:
+ * no complaints about unknown words).
+ */
+function optionsFromEnv(env = process.env, { quiet = false } = {}) {
+  const { enabled, options } = parseEnv(env, { quiet });
   return enabled ? options : null;
+}
+
+/**
+ * Whether the portable writer cannot serve the default handler here, which is then left out
+ * without a word (an installSignalHandler() call says why): worker threads (Node delivers
+ * signals to the main thread only) and platforms without the signal (SIGUSR2 on Windows).
+ */
+function portableCannotServe(options) {
+  return writer().portable && (!isMainThread || os.constants.signals[options.signal || 'SIGUSR2'] === undefined);
 }
 
 /** The handler `require('heapsnap')` installs; a bad environment never breaks the require. */
@@ -113,10 +140,11 @@ function installDefaultHandler() {
   const options = optionsFromEnv();
   if (options === null) return;
   try {
+    if (portableCannotServe(options)) return;
     installSignalHandler(options);
   } catch (err) {
     console.error(`heapsnap: signal dumps disabled: ${err.message.replace(/^heapsnap: /, '')}`);
   }
 }
 
-module.exports = { installSignalHandler, removeSignalHandler, signalHandlerStatus, optionsFromEnv, installDefaultHandler };
+module.exports = { installSignalHandler, removeSignalHandler, signalHandlerStatus, parseEnv, optionsFromEnv, installDefaultHandler, parseBytes };

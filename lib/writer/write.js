@@ -19,7 +19,8 @@ const LINE_ENDS_NEED_WARMING = Number.parseInt(process.versions.v8, 10) < 12;
 let session;
 
 function warmLineEnds(native) {
-  if (!LINE_ENDS_NEED_WARMING || native.warmLineEnds().status === 'warmed') return;
+  // The portable writer warms them itself, right before its snapshot.
+  if (!LINE_ENDS_NEED_WARMING || native.portable || native.warmLineEnds().status === 'warmed') return;
   try {
     if (!session) {
       const inspector = require('inspector');
@@ -67,7 +68,8 @@ function writeNow(nativeOptions) {
 
 async function writeAsync(nativeOptions) {
   if (nativeOptions.background) return writeInBackground(nativeOptions);
-  return { ...(await writeInProcess(nativeOptions)), mode: 'in-process' };
+  const mode = writer().portable ? 'portable' : 'in-process';
+  return { ...(await writeInProcess(nativeOptions)), mode };
 }
 
 async function writeInProcess(nativeOptions) {
@@ -107,6 +109,8 @@ async function untilQuiet(native) {
  */
 async function writeInBackground(nativeOptions) {
   const { background, fallback, backgroundTimeout, ...inProcess } = nativeOptions;
+  // Asked for explicitly, so refused rather than quietly taken in-process (no fork here).
+  if (writer().portable) throw writer().nativeOnly('writeSnapshotAsync({ background: true }) (a forked child takes the snapshot)');
   let reason;
   if (process.platform !== 'linux') {
     reason = `background dumps need Linux (fork with copy-on-write heap pages), not ${process.platform}`;

@@ -14,7 +14,7 @@ pub mod sampling;
 pub mod uv;
 use std::marker::PhantomData;
 
-use heapsnap_core::memory_record::HeapSpace;
+use heapsnap_core::write::memory_record::HeapSpace;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 mod ffi {

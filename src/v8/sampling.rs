@@ -5,7 +5,7 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use heapsnap_core::heapprofile::{CallFrame, HeapProfile, Sample};
+use heapsnap_core::read::heapprofile::{CallFrame, HeapProfile, Sample};
 
 use super::Isolate;
 

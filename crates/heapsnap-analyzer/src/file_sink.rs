@@ -5,14 +5,19 @@
 //!
 //! It lives in the ABI-free analyzer addon, not in the writer, so that it works on every
 //! Node.js from 18 on, whether or not a writer was built for that major: dumping another
-//! process through its inspector needs nothing of this process's V8.
+//! process through its inspector needs nothing of this process's V8. The portable writer
+//! (lib/writer/portable.js: this process's own snapshots through Node's in-process inspector,
+//! where no native writer loads) writes through it too, with the naming of native dumps
+//! (`dir`, `{tid}`, heapdump's default name, the profile template), `finishSync` for the
+//! synchronous `writeSnapshot`, and `checkHeadroom`.
 
 use std::path::{Path, PathBuf};
 
-use heapsnap_core::error::Error as CoreError;
-use heapsnap_core::naming::{self, NameContext, WriteRequest};
-use heapsnap_core::sink::{SinkOptions, SinkStats, SnapshotSink};
-use heapsnap_core::space::{self, NoSpace};
+use heapsnap_core::write::error::Error as CoreError;
+use heapsnap_core::write::headroom::{self, Decision};
+use heapsnap_core::write::naming::{self, NameContext, WriteRequest, DEFAULT_TEMPLATE, PROFILE_TEMPLATE};
+use heapsnap_core::write::sink::{SinkOptions, SinkStats, SnapshotSink};
+use heapsnap_core::write::space::{self, NoSpace};
 use napi::bindgen_prelude::{AsyncTask, BufferSlice};
 use napi_derive::napi;
 
@@ -45,6 +50,15 @@ pub struct NativeFileSinkOptions {
     pub pid: Option<u32>,
     /// Replace string values by placeholders while writing (heapsnap-core's `redact`).
     pub redact: Option<bool>,
+    /// Where relative names go; the cwd when absent.
+    pub dir: Option<String>,
+    /// The JS thread (`{tid}`): the worker's `threadId`, 0 on the main thread.
+    pub thread_id: Option<u32>,
+    /// With no path, heapdump's default name (`writeSnapshot()`, signal dumps).
+    pub heapdump_default: Option<bool>,
+    /// `"profile"`: with no path, the default name of a sampling heap profile
+    /// (`.heapprofile`); a snapshot's otherwise.
+    pub kind: Option<String>,
 }
 
 /// What a finished file amounts to.
@@ -97,17 +111,29 @@ impl NativeFileSink {
     /// spends seconds producing a snapshot.
     #[napi(factory)]
     pub fn create(options: NativeFileSinkOptions) -> napi::Result<Self, String> {
+        let tid = options.thread_id.unwrap_or(0);
         let context = match options.pid {
-            Some(pid) => NameContext { pid, ..NameContext::now(0) },
-            None => NameContext::now(0),
+            Some(pid) => NameContext { pid, ..NameContext::now(tid) },
+            None => NameContext::now(tid),
         };
         let request = WriteRequest {
             path: options.path,
+            dir: options.dir,
             compress: options.compress,
             level: options.level,
-            ..WriteRequest::default()
+            heapdump_default: options.heapdump_default.unwrap_or(false),
         };
-        let plan = naming::plan(&request, &context).map_err(to_js)?;
+        let template = match options.kind.as_deref() {
+            None | Some("snapshot") => DEFAULT_TEMPLATE,
+            Some("profile") => PROFILE_TEMPLATE,
+            Some(other) => {
+                return Err(napi::Error::new(
+                    "ERR_HEAPSNAP_INVALID_OPTION".to_string(),
+                    format!("kind must be 'snapshot' or 'profile', got '{other}'"),
+                ))
+            }
+        };
+        let plan = naming::plan_named(&request, &context, template).map_err(to_js)?;
         let sink_options = SinkOptions {
             compression: plan.compression,
             level: plan.level,
@@ -153,6 +179,13 @@ impl NativeFileSink {
         Ok(CodedTask::spawn(move || Ok(sink.finish().map_err(to_js)?.into())))
     }
 
+    /// `finish()` on the calling thread, for the synchronous `writeSnapshot`.
+    #[napi]
+    pub fn finish_sync(&mut self) -> napi::Result<NativeFileSinkStats, String> {
+        let sink = self.sink.take().ok_or_else(|| closed(&self.target))?;
+        Ok(sink.finish().map_err(to_js)?.into())
+    }
+
     /// Abandons the file: stops the writer and removes the temp file. Does nothing once
     /// finished or aborted, so cleanup paths may call it unconditionally.
     #[napi]
@@ -166,5 +199,47 @@ impl NativeFileSink {
 /// Removes the temp files of sinks still being written; for a process that is exiting.
 #[napi]
 pub fn abandon_unfinished_sinks() -> u32 {
-    heapsnap_core::sink::remove_unfinished_temp_files() as u32
+    heapsnap_core::write::sink::remove_unfinished_temp_files() as u32
+}
+
+/// The headroom check's figures (heapsnap-core's `headroom`), in bytes.
+#[napi(object)]
+pub struct NativeHeadroom {
+    /// What a snapshot of the heap is estimated to add to the peak RSS.
+    pub estimated: f64,
+    /// What the process may still use; `null` when nothing tells (then nothing is refused).
+    pub available: Option<f64>,
+    /// Where `available` comes from: `memoryLimit`, `cgroup`, `cgroup v1`, `MemAvailable`.
+    pub source: Option<String>,
+    pub cgroup_limit: Option<f64>,
+    /// The refusal's message when the snapshot does not fit (and `force` was not given).
+    pub refusal: Option<String>,
+}
+
+/// The headroom check every native dump makes before its snapshot, for a heap with
+/// `usedHeapBytes` in use in a process of `rss` bytes: what the snapshot needs against what
+/// the process may still use (`memoryLimit - rss`, else its cgroup's room and the machine's
+/// `MemAvailable`). Reports rather than throws: the caller makes the coded error.
+#[napi]
+pub fn check_headroom(used_heap_bytes: f64, rss: Option<f64>, memory_limit: Option<f64>, force: bool) -> NativeHeadroom {
+    let root = Path::new("/");
+    let rss = rss.map(|bytes| bytes.max(0.0) as u64).or_else(|| headroom::current_rss(root));
+    let room = headroom::headroom(root, memory_limit.map(|bytes| bytes.max(0.0) as u64), rss);
+    let estimated = headroom::estimate(used_heap_bytes.max(0.0) as u64);
+    let refusal = match headroom::decide(estimated, room.as_ref(), force) {
+        Decision::Go => None,
+        Decision::Refuse { estimated, available, source } => Some(format!(
+            "not enough memory for a heap snapshot: it needs about {} more, {} available ({}); force: true dumps anyway",
+            headroom::human_bytes(estimated),
+            headroom::human_bytes(available),
+            source.as_str()
+        )),
+    };
+    NativeHeadroom {
+        estimated: estimated as f64,
+        available: room.map(|room| room.available as f64),
+        source: room.map(|room| room.source.as_str().to_string()),
+        cgroup_limit: room.and_then(|room| room.cgroup_limit).map(|limit| limit as f64),
+        refusal,
+    }
 }

@@ -1,5 +1,5 @@
 //! heapsnap's analyzer addon: `NativeSnapshot` (a parsed snapshot held natively), its sync and
-//! async loaders, and `leaks`. All the work is in `heapsnap_core::analyze`; this file only
+//! async loaders, and `leaks`. All the work is in `heapsnap_core::read`; this file only
 //! moves results into plain JS objects and errors into coded JS errors. It also carries
 //! `NativeFileSink` (file_sink.rs), heapsnap's snapshot file writer for bytes that come from JS.
 //!
@@ -16,7 +16,7 @@ mod profile;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use heapsnap_core::analyze::{self as core, AnalyzeError, HeapGraph};
+use heapsnap_core::read::{self as core, AnalyzeError, HeapGraph};
 use napi::bindgen_prelude::{AsyncTask, FnArgs, Function};
 use napi_derive::napi;
 
@@ -381,7 +381,7 @@ pub fn wasi_set_cwd(dir: String) -> napi::Result<(), String> {
     std::env::set_current_dir(&dir).map_err(|e| napi::Error::new("ERR_HEAPSNAP_IO".to_string(), format!("cannot use '{dir}' as the working directory: {e}")))
 }
 
-/// Shape of a synthetic snapshot (see `heapsnap_core::synth::SynthSpec`).
+/// Shape of a synthetic snapshot (see `heapsnap_core::read::synth::SynthSpec`).
 #[napi(object)]
 pub struct NativeSynthSpec {
     pub holders: f64,
@@ -397,7 +397,7 @@ pub struct NativeSynthSpec {
 /// check the released analyzer on inputs past 2^24 nodes without a V8 heap that large.
 #[napi]
 pub fn write_synthetic_snapshot(path: String, spec: NativeSynthSpec) -> napi::Result<NativeSummary, String> {
-    let spec = heapsnap_core::synth::SynthSpec {
+    let spec = heapsnap_core::read::synth::SynthSpec {
         holders: spec.holders as u64,
         items_per_holder: spec.items_per_holder,
         item_classes: spec.item_classes,
@@ -407,7 +407,7 @@ pub fn write_synthetic_snapshot(path: String, spec: NativeSynthSpec) -> napi::Re
     };
     spec.write_file(Path::new(&path)).map_err(to_js)?;
     let e = spec.expected();
-    let row = |c: &heapsnap_core::synth::SynthClass| core::ClassSummary {
+    let row = |c: &heapsnap_core::read::synth::SynthClass| core::ClassSummary {
         name: c.name.clone(),
         location: None,
         count: c.count,

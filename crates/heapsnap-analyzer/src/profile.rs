@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use heapsnap_core::heapprofile::{self, HeapProfile, Site, SiteDiff};
+use heapsnap_core::read::heapprofile::{self, HeapProfile, Site, SiteDiff};
 use napi_derive::napi;
 
 fn read(path: &str) -> napi::Result<HeapProfile, String> {

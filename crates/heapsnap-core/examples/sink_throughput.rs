@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use heapsnap_core::sink::{Compression, SinkOptions, SnapshotSink};
+use heapsnap_core::write::sink::{Compression, SinkOptions, SnapshotSink};
 
 fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");

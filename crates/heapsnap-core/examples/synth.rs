@@ -1,4 +1,4 @@
-//! Writes a synthetic heap snapshot of any size (see `heapsnap_core::synth`) and prints the
+//! Writes a synthetic heap snapshot of any size (see `heapsnap_core::read::synth`) and prints the
 //! Summary the analyzer must produce for it (the `heapsnap summary --json` shape plus
 //! `stringChars`), so benchmarks can check results exactly on multi-GB inputs.
 //!
@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use heapsnap_core::synth::SynthSpec;
+use heapsnap_core::read::synth::SynthSpec;
 
 fn main() {
     let mut args = std::env::args().skip(1);

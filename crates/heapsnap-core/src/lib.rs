@@ -1,34 +1,24 @@
-//! The half of heapsnap that needs no V8: where snapshot bytes go (`sink`), what the
-//! files are called (`naming`), how snapshots are read back and explained (`analyze`), how
-//! their string values are redacted on the way to disk (`redact`), the target's side of
-//! `heapsnap dump <pid>` (`remote`), whether there is memory for a dump (`headroom`) and disk
-//! space for its file (`space`), the process's memory recorded beside each snapshot
-//! (`memory_record`), and how often a signal may dump (`rate_limit`); `outfile` creates and
-//! names the file the sink writes.
+//! The half of heapsnap that needs no V8, in three rooms:
 //!
-//! Kept free of napi and V8 symbols so `cargo test` and fuzz targets can link it.
+//! - [`format`]: the heap snapshot's JSON as a stream of tokens (`scanner`) and the layout its
+//!   `snapshot.meta` declares (`header`): what both the writer and the reader must understand.
+//! - [`write`]: where snapshot bytes go and what happens on the way: the file they land in
+//!   (`sink`, `outfile`, `naming`), redaction of string values (`redact`), whether there is
+//!   memory (`headroom`) and disk (`space`) for a dump, the memory record beside it
+//!   (`memory_record`), how often a signal may dump (`rate_limit`), the target's side of
+//!   `heapsnap dump <pid>` (`remote`) and the child of a background dump (`background`).
+//! - [`read`]: snapshots and heap profiles read back and explained (parser, packed graph,
+//!   dominators, classes, diff, leaks, retainer paths, allocation traces, `.heapprofile`s),
+//!   and the synthetic snapshot generator its scale tests use.
+//!
+//! Dependencies point one way: `write` and `read` use `format`; neither uses the other
+//! (outside tests, which read back what was written). Kept free of napi and V8 symbols so
+//! `cargo test` and fuzz targets can link it.
 
-pub mod analyze;
-pub mod background;
-pub mod error;
-pub mod heapprofile;
-pub mod headroom;
-pub mod memory_record;
-pub mod rate_limit;
-pub mod naming;
-#[cfg(not(target_os = "wasi"))]
-pub mod outfile;
-/// WASI (the WebAssembly analyzer): no O_TMPFILE nor directory handles; a 0600 temp file
-/// renamed into place.
-#[cfg(target_os = "wasi")]
-#[path = "outfile_wasi.rs"]
-pub mod outfile;
-pub mod redact;
-/// `heapsnap dump <pid>`'s channel: native only.
-#[cfg(not(target_os = "wasi"))]
-pub mod remote;
-pub mod sink;
-pub mod space;
-pub mod synth;
+pub mod format;
+pub mod read;
+pub mod write;
+
+/// OS error names and texts under WASI (the WebAssembly analyzer), for both rooms' errors.
 #[cfg(target_os = "wasi")]
 mod wasi_errno;

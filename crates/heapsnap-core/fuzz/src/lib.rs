@@ -1,6 +1,6 @@
 //! The body shared by the `parse` fuzz target and the `replay` runner.
 
-use heapsnap_core::analyze::{diff, leaks, read_snapshot_from, CORRUPT_SNAPSHOT};
+use heapsnap_core::read::{diff, leaks, read_snapshot_from, CORRUPT_SNAPSHOT};
 
 /// Parses `data` as a snapshot (plain, gzip or zstd). Input we reject must be reported as
 /// `ERR_HEAPSNAP_CORRUPT_SNAPSHOT` with an offset; input we accept must be analyzable.
