@@ -56,6 +56,12 @@ const DUMPER = `
   });
   console.log('ready');`;
 
+/** Whether dumps here go through the WebAssembly analyzer's sink (named temps: WASI has no O_TMPFILE). */
+function namedTemps() {
+  const loader = require(path.join(PKG, 'lib', 'loader', 'native'));
+  return loader.writerMode() === 'portable' && loader.analyzer.mode() === 'portable';
+}
+
 test('SIGKILL at any point of a dump leaves the target directory exactly as it was', { skip: !linux && 'needs /proc' }, async (t) => {
   const dir = tmpDir(t);
   const target = path.join(dir, 'app.heapsnapshot');
@@ -84,7 +90,15 @@ test('SIGKILL at any point of a dump leaves the target directory exactly as it w
     await exited;
     assert.ok(!stdout.includes('done'), `the dump finished before the kill at ${bytes} bytes: make the heap larger`);
     reached.push(seen.size);
-    assert.deepStrictEqual(snapshotOfDir(dir), before, `killed with ${seen.size} bytes written`);
+    let after = snapshotOfDir(dir);
+    if (namedTemps()) {
+      // The WebAssembly sink (WASI has no O_TMPFILE) leaves its hidden 0600 temp behind on a
+      // SIGKILL, like the native fallback does: that, and nothing else.
+      const temp = /^(\.app\.heapsnapshot\.[0-9a-f]{16}\.heapsnap-tmp) \d+ 600$/;
+      for (const entry of after.filter((e) => temp.test(e))) fs.rmSync(path.join(dir, temp.exec(entry)[1]));
+      after = after.filter((e) => !temp.test(e));
+    }
+    assert.deepStrictEqual(after, before, `killed with ${seen.size} bytes written`);
     assert.strictEqual(fs.readFileSync(target, 'utf8'), 'the previous snapshot');
   }
   assert.ok(reached[reached.length - 1] >= 16 << 20, `the last kill came late in the dump (${reached})`);
@@ -110,8 +124,9 @@ test('a rename that fails (a directory planted at the target mid-write) leaves i
   const { NativeFileSink } = analyzer();
   const sink = NativeFileSink.create({ path: target });
   sink.write(Buffer.from('{"snapshot":{}}'));
-  // Nothing in the directory while the file is written.
-  assert.deepStrictEqual(listDir(dir), []);
+  // Nothing in the directory while the file is written (the WebAssembly sink: its hidden temp).
+  if (analyzer.mode() === 'native') assert.deepStrictEqual(listDir(dir), []);
+  else assert.match(listDir(dir).join(','), /^\.planted\.heapsnapshot\.[0-9a-f]{16}\.heapsnap-tmp$/);
   fs.mkdirSync(target);
   fs.writeFileSync(path.join(target, 'keep'), 'kept');
   await assert.rejects(sink.finish(), (err) => {

@@ -13,7 +13,8 @@
 // - WASI has no pid, host name or working directory of its own: the host's are passed in
 //   (HEAPSNAP_HOST_PID, HEAPSNAP_HOST_HOSTNAME; wasiSetCwd before each call taking a path);
 // - the file sink's temp file is created by the host, mode 0600 from birth (WASI creates
-//   files 0666 less the umask): the `heapsnap.create_private_file` import.
+//   files 0666 less the umask): the `heapsnap.create_private_file` import; its free-space
+//   figure comes from the host too (`heapsnap.available_bytes`: WASI has no statvfs).
 // Threads (std::thread, the async tasks' pool) are Node workers running wasm-worker.js; the
 // threaded build links emnapi's C async work, so no emnapi plugins are needed.
 
@@ -88,6 +89,25 @@ function heapsnapImports(getMemory) {
         return 0;
       } catch (err) {
         return err.code === 'EEXIST' ? 1 : 2;
+      }
+    },
+    // The directory's permission bits (the check for one writable by others), -1 when unknown.
+    directory_mode(ptr, len) {
+      const dir = Buffer.from(new Uint8Array(getMemory().buffer, ptr, len)).toString('utf8');
+      try {
+        return fs.statSync(dir).mode & 0o7777;
+      } catch {
+        return -1;
+      }
+    },
+    // bavail * bsize of the directory's filesystem (the free-space check), -1 when unknown.
+    available_bytes(ptr, len) {
+      const dir = Buffer.from(new Uint8Array(getMemory().buffer, ptr, len)).toString('utf8');
+      try {
+        const stats = fs.statfsSync(dir);
+        return Number(stats.bavail) * Number(stats.bsize);
+      } catch {
+        return -1;
       }
     },
   };

@@ -9,7 +9,8 @@
 //!   umask), so the temp is created by the host (`heapsnap.create_private_file`, imported
 //!   from the loader, lib/loader/wasm.js: `fs.openSync(path, 'wx', 0o600)`), then opened here
 //!   for writing. Nothing is ever written into a file that others could open.
-//! - No free-space figure (WASI has no statvfs) and no ownership checks (no uids).
+//! - The free-space figure comes from the host too (`heapsnap.available_bytes`: WASI has no
+//!   statvfs); no ownership checks (WASI has no uids).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
@@ -43,6 +44,36 @@ extern "C" {
     /// through the host's `fs`, and closes it: 0 done, 1 the name exists, 2 another failure
     /// (the caller then repeats the create through WASI to get its errno).
     fn create_private_file(path: *const u8, len: usize) -> i32;
+    /// Bytes an unprivileged user may still write on the filesystem of the directory at the
+    /// absolute path `path[..len]` (the host's `fs.statfsSync`: `bavail * bsize`); negative when
+    /// the host cannot say.
+    fn available_bytes(path: *const u8, len: usize) -> f64;
+    /// The permission bits (`mode & 0o7777`) of the directory at the absolute path
+    /// `path[..len]`, as the host's `fs.statSync` sees them; negative when it cannot say.
+    fn directory_mode(path: *const u8, len: usize) -> i32;
+}
+
+/// Directories already warned about on stderr: once per process each, as natively.
+static WARNED_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The native module's warning for a directory writable by others without the sticky bit,
+/// from the mode the host reports (WASI has no permission bits).
+fn open_directory_warning(dir: &Path) -> Option<String> {
+    let abs = std::env::current_dir().ok()?.join(dir);
+    let bytes = abs.as_os_str().as_encoded_bytes();
+    // SAFETY: the host reads `len` bytes at `ptr` from this module's memory, during the call.
+    let mode = unsafe { directory_mode(bytes.as_ptr(), bytes.len()) };
+    if mode < 0 || mode & 0o002 == 0 || mode & 0o1000 != 0 {
+        return None;
+    }
+    let text = format!("directory '{}' is writable by other users and not sticky: they can replace or remove the snapshot", dir.display());
+    let mut warned = WARNED_DIRS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !warned.contains(&abs) {
+        warned.push(abs);
+        use std::io::Write as _;
+        let _ = writeln!(io::stderr(), "heapsnap: warning: {text}");
+    }
+    Some(text)
 }
 
 /// The temp file as the sink's writer thread uses it. Every wasm thread is a Node worker with a
@@ -99,6 +130,7 @@ pub(crate) struct Destination {
     dir: PathBuf,
     name: OsString,
     hooks: Hooks,
+    warnings: Vec<String>,
 }
 
 static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -130,16 +162,23 @@ impl Destination {
         if fs::symlink_metadata(dir.join(&name)).is_ok_and(|m| m.is_dir()) {
             return Err(open_err(errno(libc::EISDIR)));
         }
-        Ok(Destination { target: target.to_path_buf(), dir, name, hooks })
+        let warnings = open_directory_warning(&dir).into_iter().collect();
+        Ok(Destination { target: target.to_path_buf(), dir, name, hooks, warnings })
     }
 
+    /// Warnings found so far (the directory check at open).
     pub fn warnings(&self) -> &[String] {
-        &[]
+        &self.warnings
     }
 
-    /// WASI has no statvfs: the free-space check is skipped.
+    /// Bytes the target's filesystem lets an unprivileged user still write, asked of the host
+    /// (WASI has no statvfs); `None` when it does not say.
     pub fn available_bytes(&self) -> Option<u64> {
-        None
+        let dir = std::env::current_dir().ok()?.join(&self.dir);
+        let bytes = dir.as_os_str().as_encoded_bytes();
+        // SAFETY: the host reads `len` bytes at `ptr` from this module's memory, during the call.
+        let available = unsafe { available_bytes(bytes.as_ptr(), bytes.len()) };
+        (available >= 0.0 && available.is_finite()).then_some(available as u64)
     }
 
     /// Creates the temp file, mode 0600; the thread that writes opens it (see [`TempFile`]).
@@ -185,7 +224,7 @@ impl Destination {
         }
         forget_relative(&from);
         renamed.map_err(|e| Error::io("rename", &self.target, e))?;
-        Ok(Vec::new())
+        Ok(std::mem::take(&mut self.warnings))
     }
 
     pub fn discard(&self, temp: &Temp) {
