@@ -651,3 +651,106 @@ export interface HeapProfileSiteDiff {
 
 /** Sites whose sampled bytes grew from profile `a` to `b` beyond sampling noise, as `heapsnap diff A.heapprofile B.heapprofile --json`. */
 export function heapProfileDiff(a: string, b: string, options?: { top?: number }): { totalDelta: number; sites: HeapProfileSiteDiff[] }
+
+/**
+ * A watch rule: `heap>80%` (V8 heap used, share of the heap limit), `heap>300m`, `rss>1.5g`,
+ * `cgroup>85%` (the cgroup's usage, share of its memory limit), `cgroup>900m`,
+ * `external>512m` (Buffers and ArrayBuffers), `growth>10%` (the heap left after full GCs grew
+ * 10% since the start or the rule's last dump). Sizes in binary units (k, m, g).
+ */
+export type WatchRule = string
+
+/** Options of {@link watch}: its rules and settings, plus the dump options of writeSnapshotAsync. */
+export interface WatchOptions extends AsyncWriteOptions {
+  /** One or more rules; one dump per crossing of a rule's line (optional with `statsFile`). */
+  rules?: WatchRule[]
+  /** The memory log: one JSON line per sample (see README: Memory log), created 0600. */
+  statsFile?: string
+  /** The log moves to `<statsFile>.1` past this size (default 10 MiB). */
+  statsMaxBytes?: number
+  /** Seconds between samples (default 5). */
+  interval?: number
+  /** Seconds after a watch dump ends before the next may start (default 30). */
+  cooldown?: number
+  /** Watch dumps at most (default 5). */
+  maxDumps?: number
+  /** A line rule re-arms when its value falls below `rearm` times the line (default 0.9). */
+  rearm?: number
+  /** No stderr line on a successful watch dump. */
+  quiet?: boolean
+}
+
+/** One rule in {@link WatchStatus} and in a watch dump's memory record (`trigger.rules`). */
+export interface WatchRuleStatus {
+  rule: WatchRule
+  /** Dumps this rule started. */
+  fired: number
+  /** Line rules: whether the next crossing dumps. */
+  armed?: boolean
+  /** Line rules: the value and the line in bytes at the last sample (null where unknown). */
+  value?: number | null
+  line?: number | null
+  /** growth: the lowest post-GC heap since the start or the last dump, floors seen, the last three. */
+  baseline?: number | null
+  floors?: number
+  recent?: number[]
+}
+
+/** One memory sample of a watch, in bytes (`time` in ms since the epoch). */
+export interface WatchSample {
+  time: number
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  heapLimit: number
+  external: number
+  arrayBuffers: number
+  cgroupUsage: number | null
+  cgroupLimit: number | null
+  /** Heap used after each full GC since the previous sample (growth rules only). */
+  floors: number[]
+}
+
+export interface WatchStatus {
+  rules: WatchRuleStatus[]
+  interval: number
+  cooldown: number
+  maxDumps: number
+  /** The memory log's path, or null. */
+  statsFile: string | null
+  dumps: Array<{ rules: WatchRule[]; time: string; path?: string; error?: { code: string; message: string } }>
+  lastSample: WatchSample | null
+}
+
+/**
+ * Watches this thread's memory and writes a snapshot when a rule's line is crossed (also
+ * `HEAPSNAP_OPTIONS=watch=heap>80%,watchinterval=5` at require()). One watch per thread: a
+ * second call replaces the first.
+ */
+export function watch(options: WatchOptions): { stop(): boolean; status(): WatchStatus }
+
+/** Stops this thread's watch; whether one was running. */
+export function stopWatch(): boolean
+
+/** What this thread's watch has seen and done, or null when none runs. */
+export function watchStatus(): WatchStatus | null
+
+/** What a `dump` listener receives: the dump's info and what triggered it. */
+export interface DumpEvent extends Partial<Omit<SnapshotInfo, 'compression'>> {
+  path: string
+  bytes: number
+  rawBytes: number
+  compression: SnapshotInfo['compression'] | 'none'
+  /** Native triggers: the memory record's path, when one was written. */
+  memoryFile?: string
+  trigger: 'api' | 'watch' | 'signal' | 'near-heap-limit' | 'remote'
+  /** Watch dumps: the rules that fired. */
+  rules?: WatchRule[]
+  mode?: 'in-process' | 'background'
+}
+
+/** Runs `listener` after every dump of this thread (a throwing listener is reported on stderr, never fatal). */
+export function on(event: 'dump', listener: (info: DumpEvent) => unknown): void
+
+/** Removes a `dump` listener; whether it was registered. */
+export function off(event: 'dump', listener: (info: DumpEvent) => unknown): boolean

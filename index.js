@@ -8,6 +8,8 @@ const { checkOptions, toNative, ASYNC_WRITE_OPTIONS } = require('./lib/writer/op
 const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler } = require('./lib/writer/signal');
 const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyzer/analyze');
+const { on, off, onDumpInternal, emitDump } = require('./lib/writer/events');
+const { watch, stopWatch, watchStatus, installDefaultWatch } = require('./lib/watch/watch');
 const { onNearHeapLimit } = require('./lib/writer/near-heap-limit');
 const { leakCheck, assertNoLeaks } = require('./lib/harness/leak-check');
 const { writeReport } = require('./lib/analyzer/report');
@@ -43,6 +45,7 @@ function writeSnapshot(filename, options, callback) {
     else process.emitWarning(err.message, { code: err.code });
     return false;
   }
+  emitDump(info, 'api');
   if (callback) callback(null, info.path);
   return true;
 }
@@ -53,7 +56,9 @@ function writeSnapshot(filename, options, callback) {
  * `{ path, bytes, rawBytes, compression, durationMs, pauseMs, redacted }`.
  */
 async function writeSnapshotAsync(options) {
-  return writeAsync(toNative(checkOptions('writeSnapshotAsync', options, ASYNC_WRITE_OPTIONS)));
+  const info = await writeAsync(toNative(checkOptions('writeSnapshotAsync', options, ASYNC_WRITE_OPTIONS)));
+  emitDump(info, 'api');
+  return info;
 }
 
 /** A full garbage collection, with or without --expose-gc. */
@@ -79,10 +84,23 @@ module.exports = {
   stopSamplingHeapProfiler,
   heapProfileTop: readHeapProfileTop,
   heapProfileDiff: diffHeapProfiles,
+  watch,
+  stopWatch,
+  watchStatus,
+  on,
+  off,
   capabilities,
 };
 
 installDefaultHandler();
+if (require('worker_threads').isMainThread) {
+  // What `heapsnap ps` shows of this process (lib/operator/registry.js), then its watch.
+  const registry = require('./lib/operator/registry');
+  const { enabled, options } = require('./lib/writer/signal').parseEnv(process.env, { quiet: true });
+  registry.register({ signal: enabled ? options.signal || 'SIGUSR2' : null, dir: options.dir });
+  onDumpInternal(({ path, trigger }) => registry.update({ lastDump: { path, trigger, time: new Date().toISOString() } }));
+  installDefaultWatch();
+}
 
 // A process that exits while a dump's file is being finished (writeSnapshotAsync resolves only
 // after that) waits for it, up to EXIT_WAIT_MS, rather than lose a snapshot V8 already took;

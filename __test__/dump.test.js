@@ -12,7 +12,7 @@ const { spawn, spawnSync } = require('child_process');
 const { PKG, tmpDir, readSnapshot, snapshotText, listDir, withRecords, nativeWriterOnly } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
-const { channelDir } = require(path.join(PKG, 'lib', 'operator', 'remote-dump'));
+const { channelDir } = require(path.join(PKG, 'lib', 'operator', 'channel'));
 
 /**
  * A target process: `code` runs after heapsnap is required; the process then answers each
@@ -73,9 +73,10 @@ function assertFailure(r, code, pattern) {
   if (pattern) assert.match(lines[0], pattern);
 }
 
+/** Request files of `pid` left in the channel (its `heapsnap ps` registration is not one). */
 function leftInChannel(pid) {
   const dir = channelDir(process.getuid());
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.includes(String(pid))) : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.includes(String(pid)) && name !== `${pid}.process.json`) : [];
 }
 
 const PROBES = "class DumpProbe { constructor(i) { this.i = i; } }; globalThis.probes = Array.from({ length: 500 }, (_, i) => new DumpProbe(i)); console.log('ready');";

@@ -1,6 +1,6 @@
 'use strict';
 // The analyzer past 2^24 nodes, with ids and sizes past 2^32, through the CLI a user runs: on
-// a synthetic snapshot (crates/heapsnap-core/src/synth.rs) whose Summary is known by
+// a synthetic snapshot (crates/heapsnap-core/src/read/synth.rs) whose Summary is known by
 // construction, written by the analyzer addon's test helper. ~1.2 GB on disk for a few
 // seconds; the multi-GB cases are `cargo test --release -p heapsnap-core scale -- --ignored`
 // and bench/scale.js.

@@ -175,6 +175,6 @@ function writeReadme(table, env) {
   process.stderr.write(`wrote the table into ${readme}\n`);
 }
 
-module.exports = { ANALYZERS, BIG_HEAP };
+module.exports = { ANALYZERS, BIG_HEAP, buildSnapshot };
 
 if (require.main === module) main();

@@ -1,6 +1,6 @@
 'use strict';
 // Calibrates the free-space check's estimate of a snapshot file's size
-// (crates/heapsnap-core/src/space.rs): for heaps of several shapes and sizes, the file each
+// (crates/heapsnap-core/src/write/space.rs): for heaps of several shapes and sizes, the file each
 // compression really makes against V8's used heap, and against the estimate heapsnap recorded
 // (`info.disk.estimatedBytes`). Every dump is forced, so the check itself never gets in the way.
 //

@@ -1,5 +1,5 @@
 'use strict';
-// Calibrates the headroom check's estimate (crates/heapsnap-core/src/headroom.rs): for heaps of
+// Calibrates the headroom check's estimate (crates/heapsnap-core/src/write/headroom.rs): for heaps of
 // several shapes and sizes, the estimate heapsnap records in `info.memory.estimatedBytes`
 // against the measured extra peak RSS of the same dump (VmHWM after, reset through
 // /proc/self/clear_refs right before, minus VmRSS before; as bench/write.js measures).

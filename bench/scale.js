@@ -3,14 +3,14 @@
 // (summary, diff A A, report A A, leaks A A A, retainers --name), DevTools' loader and
 // memlab's load + retained sizes, each in a fresh process (wall time and peak RSS, also of
 // runs that fail or time out), on a
-// synthetic snapshot whose Summary is known exactly (crates/heapsnap-core/src/synth.rs) or on
+// synthetic snapshot whose Summary is known exactly (crates/heapsnap-core/src/read/synth.rs) or on
 // any snapshot file.
 //
 //   cargo build --release -p heapsnap-core --example synth
 //   node bench/scale.js --generate /tmp/big.heapsnapshot [--holders 17000 --items 1000 --string-len 250]
 //   node bench/scale.js --file some.heapsnapshot [--expected synth-output.json] [--only summary,leaks,retainers,memlab] [--retainers-name Ctor] [--timeout 900]
 //   node bench/scale.js --generate-ast /tmp/ast.heapsnapshot [--parser typescript|acorn] [--parses 3] [--generator-node node22] [--only summary,devtools]
-//   node bench/scale.js --generate-strings /work/big/real-strings.heapsnapshot [--strings 3000000] [--string-len 1000]
+//   node bench/scale.js --generate-strings big/real-strings.heapsnapshot [--strings 3000000] [--string-len 1000]
 //
 // With --generate, the summary is compared with the generator's expected one (exact match
 // required) and the file is left in place (delete it yourself: it is GBs).

@@ -11,6 +11,8 @@
 //   heapsnap diff A.heapprofile B.heapprofile         the allocation sites that grew
 //   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--force] [--redact] [--thread N] [--timeout S] [--inspector]
 //   heapsnap profile PID [--seconds N] [-o FILE] [--compress gzip|zstd] [--thread N] [--interval BYTES]
+//   heapsnap stats FILE|PID [--last N] [--json]      a watch's memory log, with the trend
+//   heapsnap ps [--json]                              Node processes here, with what heapsnap does in them
 //
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
 // `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
@@ -65,6 +67,14 @@ Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
     -o, --output FILE             where (default heapsnap-PID-DATE-TIME.heapprofile in the cwd)
     --compress gzip|zstd, --thread N, --signal SIG: as for dump; --timeout S (default 60) for
                                   each answer; --interval BYTES (default 524288), --stack-depth N
+
+  ps                              the Node processes of this machine you may see (pid, user, Node
+                                  version, uptime, RSS, command), and for those that loaded
+                                  heapsnap its version, signal, dump directory, watch rules,
+                                  last dump and heap; --json
+  stats FILE|PID                  a watch's memory log (HEAPSNAP_OPTIONS=statsfile=PATH) as a
+                                  table with the trend per minute; for a PID, the log its
+                                  environment names; --last N rows (default 20), --json
 
 Options:
   --json             machine-readable output (shapes documented in the README)
@@ -498,9 +508,10 @@ if (argv[0] === 'dump') {
   dump(argv.slice(1)).then((code) => (process.exitCode = code), fail);
 } else if (argv[0] === 'profile') {
   profile(argv.slice(1)).then((code) => (process.exitCode = code), fail);
-} else if (argv[0] === 'top') {
+} else if (argv[0] === 'top' || argv[0] === 'stats' || argv[0] === 'ps') {
   try {
-    process.exitCode = require('../lib/cli/profile').top(argv.slice(1), out);
+    const command = { top: () => require('../lib/cli/profile').top, stats: () => require('../lib/cli/stats').stats, ps: () => require('../lib/cli/ps').ps }[argv[0]]();
+    process.exitCode = command(argv.slice(1), out);
   } catch (err) {
     fail(err);
   }

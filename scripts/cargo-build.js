@@ -7,8 +7,8 @@ const fs = require('fs');
 const path = require('path');
 const { ROOT, addonFileName } = require('../lib/loader/addons');
 
-// Rust target triple -> the loader's platform name. Only linux-x64 (glibc) is prebuilt today;
-// the others build from source on their own machines.
+// Rust target triple -> the loader's platform name. The linux ones are prebuilt on a linux-x64
+// machine (scripts/prebuilds.js); the others build from source on their own machines.
 const PLATFORMS = {
   'x86_64-unknown-linux-gnu': 'linux-x64',
   'aarch64-unknown-linux-gnu': 'linux-arm64',
@@ -23,6 +23,23 @@ const PLATFORMS = {
 const GLIBC_BASELINE = '2.17';
 
 const CRATES = { writer: 'heapsnap', analyzer: 'heapsnap-analyzer' };
+
+// The C++ compiler of the writer's shim, per prebuilt target: a g++ (Node's own C++ ABI, and
+// libstdc++'s headers, as the node binaries of all four were built with) for that architecture;
+// zig only links. Nothing is linked for C++: the shim binds to the libstdc++ node itself loads.
+const SHIM_CXX = {
+  'x86_64-unknown-linux-gnu': 'g++',
+  'aarch64-unknown-linux-gnu': 'aarch64-linux-gnu-g++',
+  'x86_64-unknown-linux-musl': 'g++',
+  'aarch64-unknown-linux-musl': 'aarch64-linux-gnu-g++',
+};
+
+/** The Rust target triple of a loader platform name (`linux-arm64-musl`...). */
+function targetOf(platform) {
+  const target = Object.keys(PLATFORMS).find((triple) => PLATFORMS[triple] === platform);
+  if (!target) throw new Error(`heapsnap: unknown platform ${platform}; known: ${Object.values(PLATFORMS).join(', ')}`);
+  return target;
+}
 
 function platformOf(target) {
   const platform = PLATFORMS[target];
@@ -65,8 +82,10 @@ function buildAddons({ kinds, node, target, platform = platformOf(target), outDi
   if (target && zig) {
     const triple = target.replace(/-/g, '_');
     args.push('--target', target.endsWith('-linux-gnu') ? `${target}.${GLIBC_BASELINE}` : target);
-    env[`CXX_${triple}`] = env[`CXX_${triple}`] || 'g++';
+    env[`CXX_${triple}`] = env[`CXX_${triple}`] || SHIM_CXX[target] || 'g++';
     env[`CXXSTDLIB_${triple}`] = '';
+    // A musl cdylib must link musl dynamically (Rust's musl targets default to a static C runtime).
+    if (target.endsWith('-musl')) env[`CARGO_TARGET_${triple.toUpperCase()}_RUSTFLAGS`] = '-C target-feature=-crt-static';
   } else if (target) {
     args.push('--target', target);
   }
@@ -85,4 +104,4 @@ function buildAddons({ kinds, node, target, platform = platformOf(target), outDi
   });
 }
 
-module.exports = { buildAddons, platformOf };
+module.exports = { buildAddons, platformOf, targetOf, SHIM_CXX };

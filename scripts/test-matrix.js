@@ -1,21 +1,33 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run test:matrix`: heapsnap as users get it, on every Node major it prebuilds for.
+// `npm run test:matrix`: heapsnap as users get it, on every platform and Node major it prebuilds for.
 //
-// 1. `npm run prebuilds`, then `npm pack`: the tarball users would install.
-// 2. For each major, a fresh project and that major's node (from the npm registry):
-//    - `npm install <tarball>` (and again with --ignore-scripts) with failing stand-ins for
-//      every compiler first on PATH: any call is recorded, and fails the run;
-//    - what a user does first: a snapshot from code, a dump on SIGUSR2, `npx heapsnap summary`;
+// 1. `npm run prebuilds`, then `npm run package`: the tarballs a release publishes (the main
+//    package and one package per platform).
+// 2. For each platform (linux-x64; linux-arm64 under qemu; linux-x64-musl and linux-arm64-musl
+//    with the musl wheels' node, in a private mount namespace whose /usr/bin/ldd is musl's, as in
+//    an Alpine container: scripts/emulation.js) and each major prebuilt there, a fresh project
+//    and that platform's own official node:
+//    - `npm install <main tarball>` (and again with --ignore-scripts) with failing stand-ins for
+//      every compiler first on PATH: any call is recorded, and fails the run. npm itself runs on
+//      that node (Node >= 20; on 18, npm 11 runs on this machine's node with that platform's
+//      --os/--cpu/--libc) and picks the platform package by its os/cpu/libc fields; the
+//      project's `overrides` point the platform packages at the local tarballs;
+//    - what a user does first: a snapshot from code, a dump on SIGUSR2 while the JS thread is in
+//      a `while (true)` loop, `npx heapsnap summary`;
 //    - the whole Node test suite (this checkout's __test__/ and examples/, with its dev
-//      dependencies linked in) against the installed package;
-//    - the prebuilt writer removed from the installed package: the analyzer and the CLI still
-//      work, and the portable writer (Node's inspector) writes, `info.mode === 'portable'`.
-// 3. A major with no prebuilt (25): the install succeeds with no Rust on PATH and says what is
-//    missing; require() is silent; the analyzer and the portable writer work; then
+//      dependencies linked in) against the installed package (linux-x64: every major by
+//      default; emulated platforms: with --full, too slow for CI);
+//    - the prebuilt writer removed from the installed platform package: the analyzer and the
+//      CLI still work, and the portable writer (Node's inspector) writes, `info.mode === 'portable'`;
+//      every .node removed: the WebAssembly analyzer answers byte-identically.
+// 3. A major with no prebuilt (25, linux-x64): the install succeeds with no Rust on PATH and
+//    says what is missing; require() is silent; the analyzer and the portable writer work; then
 //    `npm rebuild heapsnap` with cargo builds the native writer.
 //
-//   node scripts/test-matrix.js [--node 18,26] [--bare 25|none] [--no-prebuilds] [--no-suite] [--suite-on 18,22,26]
+//   node scripts/test-matrix.js [--platform linux-x64,linux-arm64,linux-x64-musl,linux-arm64-musl]
+//     [--node 18,26] [--bare 25|none] [--no-prebuilds] [--no-suite] [--suite-on 18,22,26]
+//     [--full linux-arm64,...|all]   (the whole suite on emulated platforms too)
 //
 // Ends with one line "matrix: N passed, N failed" (N counts tests and checks) and exits 1 on
 // any failure. Logs are in $TMPDIR/heapsnap-matrix/.
@@ -25,8 +37,9 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { parseArgs } = require('util');
-const { ROOT, PREBUILDS, addonFileName, prebuiltNodeAbis } = require('../lib/loader/addons');
+const { ROOT, addonFileName, platformPackageName, prebuiltPlatforms } = require('../lib/loader/addons');
 const { fetchNode } = require('./node-dist');
+const emulation = require('./emulation');
 
 // Outside the checkout, so that test runners crawling it (jest) never see the copies made here.
 const WORK = path.join(os.tmpdir(), 'heapsnap-matrix');
@@ -74,31 +87,49 @@ function pathWith(...first) {
   return [...first, ...system].join(path.delimiter);
 }
 
-function run(command, args, { cwd, env, timeout = 600_000, log }) {
+function run(command, args, { cwd, env, timeout = 600_000, log, platform = 'linux-x64' }) {
   const started = Date.now();
-  const child = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 512 << 20 });
+  const [cmd, argv] = emulation.wrap(platform, command, args);
+  const child = spawnSync(cmd, argv, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 512 << 20 });
   const seconds = (Date.now() - started) / 1000;
   if (log) fs.appendFileSync(log, `$ ${command} ${args.join(' ')}\n${child.stdout}${child.stderr}\n(exit ${child.status}, ${seconds.toFixed(1)} s)\n\n`);
   return { ...child, seconds };
 }
 
-function freshProject(name) {
+/** An empty project whose `overrides` resolve heapsnap's platform packages to the local tarballs (they are not published). */
+function freshProject(name, tarballs) {
   const dir = path.join(WORK, name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `matrix-${name}`, version: '1.0.0', private: true }, null, 2));
+  const overrides = Object.fromEntries(Object.entries(tarballs.platforms).map(([platform, file]) => [platformPackageName(platform), `file:${file}`]));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `matrix-${name}`, version: '1.0.0', private: true, overrides }, null, 2));
   return dir;
 }
 
-function npmInstall(project, tarball, env, log, extraArgs = []) {
-  // npm itself runs on this node (npm 11 needs Node >= 20.17); the install script runs on the
-  // `node` first on PATH: the major under test.
-  return run(process.execPath, [npmCli, 'install', '--no-audit', '--no-fund', ...extraArgs, tarball], { cwd: project, env, log });
+// npm 11 runs on Node ^20.17 || >= 22.9.
+function npmRunsOn(node) {
+  const [major, minor] = node.version.slice(1).split('.').map(Number);
+  return major >= 22 || (major === 20 && minor >= 17);
+}
+
+function npmInstall(project, tarballs, node, env, log, extraArgs = []) {
+  // npm runs on the node under test where npm 11 can (it then picks the platform package as a
+  // user's npm would), else on this node told that platform's os/cpu/libc; install scripts run
+  // on the `node` first on PATH: the node under test.
+  const [os_, cpu, libc] = node.platform.split('-');
+  const runner = npmRunsOn(node) ? node.execPath : process.execPath;
+  const overrides = runner === process.execPath ? [`--os=${os_}`, `--cpu=${cpu}`, `--libc=${libc === 'musl' ? 'musl' : 'glibc'}`] : [];
+  return run(runner, [npmCli, 'install', '--no-audit', '--no-fund', ...overrides, ...extraArgs, tarballs.main], { cwd: project, env, log, platform: node.platform });
+}
+
+/** `npx heapsnap ...` in the project: npx on the node under test where npm 11 runs, the CLI on the `node` first on PATH (that one). */
+function npx(project, node, env, args, log) {
+  return run(npmRunsOn(node) ? node.execPath : process.execPath, [npxCli, '--no-install', 'heapsnap', ...args], { cwd: project, env, log, platform: node.platform });
 }
 
 /** Runs `code` with the major's node in the project, as a user's script would. */
 function nodeIn(project, node, env, code, log, args = []) {
-  return run(node.execPath, [...args, '-e', code], { cwd: project, env, timeout: 120_000, log });
+  return run(node.execPath, [...args, '-e', code], { cwd: project, env, timeout: 300_000, log, platform: node.platform });
 }
 
 function parseSnapshotHeader(file) {
@@ -118,13 +149,13 @@ async function userChecks(project, node, env, log) {
   });
 
   const dumped = await signalDump(project, node, env, log);
-  check('kill -USR2 dumps a complete snapshot', () => {
+  check('kill -USR2 dumps a complete snapshot while JS spins in while (true)', () => {
     if (dumped instanceof Error) throw dumped;
     return `${dumped.nodes} nodes in ${dumped.ms} ms`;
   });
 
   check('npx heapsnap summary reads it', () => {
-    const r = run(process.execPath, [npxCli, '--no-install', 'heapsnap', 'summary', 'api.heapsnapshot', '--json', '--top', '3'], { cwd: project, env, log });
+    const r = npx(project, node, env, ['summary', 'api.heapsnapshot', '--json', '--top', '3'], log);
     assert(r.status === 0, `exit ${r.status}: ${r.stderr}`);
     const summary = JSON.parse(r.stdout);
     assert(summary.nodeCount > 1000 && summary.constructors.length === 3, r.stdout.slice(0, 200));
@@ -132,10 +163,11 @@ async function userChecks(project, node, env, log) {
   });
 }
 
-/** Starts a process that loaded heapsnap, sends SIGUSR2, waits for the renamed file. */
+/** Starts a process that loaded heapsnap and then spins in `while (true)`, sends SIGUSR2, waits for the renamed file. */
 function signalDump(project, node, env, log) {
   return new Promise((resolve) => {
-    const child = spawn(node.execPath, ['-e', "require('heapsnap'); console.log('ready'); setInterval(() => {}, 1000)"], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, args] = emulation.wrap(node.platform, node.execPath, ['-e', "require('heapsnap'); console.log('ready'); while (true) {}"]);
+    const child = spawn(command, args, { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const finish = (result) => {
       clearInterval(poll);
@@ -150,7 +182,7 @@ function signalDump(project, node, env, log) {
       const file = fs.readdirSync(project).find((name) => /^heapdump-\d+\.\d+\.heapsnapshot$/.test(name));
       if (file) finish({ nodes: parseSnapshotHeader(path.join(project, file)), ms: Date.now() - sentAt });
     }, 50);
-    const timer = setTimeout(() => finish(new Error(`no snapshot 60 s after SIGUSR2: ${output}`)), 60_000);
+    const timer = setTimeout(() => finish(new Error(`no snapshot 120 s after SIGUSR2: ${output}`)), 120_000);
     child.stdout.on('data', (chunk) => {
       output += chunk;
       if (!sentAt && output.includes('ready')) {
@@ -182,27 +214,47 @@ function addTestSuite(project) {
 
 function runTestSuite(project, node, env, logFile) {
   const files = fs.readdirSync(path.join(project, '__test__')).filter((name) => name.endsWith('.test.js')).map((name) => path.join('__test__', name));
-  const r = run(node.execPath, ['--test', '--test-reporter=tap', ...files], { cwd: project, env, timeout: 1_800_000, log: logFile });
+  const r = run(node.execPath, ['--test', '--test-reporter=tap', ...files], { cwd: project, env, timeout: 7_200_000, log: logFile, platform: node.platform });
   const count = (key) => Number((new RegExp(`^# ${key} (\\d+)$`, 'm').exec(r.stdout) || [])[1] || 0);
   return { status: r.status, seconds: r.seconds, pass: count('pass'), fail: count('fail'), skipped: count('skipped'), output: r.stdout };
 }
 
 /** Without the prebuilt writer: analysis works, writing says what is missing. */
 function withoutWriter(project, node, env, log) {
-  const installed = path.join(project, 'node_modules', 'heapsnap');
-  const writer = path.join(installed, 'prebuilds', addonFileName('writer', 'linux-x64', node.abi));
+  const installed = path.join(project, 'node_modules', platformPackageName(node.platform));
+  const writer = path.join(installed, addonFileName('writer', node.platform, node.abi));
   const aside = `${writer}.removed`;
   fs.renameSync(writer, aside);
   try {
     check('prebuilt writer removed: readSnapshot and npx heapsnap summary still work', () => {
       const r = nodeIn(project, node, env, "console.log(require('heapsnap').readSnapshot('api.heapsnapshot').summary({ top: 1 }).nodeCount)", log);
       assert(r.status === 0 && Number(r.stdout) > 1000, `exit ${r.status}: ${r.stdout}${r.stderr}`);
-      const cli = run(process.execPath, [npxCli, '--no-install', 'heapsnap', 'summary', 'api.heapsnapshot', '--top', '1'], { cwd: project, env, log });
+      const cli = npx(project, node, env, ['summary', 'api.heapsnapshot', '--top', '1'], log);
       assert(cli.status === 0 && /nodes/.test(cli.stdout), `CLI exit ${cli.status}: ${cli.stderr}`);
     });
     check('prebuilt writer removed: the portable writer writes (info.mode portable)', () => expectPortableWriter(project, node, env, log));
   } finally {
     fs.renameSync(aside, writer);
+  }
+}
+
+/** With no .node file at all (what macOS, Windows or FreeBSD get): the WebAssembly analyzer answers as the native one. */
+function withoutAnyNativeAddon(project, node, env, log) {
+  const prebuilds = path.join(project, 'node_modules', platformPackageName(node.platform));
+  const summary = () => run(process.execPath, [npxCli, '--no-install', 'heapsnap', 'summary', 'api.heapsnapshot', '--json'], { cwd: project, env: { ...env, HEAPSNAP_OPTIONS: 'nosignal' }, log });
+  const native = summary();
+  const addons = fs.readdirSync(prebuilds).filter((name) => name.endsWith('.node'));
+  for (const name of addons) fs.renameSync(path.join(prebuilds, name), path.join(prebuilds, `${name}.removed`));
+  try {
+    check('every .node removed: npx heapsnap summary --json runs on the WebAssembly analyzer, byte-identical and quiet', () => {
+      const portable = summary();
+      assert(native.status === 0 && portable.status === 0, `exit ${native.status} / ${portable.status}: ${portable.stderr}`);
+      assert(portable.stdout === native.stdout, 'the outputs differ');
+      assert(portable.stderr === '', `stderr: ${portable.stderr}`);
+      return `${JSON.parse(portable.stdout).nodeCount} nodes`;
+    });
+  } finally {
+    for (const name of addons) fs.renameSync(path.join(prebuilds, `${name}.removed`), path.join(prebuilds, name));
   }
 }
 
@@ -223,20 +275,27 @@ function expectPortableWriter(project, node, env, log) {
   return capabilities.reason;
 }
 
-async function testMajor(node, tarball, { suite }) {
-  console.log(`\nNode ${node.version} (ABI ${node.abi})`);
-  const project = freshProject(`node${node.major}`);
-  const log = path.join(WORK, `node${node.major}.log`);
+/** `node18` on linux-x64 (the names of before), `linux-arm64-node18` elsewhere. */
+function label(node) {
+  return node.platform === 'linux-x64' ? `node${node.major}` : `${node.platform}-node${node.major}`;
+}
+
+async function testMajor(node, tarballs, { suite }) {
+  const how = node.platform === 'linux-x64' ? '' : emulation.isArm64(node.platform) ? ', under qemu-aarch64' : '';
+  console.log(`\n${node.platform}: Node ${node.version} (ABI ${node.abi})${how}${node.platform.endsWith('-musl') ? ', musl ldd on /usr/bin/ldd' : ''}`);
+  const name = label(node);
+  const project = freshProject(name, tarballs);
+  const log = path.join(WORK, `${name}.log`);
   fs.writeFileSync(log, '');
-  const standIns = compilerStandIns(path.join(WORK, `node${node.major}-bin`));
-  const env = { ...process.env, PATH: pathWith(standIns.bin, path.dirname(node.execPath)), HEAPSNAP_OPTIONS: '' };
+  const standIns = compilerStandIns(path.join(WORK, `${name}-bin`));
+  const env = { ...process.env, PATH: pathWith(standIns.bin, path.dirname(node.execPath)), HEAPSNAP_OPTIONS: '', ...emulation.envFor(node.platform) };
   delete env.npm_config_nodedir;
-  const row = { node: node.version, install: '-', tests: '-' };
+  const row = { platform: node.platform, node: node.version, install: '-', tests: '-' };
   results.push(row);
 
   let installed = false;
-  check('npm install <tarball> with no compiler on PATH', () => {
-    const r = npmInstall(project, tarball, env, log);
+  check(`npm install <main tarball> with no compiler on PATH (npm on ${npmRunsOn(node) ? 'this' : 'the host\'s'} node)`, () => {
+    const r = npmInstall(project, tarballs, node, env, log);
     assert(r.status === 0, `exit ${r.status}: ${r.stderr.slice(-2000)}`);
     row.install = `${r.seconds.toFixed(1)} s`;
     installed = true;
@@ -244,14 +303,25 @@ async function testMajor(node, tarball, { suite }) {
   });
   check('no compiler was called', () => assert(standIns.calls() === '', `calls:\n${standIns.calls()}`));
   if (!installed) return;
-  check('the installed package loads its prebuilt writer', () => {
-    const r = nodeIn(project, node, env, "const h = require.resolve('heapsnap'); console.log(require(require('path').join(h, '..', 'lib', 'loader', 'native')).writer().nativeBuildInfo().nodeModuleVersion)", log);
-    assert(r.status === 0 && r.stdout.trim() === node.abi, `exit ${r.status}: ${r.stdout}${r.stderr}`);
+  check(`npm installed ${platformPackageName(node.platform)} alone, and heapsnap loads its writer from there`, () => {
+    const scope = path.join(project, 'node_modules', platformPackageName(node.platform).split('/')[0]);
+    const platforms = fs.existsSync(scope) ? fs.readdirSync(scope) : [];
+    assert(platforms.join() === node.platform.replace(/^.*\//, ''), `installed platform packages: ${platforms.join(', ') || 'none'}`);
+    const probe = `const dir = require('path').join(require.resolve('heapsnap'), '..', 'lib', 'loader');
+      const addons = require(dir + '/addons');
+      const file = addons.addonCandidates('writer').find((f) => require('fs').existsSync(f));
+      console.log(JSON.stringify({ platform: addons.currentPlatform(), arch: process.arch, file, abi: require(dir + '/native').writer().nativeBuildInfo().nodeModuleVersion }));`;
+    const r = nodeIn(project, node, env, probe, log);
+    assert(r.status === 0, `exit ${r.status}: ${r.stdout}${r.stderr}`);
+    const got = JSON.parse(r.stdout);
+    assert(got.platform === node.platform && String(got.abi) === node.abi, r.stdout);
+    assert(got.file.includes(path.join('node_modules', platformPackageName(node.platform), addonFileName('writer', node.platform, node.abi))), `loaded ${got.file}`);
+    return `${got.arch}, ${path.relative(project, got.file)}`;
   });
 
   check('installed with --ignore-scripts (as pnpm 10 and Bun do), it still writes a snapshot', () => {
-    const bare = freshProject(`node${node.major}-ignore-scripts`);
-    const r = npmInstall(bare, tarball, env, log, ['--ignore-scripts']);
+    const bare = freshProject(`${name}-ignore-scripts`, tarballs);
+    const r = npmInstall(bare, tarballs, node, env, log, ['--ignore-scripts']);
     assert(r.status === 0, `install exit ${r.status}: ${r.stderr.slice(-2000)}`);
     const w = nodeIn(bare, node, env, "console.log(require('heapsnap').writeSnapshot('x.heapsnapshot'))", log);
     assert(w.status === 0 && w.stdout.trim() === 'true', `exit ${w.status}: ${w.stdout}${w.stderr}`);
@@ -260,25 +330,26 @@ async function testMajor(node, tarball, { suite }) {
 
   await userChecks(project, node, env, log);
   withoutWriter(project, node, env, log);
+  withoutAnyNativeAddon(project, node, env, log);
 
   if (suite) runSuiteAndCount(project, node, env, log, row, 'test suite');
   check('no compiler was called, all through', () => assert(standIns.calls() === '', `calls:\n${standIns.calls()}`));
 }
 
 /** A major with no prebuilt: install succeeds without Rust; analyzer works; rebuild with cargo. */
-function testBareMajor(node, tarball, snapshot, { suite }) {
+function testBareMajor(node, tarballs, snapshot, { suite }) {
   console.log(`\nNode ${node.version} (ABI ${node.abi}): no prebuilt writer`);
-  const project = freshProject(`node${node.major}-bare`);
+  const project = freshProject(`node${node.major}-bare`, tarballs);
   const log = path.join(WORK, `node${node.major}-bare.log`);
   fs.writeFileSync(log, '');
   const noRust = { ...process.env, PATH: pathWith(path.dirname(node.execPath)), HEAPSNAP_OPTIONS: '' };
   delete noRust.npm_config_nodedir;
-  const row = { node: `${node.version} (no prebuilt)`, install: '-', tests: '-' };
+  const row = { platform: node.platform, node: `${node.version} (no prebuilt)`, install: '-', tests: '-' };
   results.push(row);
 
   check('npm install <tarball> with no Rust succeeds and says what is missing', () => {
     // npm shows a successful install script's output only with --foreground-scripts.
-    const r = npmInstall(project, tarball, noRust, log, ['--foreground-scripts']);
+    const r = npmInstall(project, tarballs, node, noRust, log, ['--foreground-scripts']);
     assert(r.status === 0, `exit ${r.status}: ${r.stderr.slice(-2000)}`);
     assert(/no writer addon .*portable writer.*npm rebuild heapsnap.* \[ERR_HEAPSNAP_NATIVE_MISSING\]/.test(r.stdout + r.stderr), `no explanation printed: ${r.stdout}${r.stderr}`);
     row.install = `${r.seconds.toFixed(1)} s`;
@@ -292,7 +363,7 @@ function testBareMajor(node, tarball, snapshot, { suite }) {
   check('readSnapshot and npx heapsnap summary work', () => {
     const r = nodeIn(project, node, noRust, "console.log(require('heapsnap').readSnapshot('api.heapsnapshot').summary({ top: 1 }).nodeCount)", log);
     assert(r.status === 0 && Number(r.stdout) > 1000, `exit ${r.status}: ${r.stdout}${r.stderr}`);
-    const cli = run(process.execPath, [npxCli, '--no-install', 'heapsnap', 'summary', 'api.heapsnapshot', '--json'], { cwd: project, env: noRust, log });
+    const cli = npx(project, node, noRust, ['summary', 'api.heapsnapshot', '--json'], log);
     assert(cli.status === 0 && JSON.parse(cli.stdout).nodeCount > 1000, `CLI exit ${cli.status}: ${cli.stderr}`);
   });
   check('the portable writer writes (info.mode portable), and says how to get the native one', () => expectPortableWriter(project, node, noRust, log));
@@ -328,20 +399,47 @@ function runSuiteAndCount(project, node, env, log, row, label) {
   }
 }
 
+/** The tarballs `npm run package` makes, into WORK/dist: `{ main, platforms: { platform: file } }`. */
+function packageAll() {
+  const out = path.join(WORK, 'dist');
+  fs.rmSync(out, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'package.js'), '--out', out], { cwd: ROOT, encoding: 'utf8' });
+  process.stdout.write(r.stdout);
+  if (r.status !== 0) throw new Error(`npm run package failed: ${r.stderr}`);
+  const files = fs.readdirSync(out);
+  const version = require('../package.json').version;
+  const main = path.join(out, `heapsnap-${version}.tgz`);
+  assert(fs.existsSync(main), `no ${main}`);
+  const platforms = Object.fromEntries(Object.keys(prebuiltPlatforms()).map((platform) => {
+    const file = files.find((name) => name === `heapsnap-${platform}-${version}.tgz`);
+    assert(file, `no tarball for ${platform} in ${files.join(', ')}`);
+    return [platform, path.join(out, file)];
+  }));
+  return { main, platforms };
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
+      platform: { type: 'string' },
       node: { type: 'string' },
       bare: { type: 'string', default: '25' },
       'no-prebuilds': { type: 'boolean' },
       'no-suite': { type: 'boolean' },
       'suite-on': { type: 'string' },
+      full: { type: 'string' },
     },
   });
-  const majors = values.node ? values.node.split(',').map((m) => m.trim()) : Object.keys(prebuiltNodeAbis());
-  // Which majors also run the whole suite (default: all); the others get the user checks only.
+  const all = prebuiltPlatforms();
+  const platforms = values.platform ? values.platform.split(',').map((p) => p.trim()) : Object.keys(all);
+  for (const platform of platforms) if (!all[platform]) throw new Error(`unknown platform ${platform} (package.json's heapsnap.prebuilds: ${Object.keys(all).join(', ')})`);
+  const onlyMajors = values.node ? new Set(values.node.split(',').map((m) => m.trim())) : null;
+  // Which majors also run the whole suite (linux-x64 default: all; emulated platforms: only with --full).
   const suiteOn = values['suite-on'] ? new Set(values['suite-on'].split(',').map((m) => m.trim())) : null;
-  const wantsSuite = (major) => !values['no-suite'] && (!suiteOn || suiteOn.has(String(major)));
+  const full = new Set((values.full || '').split(',').map((p) => p.trim()).filter(Boolean));
+  const wantsSuite = (platform, major) =>
+    !values['no-suite'] && (platform === 'linux-x64' ? !suiteOn || suiteOn.has(String(major)) : full.has(platform) || full.has('all'));
+  for (const platform of platforms) if (platform !== 'linux-x64') emulation.assertRunnable(platform);
   fs.mkdirSync(WORK, { recursive: true });
   const started = Date.now();
 
@@ -349,17 +447,21 @@ async function main() {
     const r = spawnSync(process.execPath, [path.join(__dirname, 'prebuilds.js')], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('npm run prebuilds failed');
   }
-  for (const major of majors) {
-    const file = path.join(PREBUILDS, addonFileName('writer', 'linux-x64', prebuiltNodeAbis()[major]));
-    if (!fs.existsSync(file)) throw new Error(`no prebuilt ${path.relative(ROOT, file)}: run npm run prebuilds`);
-  }
-  const pack = JSON.parse(execFileSync(process.execPath, [npmCli, 'pack', '--json', '--pack-destination', WORK], { cwd: ROOT, encoding: 'utf8' }))[0];
-  const tarball = path.join(WORK, pack.filename);
-  console.log(`${pack.filename}: ${(fs.statSync(tarball).size / 1048576).toFixed(2)} MiB packed, ${(pack.unpackedSize / 1048576).toFixed(2)} MiB unpacked, ${pack.entryCount} files`);
+  const tarballs = packageAll();
 
-  for (const major of majors) await testMajor(fetchNode(major), tarball, { suite: wantsSuite(major) });
-  const snapshot = path.join(WORK, `node${majors[majors.length - 1]}`, 'api.heapsnapshot');
-  if (values.bare !== 'none' && fs.existsSync(snapshot)) testBareMajor(fetchNode(values.bare), tarball, snapshot, { suite: wantsSuite(values.bare) });
+  let last;
+  for (const platform of platforms) {
+    const platformStarted = Date.now();
+    for (const major of all[platform].map(String)) {
+      if (onlyMajors && !onlyMajors.has(major)) continue;
+      const node = fetchNode(major, platform);
+      await testMajor(node, tarballs, { suite: wantsSuite(platform, major) });
+      if (platform === 'linux-x64') last = node;
+    }
+    console.log(`${platform}: ${((Date.now() - platformStarted) / 60000).toFixed(1)} min`);
+  }
+  const snapshot = last && path.join(WORK, label(last), 'api.heapsnapshot');
+  if (values.bare !== 'none' && snapshot && fs.existsSync(snapshot)) testBareMajor(fetchNode(values.bare), tarballs, snapshot, { suite: wantsSuite('linux-x64', values.bare) });
 
   console.log('');
   console.table(results);

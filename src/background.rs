@@ -20,6 +20,7 @@
 use std::time::Duration;
 
 use crate::dump::{DumpOutcome, DumpRequest};
+use crate::notify::{self, DumpNotice};
 use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
 use crate::v8::Isolate;
@@ -70,8 +71,12 @@ pub fn signal_dump_and_report(isolate: &Isolate, trigger: &TriggerOptions) -> bo
     let fallback = trigger.write.fallback != Some(false);
     let after = trigger.clone();
     let done: Done = Box::new(move |result| match result {
-        Ok(outcome) if !after.quiet => eprintln!("heapsnap: {} (in the background)", outcome.describe()),
-        Ok(_) => {}
+        Ok(outcome) => {
+            notify::notify(DumpNotice::new(&outcome, "signal", "background"));
+            if !after.quiet {
+                eprintln!("heapsnap: {} (in the background)", outcome.describe());
+            }
+        }
         Err(failure) => {
             report_failure(&after, &failure, fallback);
         }

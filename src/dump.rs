@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use heapsnap_core::write::memory_record::{self, MemoryRecord};
+use heapsnap_core::write::memory_record::{self, MemoryRecord, Trigger};
 use heapsnap_core::write::naming::WritePlan;
 use heapsnap_core::write::sink::{self, Compression, SinkOptions, SinkStats, SnapshotSink};
 
@@ -35,6 +35,8 @@ pub struct DumpRequest {
     pub memory_file: bool,
     /// `process.memoryUsage().arrayBuffers` when JS started the dump (V8 cannot tell it).
     pub array_buffers: Option<u64>,
+    /// What started the dump, for the memory record (a watch rule and its samples).
+    pub trigger: Option<Trigger>,
 }
 
 /// A snapshot fully handed to the sink; the file still has to be finished and renamed.
@@ -45,6 +47,7 @@ pub struct CapturedDump {
     memory: MemoryContext,
     memory_file: bool,
     array_buffers: Option<u64>,
+    trigger: Option<Trigger>,
     disk: space::DiskContext,
     _finishing: Finishing,
 }
@@ -179,6 +182,7 @@ pub fn snapshot_into_sink(
         memory,
         memory_file: request.memory_file,
         array_buffers: request.array_buffers,
+        trigger: request.trigger.clone(),
         disk,
         _finishing: Finishing::start(),
     })
@@ -192,7 +196,7 @@ impl CapturedDump {
         let (duration, pause, memory, disk) = (self.started.elapsed(), self.pause, self.memory, self.disk);
         let memory_file = if self.memory_file {
             let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-            match write_memory_record(&path, &memory.record(name, self.array_buffers)) {
+            match write_memory_record(&path, &memory.record(name, self.array_buffers, self.trigger)) {
                 Ok(written) => Some(written),
                 Err(err) => {
                     warnings.push(format!("the memory record beside the snapshot was not written: {err}"));

@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::path::Path;
 
 use heapsnap_core::write::headroom::{self, Decision, Source};
-use heapsnap_core::write::memory_record::{self, HeapSpace, MemoryRecord};
+use heapsnap_core::write::memory_record::{self, HeapSpace, MemoryRecord, Trigger};
 
 use crate::error::DumpError;
 use crate::v8::Isolate;
@@ -91,8 +91,9 @@ pub fn check(isolate: &Isolate, policy: Policy) -> Result<MemoryContext, DumpErr
 }
 
 impl MemoryContext {
-    /// The record written beside the snapshot `snapshot_name`; `array_buffers` comes from JS.
-    pub fn record(&self, snapshot_name: String, array_buffers: Option<u64>) -> MemoryRecord {
+    /// The record written beside the snapshot `snapshot_name`; `array_buffers` and `trigger`
+    /// come from JS.
+    pub fn record(&self, snapshot_name: String, array_buffers: Option<u64>, trigger: Option<Trigger>) -> MemoryRecord {
         MemoryRecord {
             format: memory_record::FORMAT.into(),
             snapshot: snapshot_name,
@@ -106,6 +107,7 @@ impl MemoryContext {
             malloced: self.malloced,
             cgroup_limit: self.cgroup_limit,
             heap_spaces: self.heap_spaces.clone(),
+            trigger,
         }
     }
 

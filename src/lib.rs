@@ -11,6 +11,7 @@ mod error;
 mod headroom;
 mod line_ends;
 mod near_limit;
+mod notify;
 mod options;
 mod profile;
 mod remote;
@@ -265,6 +266,27 @@ pub struct HeadroomRefusal {
 pub fn take_headroom_refusal() -> Option<HeadroomRefusal> {
     headroom::take_last_refusal()
         .map(|refusal| HeadroomRefusal { estimated_bytes: refusal.estimated as f64, available_bytes: refusal.available as f64 })
+}
+
+/// The tightest cgroup memory limit on this process and that cgroup's usage (v2 or v1),
+/// for watch rules like `cgroup>85%`; `None` without a limit (or outside Linux).
+#[napi(object)]
+pub struct CgroupMemoryInfo {
+    pub limit: f64,
+    pub usage: f64,
+}
+
+#[napi]
+pub fn cgroup_memory() -> Option<CgroupMemoryInfo> {
+    heapsnap_core::write::headroom::cgroup_memory(std::path::Path::new("/"))
+        .map(|(memory, _)| CgroupMemoryInfo { limit: memory.limit as f64, usage: memory.usage as f64 })
+}
+
+/// Tells `callback` about every dump of this thread that JS did not start (signal,
+/// near-heap-limit, `heapsnap dump` requests), on a later turn of the event loop.
+#[napi]
+pub fn set_dump_listener(callback: Function<notify::DumpNotice, ()>) -> napi::Result<()> {
+    notify::set_listener(callback)
 }
 
 /// A full garbage collection, with or without `--expose-gc`.

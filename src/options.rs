@@ -2,11 +2,13 @@
 //! index.js has already checked the types, so what is left here is meaning: names,
 //! templates and compression, decided by heapsnap-core's `naming::plan`.
 
+use heapsnap_core::write::memory_record;
 use heapsnap_core::write::naming::{self, NameContext, WriteRequest};
 use napi_derive::napi;
 
 use crate::dump::{DumpOutcome, DumpRequest};
 use crate::error::DumpError;
+use heapsnap_core::write::error::Error as CoreError;
 use crate::headroom::{self, MemoryContext};
 use crate::v8::SnapshotOptions;
 
@@ -37,6 +39,8 @@ pub struct NativeWriteOptions {
     pub memory_file: Option<bool>,
     /// `process.memoryUsage().arrayBuffers`, set by lib/writer/write.js for JS-initiated dumps.
     pub array_buffers: Option<f64>,
+    /// What started the dump, as JSON text, kept in the memory record (lib/watch/ sets it).
+    pub trigger: Option<String>,
     /// Take the snapshot in a forked child (Linux); see src/background.rs.
     pub background: Option<bool>,
     /// When a background dump fails: dump in-process (default) or report the failure.
@@ -129,6 +133,7 @@ impl NativeWriteOptions {
             },
             memory_file: self.memory_file.unwrap_or(true),
             array_buffers: self.array_buffers.map(|bytes| bytes.max(0.0) as u64),
+            trigger: self.trigger.as_deref().map(memory_record::parse_trigger).transpose().map_err(|msg| DumpError::Core(CoreError::InvalidOption(msg)))?,
         })
     }
 }

@@ -6,6 +6,7 @@ use heapsnap_core::write::naming::WriteRequest;
 use heapsnap_core::write::remote::{Action, Channel, Claim, DumpRequest, Response};
 
 use crate::dump;
+use crate::notify::{self, DumpNotice};
 use crate::trigger::TriggerOptions;
 use crate::error::DumpError;
 use crate::options::NativeWriteOptions;
@@ -49,6 +50,7 @@ fn serve(isolate: &Isolate, request: &DumpRequest, trigger: &TriggerOptions) -> 
     let id = request.id.clone();
     match options.into_request().and_then(|plan| dump::write_now(isolate, &plan)) {
         Ok(outcome) => {
+            notify::notify(DumpNotice::new(&outcome, "remote", "in-process"));
             if !trigger.quiet {
                 eprintln!("heapsnap: heapsnap dump: {}", outcome.describe());
             }

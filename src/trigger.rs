@@ -2,6 +2,7 @@
 //! request): what they write, and their one line on stderr.
 
 use crate::dump::write_now;
+use crate::notify::{self, DumpNotice};
 use crate::options::NativeWriteOptions;
 use crate::v8::Isolate;
 
@@ -21,6 +22,7 @@ impl TriggerOptions {
         let written = result.is_ok();
         match result {
             Ok(outcome) => {
+                notify::notify(DumpNotice::new(&outcome, trigger, "in-process"));
                 if !self.quiet {
                     eprintln!("heapsnap: {success_prefix}{}", outcome.describe());
                 }

@@ -44,5 +44,12 @@ async function main() {
   if (caps.writer.mode === 'portable' && caps.writer.features?.signalDumps === 'idle-loop') console.log(caps.writer.reason);
   const grew = heapsnap.heapProfileDiff(prof.path, prof.path);
   console.log(grew.totalDelta, grew.sites.map((site) => site.selfDelta + site.totalDelta));
+  const watching = heapsnap.watch({ rules: ['heap>80%', 'growth>10%'], interval: 5, cooldown: 60, maxDumps: 3, dir: '/tmp', compress: 'gzip', background: true });
+  const watchState: heapsnap.WatchStatus = watching.status();
+  console.log(watchState.rules.map((r) => `${r.rule} ${r.fired} ${r.armed ?? '-'} ${r.line ?? '-'}`), watchState.lastSample?.heapLimit);
+  const listener = (event: heapsnap.DumpEvent) => console.log(event.trigger, event.path, event.rules?.join(','));
+  heapsnap.on('dump', listener);
+  heapsnap.off('dump', listener);
+  console.log(watching.stop(), heapsnap.stopWatch(), heapsnap.watchStatus());
 }
 main();

@@ -1,6 +1,6 @@
 'use strict';
 // The memory record beside a snapshot (`<snapshot>.memory.json`, written natively by every
-// dump: crates/heapsnap-core/src/memory_record.rs; by lib/writer/portable.js in portable mode), read back for `heapsnap summary` and the
+// dump: crates/heapsnap-core/src/write/memory_record.rs; by lib/writer/portable.js in portable mode), read back for `heapsnap summary` and the
 // report, so they can say what the snapshot cannot show: the part of the process's RSS that
 // lies outside the JS heap.
 

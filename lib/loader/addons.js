@@ -5,8 +5,11 @@
 //   analyzer  heapsnap-analyzer.<platform>.node plain N-API: one build for every Node >= 18
 //
 // <platform> is `<os>-<arch>`, plus `-musl` on musl Linux (Alpine): a glibc build can't load there.
-// prebuilds/ ships in the npm package (`npm run prebuilds`); native/ holds builds made on this
-// machine (`npm run build`), which win, so a developer's fresh build is what runs.
+// Looked for, in this order:
+//   native/                      builds made on this machine (`npm run build`, `npm rebuild`): they win
+//   @heapsnap/<platform>         the platform package npm installed beside heapsnap (one per
+//                                platform, chosen by its os/cpu/libc fields: `npm run package`)
+//   prebuilds/                   `npm run prebuilds` in a checkout (what the platform packages carry)
 
 const fs = require('fs');
 const path = require('path');
@@ -14,16 +17,63 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..', '..');
 const PREBUILDS = path.join(ROOT, 'prebuilds');
 const LOCAL_BUILDS = path.join(ROOT, 'native');
+const SCOPE = '@heapsnap';
 
+let musl;
+/**
+ * Whether this process runs on musl. Decided by the running process, not by the files of the
+ * machine (reading /usr/bin/ldd, as detect-libc does first, is wrong for a musl node on a glibc
+ * machine and the reverse): the C library this process has mapped (/proc/self/maps, ~1 ms), else
+ * process.report's header, which carries glibcVersionRuntime only under glibc (30-110 ms).
+ */
 function isMusl() {
   if (process.platform !== 'linux') return false;
-  const { familySync, MUSL } = require('detect-libc');
-  return familySync() === MUSL;
+  if (musl === undefined) musl = muslFromMaps() ?? !processReport().header.glibcVersionRuntime;
+  return musl;
+}
+
+/** true / false from the libc this process mapped, undefined if /proc says nothing (or is not there). */
+function muslFromMaps() {
+  let maps;
+  try {
+    maps = fs.readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (/\/(ld-musl-[\w.-]+\.so\.1|libc\.musl-[\w.-]+\.so\.1)$/m.test(maps)) return true;
+  if (/\/(libc\.so\.6|libc-2\.\d+\.so)$/m.test(maps)) return false;
+  return undefined;
+}
+
+function processReport() {
+  // excludeNetwork (Node >= 20.13) skips the network part: faster, no DNS.
+  const report = process.report;
+  const saved = report.excludeNetwork;
+  try {
+    report.excludeNetwork = true;
+    return report.getReport();
+  } finally {
+    report.excludeNetwork = saved;
+  }
 }
 
 /** `linux-x64`, `linux-x64-musl`, `darwin-arm64`, `win32-x64`... for the running process. */
 function currentPlatform() {
   return `${process.platform}-${process.arch}${isMusl() ? '-musl' : ''}`;
+}
+
+/** npm name of a platform's package of prebuilt addons: `@heapsnap/linux-arm64-musl`. */
+function platformPackageName(platform) {
+  return `${SCOPE}/${platform}`;
+}
+
+/** Folder of the installed platform package for `platform`, or undefined. */
+function platformPackageDir(platform = currentPlatform()) {
+  try {
+    return path.dirname(require.resolve(`${platformPackageName(platform)}/package.json`, { paths: [ROOT] }));
+  } catch {
+    return undefined;
+  }
 }
 
 /** File name of an addon: `kind` is 'writer' or 'analyzer'; `abi` only matters for the writer. */
@@ -33,23 +83,54 @@ function addonFileName(kind, platform, abi) {
   throw new Error(`unknown addon kind ${kind}`);
 }
 
+/** Folders holding prebuilt addons for this platform: the platform package's, then prebuilds/. */
+function prebuiltDirs(platform = currentPlatform()) {
+  const pkg = platformPackageDir(platform);
+  return [...(pkg ? [pkg] : []), PREBUILDS];
+}
+
 /** Candidate files for the running Node, the local build first. */
 function addonCandidates(kind) {
-  const name = addonFileName(kind, currentPlatform(), process.versions.modules);
-  return [path.join(LOCAL_BUILDS, name), path.join(PREBUILDS, name)];
+  const platform = currentPlatform();
+  const name = addonFileName(kind, platform, process.versions.modules);
+  return [LOCAL_BUILDS, ...prebuiltDirs(platform)].map((dir) => path.join(dir, name));
+}
+
+function heapsnapConfig() {
+  return require('../../package.json').heapsnap;
 }
 
 /** Node majors -> ABI (process.versions.modules) of the majors heapsnap prebuilds. */
 function prebuiltNodeAbis() {
-  return require('../../package.json').heapsnap.prebuiltNodeAbis;
+  return heapsnapConfig().prebuiltNodeAbis;
 }
 
-/** The Node majors whose writer is prebuilt for this platform in this package. */
+/** Platform -> the Node majors whose writer `npm run prebuilds` builds for it. */
+function prebuiltPlatforms() {
+  return heapsnapConfig().prebuilds;
+}
+
+/** The Node majors whose writer is prebuilt and installed for this platform. */
 function prebuiltWriterMajors(platform = currentPlatform()) {
-  const present = new Set(fs.existsSync(PREBUILDS) ? fs.readdirSync(PREBUILDS) : []);
+  const present = new Set(prebuiltDirs(platform).flatMap((dir) => (fs.existsSync(dir) ? fs.readdirSync(dir) : [])));
   return Object.entries(prebuiltNodeAbis())
     .filter(([, abi]) => present.has(addonFileName('writer', platform, abi)))
     .map(([major]) => Number(major));
 }
 
-module.exports = { ROOT, PREBUILDS, LOCAL_BUILDS, currentPlatform, addonFileName, addonCandidates, prebuiltNodeAbis, prebuiltWriterMajors };
+module.exports = {
+  ROOT,
+  PREBUILDS,
+  LOCAL_BUILDS,
+  isMusl,
+  muslFromMaps,
+  processReport,
+  currentPlatform,
+  platformPackageName,
+  platformPackageDir,
+  addonFileName,
+  addonCandidates,
+  prebuiltNodeAbis,
+  prebuiltPlatforms,
+  prebuiltWriterMajors,
+};

@@ -3,9 +3,11 @@
 // - writer(): dumps, triggers, gc. Built per Node ABI; where none loads for this Node and
 //   platform, the portable writer (lib/writer/portable.js: Node's in-process inspector) stands
 //   in with the same surface, and writerMode() says 'portable'.
-// - analyzer(): readSnapshot, leaks, the CLI. Plain N-API, so it loads on any Node >= 18.
-// HEAPSNAP_FORCE_PORTABLE=writer[,analyzer] chooses the portable part(s) even where native
-// addons load (tests, comparisons): forcedPortable(), read once.
+// - analyzer(): readSnapshot, leaks, the CLI. Plain N-API, so it loads on any Node >= 18;
+//   where no native build loads (macOS, Windows, FreeBSD... without a build from source), the
+//   same analyzer built for WebAssembly (lib/loader/wasm.js), with the same exports and output.
+// HEAPSNAP_FORCE_PORTABLE=writer,analyzer (either or both) chooses the portable part(s) even
+// where native addons load (tests, comparisons): forcedPortable(), read once.
 
 const fs = require('fs');
 const { addonCandidates, currentPlatform, prebuiltWriterMajors } = require('./addons');
@@ -88,6 +90,32 @@ function loadWriter() {
   return portable;
 }
 
+/** Which analyzer `analyzer()` gave: 'native', 'portable' (WebAssembly), or undefined before the first load. */
+let analyzerMode;
+
+/** The native analyzer, else the WebAssembly one; a coded error naming both when neither loads. */
+function loadAnalyzer() {
+  let nativeFailure;
+  if (!forcedPortable().has('analyzer')) {
+    try {
+      const addon = load('analyzer');
+      analyzerMode = 'native';
+      return addon;
+    } catch (err) {
+      nativeFailure = err;
+    }
+  }
+  try {
+    const addon = require('./wasm').loadWasmAnalyzer();
+    analyzerMode = 'portable';
+    return addon;
+  } catch (err) {
+    const wasm = `the WebAssembly analyzer does not load either (${String(err.message).split('\n')[0]})`;
+    if (nativeFailure) throw heapsnapError(nativeFailure.code, `${nativeFailure.message}; ${wasm}`);
+    throw heapsnapError('ERR_HEAPSNAP_NATIVE_MISSING', `heapsnap: HEAPSNAP_FORCE_PORTABLE=analyzer, but ${wasm}`);
+  }
+}
+
 /** Loads once; a failure is remembered and thrown again (a fresh Error each time, same code). */
 function lazy(kind, loader = () => load(kind)) {
   let addon;
@@ -109,6 +137,13 @@ function lazy(kind, loader = () => load(kind)) {
 }
 
 const writer = lazy('writer', loadWriter);
+const analyzer = lazy('analyzer', loadAnalyzer);
+
+/** 'native' or 'portable' once the analyzer has loaded (it is loaded by this call if needed). */
+analyzer.mode = () => {
+  analyzer();
+  return analyzerMode;
+};
 
 /** 'native' or 'portable' (loads the writer); throws what loading threw otherwise. */
 function writerMode() {
@@ -120,4 +155,9 @@ function writerPortableReason() {
   return writerReason;
 }
 
-module.exports = { writer, analyzer: lazy('analyzer'), writerMode, writerPortableReason, forcedPortable };
+/** Whether HEAPSNAP_FORCE_PORTABLE names `part` ('writer' or 'analyzer'). */
+function portableForced(part) {
+  return forcedPortable().has(part);
+}
+
+module.exports = { writer, analyzer, writerMode, writerPortableReason, forcedPortable, portableForced };

@@ -16,6 +16,7 @@ const path = require('path');
 const { heapsnapError } = require('../errors');
 const { optionsFromEnv } = require('../writer/signal');
 const proc = require('./proc');
+const { channelDir, openChannel } = require('./channel');
 
 const POLL_MS = 50;
 // A signalled thread answers at once (interrupt inside running JS, or its idle event loop):
@@ -25,11 +26,6 @@ const ANSWER_WINDOW_MS = 10_000;
 const INSPECTOR_HINT =
   "--inspector dumps it through Node's own inspector instead (it opens a debugging port on 127.0.0.1 " +
   'while the dump runs: any local user can connect to it and run code in the process until heapsnap closes it)';
-
-/** The request channel of processes running as `uid` (mirrors heapsnap-core's remote::channel_dir). */
-function channelDir(uid) {
-  return `/tmp/heapsnap-${uid}`;
-}
 
 /** Checks the pid exists, is ours to signal, and runs Node. Returns its uid. */
 function inspectTarget(pid) {
@@ -73,25 +69,6 @@ function targetSignal(pid) {
     );
   }
   return options.signal || 'SIGUSR2';
-}
-
-/** Creates (or checks) the private channel directory: ours alone, or we refuse to use it. */
-function openChannel(uid) {
-  const dir = channelDir(uid);
-  try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-    if (process.getuid() !== uid) fs.chownSync(dir, uid, -1);
-  } catch (err) {
-    if (err.code !== 'EEXIST') throw err;
-  }
-  const stat = fs.lstatSync(dir);
-  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
-    throw heapsnapError(
-      'ERR_HEAPSNAP_UNSAFE_CHANNEL',
-      `refusing ${dir}: it must be a directory owned by uid ${uid} with mode 0700 (owner ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)}); remove it and retry`,
-    );
-  }
-  return dir;
 }
 
 /** Leaves the request where only the target will take it; returns the files to clean up. */
@@ -282,4 +259,4 @@ async function profileProcess({ pid, path: output, seconds = 30, interval, stack
   return { path: done.path, bytes: done.bytes, rawBytes: done.rawBytes, compression: done.compression, seconds: (Date.now() - started) / 1000, via: 'signal' };
 }
 
-module.exports = { dumpProcess, profileProcess, channelDir };
+module.exports = { dumpProcess, profileProcess };

@@ -336,6 +336,8 @@ function memoryRecord(dump, stats) {
     malloced: memory.malloced,
     cgroupLimit: memory.cgroupLimit,
     heapSpaces: memory.heapSpaces,
+    // What started the dump (a watch rule and its samples), as the native record keeps it.
+    ...(options.trigger ? { trigger: JSON.parse(options.trigger) } : {}),
   };
 }
 

@@ -78,13 +78,15 @@ function parseBytes(text) {
 /**
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
  * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`, `interval=SECONDS`, `maxdumps=N`,
- * `background`, `fallback=false`, `bgtimeout=60000` (ms)) and heapdump's `NODE_HEAPDUMP_OPTIONS`
- * (`nosignal`, `signal`).
- * Returns `null` when signal dumps are disabled, else the handler's options. `heapsnap dump`
- * reads another process's environment with it (`quiet`: no complaints about unknown words).
+ * `background`, `fallback=false`, `bgtimeout=60000` (ms), and the watch words `watch=RULE`
+ * (repeatable), `watchinterval=SECONDS`, `watchrearm=SHARE`, `statsfile=PATH`) and heapdump's
+ * `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`). Returns `{ enabled, options, watch }`:
+ * whether signal dumps are on, the dump options every trigger shares, and the watch's rules
+ * and settings (`nosignal` turns off only the signal handler, never the watch).
  */
-function optionsFromEnv(env = process.env, { quiet = false } = {}) {
+function parseEnv(env = process.env, { quiet = false } = {}) {
   const options = {};
+  const watch = { rules: [] };
   let enabled = true;
   const words = [env.NODE_HEAPDUMP_OPTIONS, env.HEAPSNAP_OPTIONS]
     .flatMap((value) => (value || '').split(','))
@@ -105,8 +107,22 @@ function optionsFromEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'maxdumps' && /^\d+$/.test(value)) options.maxDumps = Number(value);
     else if (key === 'memoryfile') options.memoryFile = value === '' || value === 'true' || value === '1';
     else if (key === 'nomemoryfile' && value === '') options.memoryFile = false;
+    else if (key === 'watch' && value !== '') watch.rules.push(value);
+    else if (key === 'watchinterval' && /^\d+(\.\d+)?$/.test(value)) watch.interval = Number(value);
+    else if (key === 'watchrearm' && /^\d+(\.\d+)?$/.test(value)) watch.rearm = Number(value);
+    else if (key === 'statsfile' && value !== '') watch.statsFile = value;
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
+  return { enabled, options, watch };
+}
+
+/**
+ * The signal handler's options from the environment (see `parseEnv`), or `null` when signal
+ * dumps are disabled. `heapsnap dump` reads another process's environment with it (`quiet`:
+ * no complaints about unknown words).
+ */
+function optionsFromEnv(env = process.env, { quiet = false } = {}) {
+  const { enabled, options } = parseEnv(env, { quiet });
   return enabled ? options : null;
 }
 
@@ -131,4 +147,4 @@ function installDefaultHandler() {
   }
 }
 
-module.exports = { installSignalHandler, removeSignalHandler, signalHandlerStatus, optionsFromEnv, installDefaultHandler };
+module.exports = { installSignalHandler, removeSignalHandler, signalHandlerStatus, parseEnv, optionsFromEnv, installDefaultHandler, parseBytes };

@@ -372,6 +372,15 @@ pub fn read_snapshot_async(path: String) -> AsyncTask<CodedTask<NativeSnapshot>>
     })
 }
 
+/// WASI keeps a working directory of its own (`/` at start): the WebAssembly build's loader
+/// (lib/loader/wasm.js) sets it to the host process's before each call that takes a path, so
+/// relative paths mean what they mean to the native analyzer, and messages name them as given.
+#[cfg(target_os = "wasi")]
+#[napi]
+pub fn wasi_set_cwd(dir: String) -> napi::Result<(), String> {
+    std::env::set_current_dir(&dir).map_err(|e| napi::Error::new("ERR_HEAPSNAP_IO".to_string(), format!("cannot use '{dir}' as the working directory: {e}")))
+}
+
 /// Shape of a synthetic snapshot (see `heapsnap_core::read::synth::SynthSpec`).
 #[napi(object)]
 pub struct NativeSynthSpec {

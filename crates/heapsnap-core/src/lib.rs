@@ -18,3 +18,7 @@
 pub mod format;
 pub mod read;
 pub mod write;
+
+/// OS error names and texts under WASI (the WebAssembly analyzer), for both rooms' errors.
+#[cfg(target_os = "wasi")]
+mod wasi_errno;

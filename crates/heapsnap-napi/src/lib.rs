@@ -6,6 +6,10 @@
 use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task};
 
+/// Marks the code in a wasm task's rejection (see `reject`).
+#[cfg(target_family = "wasm")]
+const WASM_CODED: &str = "\u{1}heapsnap-code\u{1}";
+
 type Work<T> = Box<dyn FnOnce() -> Result<T, napi::Error<String>> + Send>;
 
 pub struct CodedTask<T> {
@@ -40,6 +44,14 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for CodedTask<T> {
     }
 
     fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<T> {
+        // In the WebAssembly build napi-rs synthesizes a fresh `GenericFailure` error instead of
+        // handing the coded one below back, so the code travels in the reason, between
+        // WASM_CODED markers, and lib/loader/wasm.js rebuilds the same coded error.
+        #[cfg(target_family = "wasm")]
+        if let Some((code, message)) = self.failure.take() {
+            let _ = env;
+            return Err(napi::Error::from_reason(format!("{WASM_CODED}{code}{WASM_CODED}{message}")));
+        }
         match self.failure.take() {
             Some((code, message)) => {
                 let coded = napi::JsError::from(napi::Error::new(code, message)).into_unknown(env);

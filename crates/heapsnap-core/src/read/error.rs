@@ -34,6 +34,11 @@ impl AnalyzeError {
     /// name; anything else comes from a decoder (bad gzip/zstd data, truncated stream) and is
     /// about the content, so it becomes `Corrupt`.
     pub(crate) fn from_io(source: io::Error, offset: Option<u64>) -> Self {
+        // WASI numbers errors its own way: name and print them as the native build does.
+        #[cfg(target_os = "wasi")]
+        if let Some(code) = crate::wasi_errno::name(&source) {
+            return AnalyzeError::Io { code, path: None, source: crate::wasi_errno::as_linux(source) };
+        }
         if source.raw_os_error().is_some() || source.kind() == io::ErrorKind::NotFound
             || source.kind() == io::ErrorKind::PermissionDenied
         {

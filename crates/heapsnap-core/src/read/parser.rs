@@ -27,6 +27,7 @@ use super::graph::{EdgeTypes, Graph, Location, NodeTypes, StringTable};
 use super::snapshot::HeapGraph;
 use crate::format::header::{read_header, Header, Layout, NodeRole, EdgeRole, NO_TYPE};
 use super::traces::AllocationTraces;
+#[cfg_attr(target_os = "wasi", allow(unused_imports))]
 use crate::format::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, Scanner, Source, CHUNK};
 
 /// Never pre-allocate more than this many elements on the strength of a declared count when
@@ -34,6 +35,7 @@ use crate::format::scanner::{self, fill_chunk, NumSink, ReadSource, ScanError, S
 const MAX_PREALLOC: usize = 1 << 22;
 
 /// Chunks decoded ahead of the parser (each `scanner::CHUNK` bytes).
+#[cfg_attr(target_os = "wasi", allow(dead_code))]
 const QUEUE: usize = 4;
 
 /// Reads a snapshot file (`.heapsnapshot`, `.gz` or `.zst`; the format is sniffed, not
@@ -52,7 +54,18 @@ pub fn read_snapshot_with_progress(
 ) -> Result<HeapGraph, AnalyzeError> {
     let file = File::open(path).map_err(|e| AnalyzeError::from_io(e, None).with_path(path))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // WASI opens a directory for reading, then fails the read with EBADF: say EISDIR as Linux does.
+    #[cfg(target_os = "wasi")]
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(AnalyzeError::from_io(io::Error::from_raw_os_error(libc::EISDIR), None).with_path(path));
+    }
+    // WASI: one thread. Each wasm thread is a Node worker with its own WASI file table, and one
+    // that traps (out of its 4 GiB) would leave the other waiting on the channel forever.
+    #[cfg(target_os = "wasi")]
+    let res = on_this_thread(file, total, &mut progress);
+    #[cfg(not(target_os = "wasi"))]
     let read = AtomicU64::new(0);
+    #[cfg(not(target_os = "wasi"))]
     let res = std::thread::scope(|s| {
         let (decoded, compressed) = sniff(Counted { inner: file, n: &read })?;
         let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(QUEUE);
@@ -73,6 +86,34 @@ pub fn read_snapshot_with_progress(
         parse_stream(src, (!compressed).then_some(total))
     });
     res.map_err(|e| e.with_path(path))
+}
+
+/// The WebAssembly build's [`read_snapshot_with_progress`]: reading, decompression and parsing
+/// on the calling thread.
+#[cfg(target_os = "wasi")]
+fn on_this_thread(file: File, total: u64, progress: &mut impl FnMut(u64, u64)) -> Result<HeapGraph, AnalyzeError> {
+    struct Progress<'a, R, F> {
+        inner: R,
+        read: &'a AtomicU64,
+        total: u64,
+        next_report: u64,
+        progress: &'a mut F,
+    }
+    impl<R: Read, F: FnMut(u64, u64)> Source for Progress<'_, R, F> {
+        fn next_chunk(&mut self, mut old: Vec<u8>) -> io::Result<Vec<u8>> {
+            fill_chunk(&mut self.inner, &mut old)?;
+            let read = self.read.load(Ordering::Relaxed);
+            if read >= self.next_report || old.is_empty() {
+                (self.progress)(read, self.total);
+                self.next_report = read + (4 << 20);
+            }
+            Ok(old)
+        }
+    }
+    let read = AtomicU64::new(0);
+    let (decoded, compressed) = sniff(Counted { inner: file, n: &read })?;
+    let src = Progress { inner: decoded, read: &read, total, next_report: 0, progress };
+    parse_stream(src, (!compressed).then_some(total))
 }
 
 /// Reads a snapshot from any byte stream (plain, gzip or zstd), on the calling thread.
@@ -140,6 +181,7 @@ impl<R: Read> Read for Counted<'_, R> {
 }
 
 /// Chunks from the reading thread; calls the progress callback as they arrive.
+#[cfg_attr(target_os = "wasi", allow(dead_code))]
 struct ChannelSource<'a, F> {
     rx: mpsc::Receiver<io::Result<Vec<u8>>>,
     back: mpsc::Sender<Vec<u8>>,

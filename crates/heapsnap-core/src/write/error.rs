@@ -78,6 +78,20 @@ impl Error {
     }
 }
 
+#[cfg(target_os = "wasi")]
+fn errno_name(err: &io::Error) -> Option<String> {
+    crate::wasi_errno::name(err).map(str::to_string)
+}
+
+#[cfg(target_os = "wasi")]
+fn os_text(err: &io::Error) -> String {
+    match crate::wasi_errno::desc(err) {
+        Some(desc) => desc[..1].to_lowercase() + &desc[1..],
+        None => err.to_string(),
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
 fn errno_name(err: &io::Error) -> Option<String> {
     use nix::errno::Errno;
     match Errno::from_raw(err.raw_os_error()?) {
@@ -89,6 +103,7 @@ fn errno_name(err: &io::Error) -> Option<String> {
 
 /// libuv's lowercase wording ("no such file or directory") where there is an errno,
 /// the error's own text otherwise.
+#[cfg(not(target_os = "wasi"))]
 fn os_text(err: &io::Error) -> String {
     use nix::errno::Errno;
     match err.raw_os_error().map(Errno::from_raw) {

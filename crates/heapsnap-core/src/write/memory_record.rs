@@ -62,6 +62,22 @@ pub struct MemoryRecord {
     pub malloced: u64,
     pub cgroup_limit: Option<u64>,
     pub heap_spaces: Vec<HeapSpace>,
+    /// What started the dump, when the caller says (a watch rule: the rule and the samples
+    /// that led to it); free-form JSON, so each trigger keeps its own shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+}
+
+/// A [`MemoryRecord`]'s `trigger`: JSON as the caller gave it.
+pub type Trigger = serde_json::Value;
+
+/// Parses the JSON text of a `trigger` (from JS); an error names the problem.
+pub fn parse_trigger(text: &str) -> Result<Trigger, String> {
+    match serde_json::from_str::<Trigger>(text) {
+        Ok(value @ Trigger::Object(_)) => Ok(value),
+        Ok(_) => Err("trigger must be a JSON object".into()),
+        Err(err) => Err(format!("trigger is not valid JSON: {err}")),
+    }
 }
 
 impl MemoryRecord {
@@ -96,7 +112,19 @@ mod tests {
             malloced: 300_000,
             cgroup_limit: Some(2 << 30),
             heap_spaces: vec![HeapSpace { name: "old_space".into(), size: 10, used: 8, available: 2, physical: 10 }],
+            trigger: None,
         }
+    }
+
+    #[test]
+    fn trigger_is_kept_when_given_and_absent_otherwise() {
+        assert!(!std::str::from_utf8(&record().to_json()).unwrap().contains("trigger"));
+        let trigger = parse_trigger(r#"{"kind":"watch","rule":"heap>80%","samples":[{"heapUsed":1}]}"#).unwrap();
+        let json = MemoryRecord { trigger: Some(trigger.clone()), ..record() }.to_json();
+        let back: MemoryRecord = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.trigger, Some(trigger));
+        assert!(parse_trigger("[1]").unwrap_err().contains("object"));
+        assert!(parse_trigger("{").unwrap_err().contains("not valid JSON"));
     }
 
     #[test]

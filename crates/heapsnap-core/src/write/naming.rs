@@ -40,13 +40,35 @@ impl NameContext {
     /// The context for the next snapshot of this process, taken by JS thread `tid`.
     pub fn now(tid: u32) -> NameContext {
         NameContext {
-            pid: std::process::id(),
+            pid: this_pid(),
             tid,
             seq: SEQ.fetch_add(1, Ordering::Relaxed) + 1,
             now: Local::now(),
-            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            hostname: this_hostname(),
         }
     }
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn this_pid() -> u32 {
+    std::process::id()
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn this_hostname() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// WASI has neither a pid nor a host name: the WebAssembly analyzer's loader passes the host
+/// process's in the WASI environment (lib/loader/wasm.js).
+#[cfg(target_os = "wasi")]
+fn this_pid() -> u32 {
+    std::env::var("HEAPSNAP_HOST_PID").ok().and_then(|p| p.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(target_os = "wasi")]
+fn this_hostname() -> String {
+    std::env::var("HEAPSNAP_HOST_HOSTNAME").unwrap_or_else(|_| "localhost".to_string())
 }
 
 /// Expands `{pid} {tid} {seq} {date} {time} {iso} {hostname}` in `template`; `{{` and

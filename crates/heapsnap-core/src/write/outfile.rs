@@ -36,6 +36,9 @@ use crate::write::error::Error;
 /// means someone planted names on purpose, and a few retries outlast any such luck.
 const NAME_ATTEMPTS: usize = 16;
 
+/// The file the sink writes (outfile_wasi.rs has its own, opened by the thread that writes).
+pub(crate) type TempFile = File;
+
 /// How the file under construction is held until it is published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Temp {

@@ -14,6 +14,7 @@
 //! compressing it: the JS thread's share of the work is still only the copy into a buffer.
 
 use std::fmt;
+#[cfg(test)]
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use std::thread::{self, JoinHandle};
 
 use crate::format::scanner::{ScanError, Source};
 pub use crate::write::error::Error;
-use crate::write::outfile::{Destination, Hooks, Temp};
+use crate::write::outfile::{Destination, Hooks, Temp, TempFile};
 pub use crate::write::outfile::remove_unfinished_temp_files;
 
 /// The sink's error type; the same type as [`crate::write::naming`]'s so callers map one type.
@@ -346,7 +347,7 @@ impl SnapshotSink {
     fn send(&mut self) -> Result<(), Error> {
         let buf = std::mem::take(&mut self.buf);
         let sent = match &self.tx {
-            Some(tx) => tx.send(buf).is_ok(),
+            Some(tx) => send_to_writer(tx, buf),
             None => false,
         };
         if sent {
@@ -377,7 +378,7 @@ impl SnapshotSink {
                 )
             }));
         };
-        match handle.join() {
+        match join(handle) {
             Ok(Ok(written)) => Ok(written),
             Ok(Err((op, e))) => Err(Error::io(op, &self.target, e)),
             Err(_) => Err(Error::io(
@@ -435,10 +436,51 @@ impl Drop for SnapshotSink {
         self.tx = None;
         // Joined so the file is closed before we return: nothing of ours outlives the sink.
         if let Some(handle) = self.writer.take() {
-            let _ = handle.join();
+            let _ = join(handle);
         }
         self.dest.discard(&self.temp);
     }
+}
+
+/// Hands `buf` to the writer; false when the writer has stopped.
+#[cfg(not(target_os = "wasi"))]
+fn send_to_writer(tx: &SyncSender<Vec<u8>>, buf: Vec<u8>) -> bool {
+    tx.send(buf).is_ok()
+}
+
+/// The writer thread's result, once it ends.
+#[cfg(not(target_os = "wasi"))]
+fn join(handle: JoinHandle<WriterResult>) -> thread::Result<WriterResult> {
+    handle.join()
+}
+
+/// WebAssembly: a writer thread that traps never ends nor closes its channel, so the waits
+/// poll, and give up once a wasm thread has trapped (`outfile::thread_trapped`).
+#[cfg(target_os = "wasi")]
+fn send_to_writer(tx: &SyncSender<Vec<u8>>, mut buf: Vec<u8>) -> bool {
+    loop {
+        match tx.try_send(buf) {
+            Ok(()) => return true,
+            Err(mpsc::TrySendError::Disconnected(_)) => return false,
+            Err(mpsc::TrySendError::Full(back)) if !crate::write::outfile::thread_trapped() => {
+                buf = back;
+                thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(mpsc::TrySendError::Full(_)) => return false,
+        }
+    }
+}
+
+#[cfg(target_os = "wasi")]
+fn join(handle: JoinHandle<WriterResult>) -> thread::Result<WriterResult> {
+    while !handle.is_finished() {
+        if crate::write::outfile::thread_trapped() {
+            let stopped = io::Error::other("the writer thread stopped (a WebAssembly trap: out of memory?)");
+            return Ok(Err(("write", stopped)));
+        }
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
+    handle.join()
 }
 
 /// What the writer thread leaves: the finished file and, when it rewrote the JSON
@@ -588,7 +630,7 @@ impl Write for Encoder {
 
 /// The temp file, counting what reaches it (the on-disk size without a stat).
 struct Disk {
-    file: File,
+    file: TempFile,
     written: u64,
     fail_at: Option<u64>,
 }
@@ -599,7 +641,7 @@ impl Write for Disk {
             .fail_at
             .is_some_and(|limit| self.written + buf.len() as u64 > limit)
         {
-            return Err(errno(nix::errno::Errno::ENOSPC));
+            return Err(io::Error::from_raw_os_error(ENOSPC));
         }
         let n = self.file.write(buf)?;
         self.written += n as u64;
@@ -611,9 +653,11 @@ impl Write for Disk {
     }
 }
 
-fn errno(e: nix::errno::Errno) -> io::Error {
-    io::Error::from_raw_os_error(e as i32)
-}
+/// ENOSPC, for the tests' `fail_at`.
+#[cfg(not(target_os = "wasi"))]
+const ENOSPC: i32 = nix::errno::Errno::ENOSPC as i32;
+#[cfg(target_os = "wasi")]
+const ENOSPC: i32 = libc::ENOSPC;
 
 #[cfg(test)]
 pub(crate) mod tests {
