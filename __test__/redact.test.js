@@ -122,8 +122,9 @@ test('redacted and plain snapshots of the same heap summarize alike and load in 
   } else {
     // The portable writer runs JS during a dump: its compiled code and feedback may differ by a
     // few objects from one snapshot to the next. The planted classes must not.
-    t.diagnostic('portable writer: counts compared within 0.1%, planted classes exactly');
-    assert.ok(Math.abs(redacted.nodeCount - plain.nodeCount) <= plain.nodeCount / 1000, `${redacted.nodeCount} vs ${plain.nodeCount}`);
+    // (Seen: up to 86 nodes, 0.16%, on Node 20.)
+    t.diagnostic('portable writer: counts compared within 0.5%, planted classes exactly');
+    assert.ok(Math.abs(redacted.nodeCount - plain.nodeCount) <= plain.nodeCount / 200, `${redacted.nodeCount} vs ${plain.nodeCount}`);
     const planted = (s) => rows(s).filter(([name]) => /^Planted/.test(name));
     assert.ok(planted(plain).length > 0);
     assert.deepStrictEqual(planted(redacted), planted(plain));
