@@ -20,3 +20,4 @@ pub mod redact;
 pub mod remote;
 pub mod sink;
 pub mod space;
+mod target;

@@ -31,6 +31,8 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 use crate::write::error::Error;
+pub use crate::write::target::parent_dir;
+use crate::write::target::target_name;
 
 /// Attempts at a free random temp name before giving up: with 64 random bits a collision
 /// means someone planted names on purpose, and a few retries outlast any such luck.
@@ -305,22 +307,6 @@ fn link_unnamed(file: &File, dir: &OwnedFd, name: &OsStr) -> Result<(), Errno> {
     }
 }
 
-/// The file name `target` ends with; `None` when it names no file (`/`, `..`, `dir/`), which
-/// the caller reports as EISDIR like `open(2)` would.
-fn target_name(target: &Path) -> Option<OsString> {
-    if target.as_os_str().as_bytes().ends_with(b"/") {
-        return None;
-    }
-    target.file_name().map(OsStr::to_os_string)
-}
-
-/// `target`'s directory: its parent, or `.` for a bare name.
-pub fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::write::error::Error;
+pub use crate::write::target::parent_dir;
+use crate::write::target::target_name;
 
 const NAME_ATTEMPTS: usize = 16;
 
@@ -266,17 +268,3 @@ fn fallback_random() -> u64 {
     nanos ^ (&marker as *const u8 as u64).rotate_left(32)
 }
 
-fn target_name(target: &Path) -> Option<OsString> {
-    if target.as_os_str().as_encoded_bytes().ends_with(b"/") {
-        return None;
-    }
-    target.file_name().map(OsStr::to_os_string)
-}
-
-/// `target`'s directory: its parent, or `.` for a bare name.
-pub fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
