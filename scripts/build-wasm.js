@@ -20,23 +20,13 @@ const path = require('path');
 const { parseArgs } = require('util');
 const { ROOT, LOCAL_BUILDS } = require('../lib/loader/addons');
 const { WASM_FILE } = require('../lib/loader/wasm');
+const { newestMtime } = require('./cargo-build');
 
 const TARGET = 'wasm32-wasip1-threads';
 const SOURCES = ['Cargo.lock', 'crates/heapsnap-core', 'crates/heapsnap-napi', 'crates/heapsnap-analyzer'];
 
 function newestSourceMtime() {
-  let newest = 0;
-  const visit = (entry) => {
-    const stat = fs.statSync(entry, { throwIfNoEntry: false });
-    if (!stat) return;
-    if (stat.isDirectory()) {
-      for (const name of fs.readdirSync(entry)) if (name !== 'fuzz' && name !== 'target') visit(path.join(entry, name));
-    } else if (/\.(rs|toml|lock)$/.test(entry)) {
-      newest = Math.max(newest, stat.mtimeMs);
-    }
-  };
-  for (const entry of SOURCES) visit(path.join(ROOT, entry));
-  return newest;
+  return newestMtime(SOURCES, /\.(rs|toml|lock)$/);
 }
 
 /** Why the WebAssembly build cannot run here (what to install), or null when it can. */

@@ -17,25 +17,14 @@ const fs = require('fs');
 const path = require('path');
 const { parseArgs } = require('util');
 const { ROOT, LOCAL_BUILDS, addonFileName, currentPlatform } = require('../lib/loader/addons');
-const { buildAddons, platformOf } = require('./cargo-build');
+const { buildAddons, platformOf, newestMtime } = require('./cargo-build');
 const wasm = require('./build-wasm');
 const { WASM_FILE } = require('../lib/loader/wasm');
 
 const SOURCES = ['Cargo.toml', 'Cargo.lock', 'build.rs', 'src', 'crates/heapsnap-core', 'crates/heapsnap-napi', 'crates/heapsnap-analyzer'];
 
 function newestSourceMtime() {
-  let newest = 0;
-  const visit = (entry) => {
-    const stat = fs.statSync(entry, { throwIfNoEntry: false });
-    if (!stat) return;
-    if (stat.isDirectory()) {
-      for (const name of fs.readdirSync(entry)) if (name !== 'fuzz' && name !== 'target') visit(path.join(entry, name));
-    } else if (/\.(rs|cc|h|toml|lock)$/.test(entry)) {
-      newest = Math.max(newest, stat.mtimeMs);
-    }
-  };
-  for (const entry of SOURCES) visit(path.join(ROOT, entry));
-  return newest;
+  return newestMtime(SOURCES, /\.(rs|cc|h|toml|lock)$/);
 }
 
 function upToDate(platform) {

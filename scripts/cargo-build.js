@@ -104,4 +104,23 @@ function buildAddons({ kinds, node, target, platform = platformOf(target), outDi
   });
 }
 
-module.exports = { buildAddons, platformOf, targetOf, SHIM_CXX };
+/**
+ * The newest modification time among the files below `entries` (relative to the checkout)
+ * whose names match `pattern`, skipping fuzz/ and target/: whether a build is still fresh.
+ */
+function newestMtime(entries, pattern) {
+  let newest = 0;
+  const visit = (entry) => {
+    const stat = fs.statSync(entry, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(entry)) if (name !== 'fuzz' && name !== 'target') visit(path.join(entry, name));
+    } else if (pattern.test(entry)) {
+      newest = Math.max(newest, stat.mtimeMs);
+    }
+  };
+  for (const entry of entries) visit(path.join(ROOT, entry));
+  return newest;
+}
+
+module.exports = { buildAddons, platformOf, targetOf, SHIM_CXX, newestMtime };

@@ -12,7 +12,7 @@
 //! - The free-space figure comes from the host too (`heapsnap.available_bytes`: WASI has no
 //!   statvfs); no ownership checks (WASI has no uids).
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
