@@ -56,6 +56,7 @@ function missing(platform) {
   if (MUSL[platform]) {
     if (!fs.existsSync(muslLoader(platform))) lacks.push(`musl >= 1.2.4 at ${muslLoader(platform)}`);
     if (!fs.existsSync(path.join(muslLibDir(platform), 'libgcc_s.so.1'))) lacks.push(`libgcc_s.so.1 in ${muslLibDir(platform)}`);
+    if (process.getuid && process.getuid() !== 0) lacks.push('root (musl commands run under unshare -m with musl\'s ldd bound over /usr/bin/ldd)');
   }
   return lacks;
 }
