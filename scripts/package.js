@@ -17,6 +17,7 @@
 //
 //   node scripts/package.js [--out dist]
 
+const { WASM_FILE } = require('../lib/loader/wasm');
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -87,6 +88,10 @@ function main() {
   fs.writeFileSync(path.join(mainDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const addons = fs.readdirSync(mainDir, { recursive: true }).filter((file) => String(file).endsWith('.node'));
   if (addons.length) throw new Error(`heapsnap: the main package would carry addons (${addons.join(', ')}): they belong in the platform packages`);
+  // The WebAssembly analyzer is what macOS, Windows and FreeBSD users analyze with: never ship without it.
+  if (!fs.existsSync(path.join(mainDir, 'prebuilds', WASM_FILE))) {
+    throw new Error(`heapsnap: the main package lacks prebuilds/${WASM_FILE}: run npm run prebuilds first`);
+  }
 
   const rows = [];
   const tarballs = [pack(mainDir, out)];
