@@ -200,6 +200,10 @@ function signalDump(project, node, env, log) {
 /** This checkout's tests and examples in the project, its dev dependencies linked in. */
 function addTestSuite(project) {
   for (const dir of ['__test__', 'examples']) fs.cpSync(path.join(ROOT, dir), path.join(project, dir), { recursive: true });
+  // The checkout's snapshot fixture that wasm.test.js compares both analyzers on.
+  const fixture = path.join('crates', 'heapsnap-core', 'tests', 'fixtures', 'node20-pruned.heapsnapshot.gz');
+  fs.mkdirSync(path.dirname(path.join(project, fixture)), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, fixture), path.join(project, fixture));
   // The reference DevTools model some tests compare with (its bundle is cached in .cache/).
   fs.mkdirSync(path.join(project, 'scripts'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'scripts', 'devtools-model.js'), path.join(project, 'scripts', 'devtools-model.js'));
