@@ -6,7 +6,7 @@ const { writer } = require('./lib/loader/native');
 const { writeNow, writeAsync } = require('./lib/writer/write');
 const { checkOptions, toNative, ASYNC_WRITE_OPTIONS } = require('./lib/writer/options');
 const { invalidOption } = require('./lib/errors');
-const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler } = require('./lib/writer/signal');
+const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler, parseEnv } = require('./lib/writer/signal');
 const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyzer/analyze');
 const { on, off, onDumpInternal, emitDump } = require('./lib/writer/events');
 const { watch, stopWatch, watchStatus, installDefaultWatch } = require('./lib/watch/watch');
@@ -92,14 +92,16 @@ module.exports = {
   capabilities,
 };
 
-installDefaultHandler();
+// HEAPSNAP_OPTIONS, read once (unknown words said once) for the signal handler, the registry
+// and the watch.
+const env = parseEnv();
+installDefaultHandler(env);
 if (require('worker_threads').isMainThread) {
   // What `heapsnap ps` shows of this process (lib/operator/registry.js), then its watch.
   const registry = require('./lib/operator/registry');
-  const { enabled, options } = require('./lib/writer/signal').parseEnv(process.env, { quiet: true });
-  registry.register({ signal: enabled ? options.signal || 'SIGUSR2' : null, dir: options.dir });
+  registry.register({ signal: env.enabled ? env.options.signal || 'SIGUSR2' : null, dir: env.options.dir });
   onDumpInternal(({ path, trigger }) => registry.update({ lastDump: { path, trigger, time: new Date().toISOString() } }));
-  installDefaultWatch();
+  installDefaultWatch(env);
 }
 
 // A process that exits while a dump's file is being finished (writeSnapshotAsync resolves only

@@ -294,8 +294,7 @@ function watchStatus() {
  * `compress`, `background`...), with `interval` as its cooldown and `maxdumps` as its cap. A
  * bad rule is one line on stderr, never a failed require.
  */
-function installDefaultWatch() {
-  const { options, watch: words } = parseEnv(process.env, { quiet: true });
+function installDefaultWatch({ options, watch: words } = parseEnv(process.env, { quiet: true })) {
   if (words.rules.length === 0 && words.statsFile === undefined) return;
   const { signal, interval: cooldown, maxDumps, ...write } = options;
   try {

@@ -136,9 +136,9 @@ function portableCannotServe(options) {
 }
 
 /** The handler `require('heapsnap')` installs; a bad environment never breaks the require. */
-function installDefaultHandler() {
-  const options = optionsFromEnv();
-  if (options === null) return;
+function installDefaultHandler(env = parseEnv()) {
+  if (!env.enabled) return;
+  const { options } = env;
   try {
     if (portableCannotServe(options)) return;
     installSignalHandler(options);
