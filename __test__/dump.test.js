@@ -76,7 +76,10 @@ function assertFailure(r, code, pattern) {
 /** Request files of `pid` left in the channel (its `heapsnap ps` registration is not one). */
 function leftInChannel(pid) {
   const dir = channelDir(process.getuid());
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.includes(String(pid)) && name !== `${pid}.process.json`) : [];
+  // The channel's names for one pid: `<pid>.request[.taken]`, `<pid>-<id>.response` and its
+  // `.<pid>-<id>.response.tmp`; `<pid>.process.json` is the registry's, kept while it runs.
+  const ours = new RegExp(`^\\.?${pid}[.-]`);
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => ours.test(name) && name !== `${pid}.process.json`) : [];
 }
 
 const PROBES = "class DumpProbe { constructor(i) { this.i = i; } }; globalThis.probes = Array.from({ length: 500 }, (_, i) => new DumpProbe(i)); console.log('ready');";
