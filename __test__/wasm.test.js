@@ -256,15 +256,18 @@ test('the file sink in WebAssembly: a 0600 file, complete or absent, plain, gzip
 });
 
 test('where no native analyzer loads, the WebAssembly one is used without being asked', (t) => {
-  // A copy of the package with no .node file at all: what a macOS or Windows install has.
-  const dir = tmpDir(t);
+  // A copy of the package with no .node file at all, the .wasm in @heapsnap/portable beside
+  // it: what a macOS or Windows install has.
+  const dir = path.join(tmpDir(t), 'node_modules');
   const copy = path.join(dir, 'heapsnap');
-  fs.mkdirSync(copy);
+  fs.mkdirSync(copy, { recursive: true });
   for (const entry of ['package.json', 'index.js', 'lib', 'bin']) fs.cpSync(path.join(PKG, entry), path.join(copy, entry), { recursive: true });
   const wasm = ['native', 'prebuilds'].map((d) => path.join(PKG, d, 'heapsnap-analyzer.wasm32-wasi.wasm')).find((f) => fs.existsSync(f));
   assert.ok(wasm, 'a built .wasm (npm run build or npm run prebuilds)');
-  fs.mkdirSync(path.join(copy, 'prebuilds'));
-  fs.copyFileSync(wasm, path.join(copy, 'prebuilds', path.basename(wasm)));
+  const portable = path.join(dir, '@heapsnap', 'portable');
+  fs.mkdirSync(portable, { recursive: true });
+  fs.writeFileSync(path.join(portable, 'package.json'), JSON.stringify({ name: '@heapsnap/portable', version: '0.0.0' }));
+  fs.copyFileSync(wasm, path.join(portable, path.basename(wasm)));
   // Its dependencies, wherever npm put them (beside it when installed, inside it in a clone).
   let deps = require.resolve('@emnapi/core', { paths: [PKG] });
   while (path.basename(deps) !== 'node_modules') deps = path.dirname(deps);

@@ -20,7 +20,11 @@
 //      default; emulated platforms: with --full, too slow for CI);
 //    - the prebuilt writer removed from the installed platform package: the analyzer and the
 //      CLI still work, and the portable writer (Node's inspector) writes, `info.mode === 'portable'`;
-//      every .node removed: the WebAssembly analyzer answers byte-identically.
+//    - (linux-x64) what a macOS user gets: `npm install --os=darwin --cpu=arm64`, so npm picks
+//      @heapsnap/portable and no platform package (no .node file at all): the portable writer's
+//      files load in DevTools' own model, gc() without --expose-gc, leakCheck under node:test,
+//      `background` refused with a code, and summary/diff/leaks --json on the WebAssembly
+//      analyzer byte-identical to the native analyzer's.
 // 3. A major with no prebuilt (25, linux-x64): the install succeeds with no Rust on PATH and
 //    says what is missing; require() is silent; the analyzer and the portable writer work; then
 //    `npm rebuild heapsnap` with cargo builds the native writer.
@@ -37,7 +41,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { parseArgs } = require('util');
-const { ROOT, addonFileName, platformPackageName, prebuiltPlatforms } = require('../lib/loader/addons');
+const { ROOT, PORTABLE_PACKAGES, addonFileName, platformPackageName, prebuiltPlatforms } = require('../lib/loader/addons');
 const { fetchNode } = require('./node-dist');
 const emulation = require('./emulation');
 
@@ -96,12 +100,15 @@ function run(command, args, { cwd, env, timeout = 600_000, log, platform = 'linu
   return { ...child, seconds };
 }
 
-/** An empty project whose `overrides` resolve heapsnap's platform packages to the local tarballs (they are not published). */
+/** An empty project whose `overrides` resolve heapsnap's platform and portable packages to the local tarballs (they are not published). */
 function freshProject(name, tarballs) {
   const dir = path.join(WORK, name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const overrides = Object.fromEntries(Object.entries(tarballs.platforms).map(([platform, file]) => [platformPackageName(platform), `file:${file}`]));
+  const overrides = Object.fromEntries([
+    ...Object.entries(tarballs.platforms).map(([platform, file]) => [platformPackageName(platform), `file:${file}`]),
+    ...Object.entries(tarballs.portable).map(([name_, file]) => [name_, `file:${file}`]),
+  ]);
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `matrix-${name}`, version: '1.0.0', private: true, overrides }, null, 2));
   return dir;
 }
@@ -112,13 +119,14 @@ function npmRunsOn(node) {
   return major >= 22 || (major === 20 && minor >= 17);
 }
 
-function npmInstall(project, tarballs, node, env, log, extraArgs = []) {
+function npmInstall(project, tarballs, node, env, log, extraArgs = [], { as } = {}) {
   // npm runs on the node under test where npm 11 can (it then picks the platform package as a
   // user's npm would), else on this node told that platform's os/cpu/libc; install scripts run
-  // on the `node` first on PATH: the node under test.
-  const [os_, cpu, libc] = node.platform.split('-');
+  // on the `node` first on PATH: the node under test. `as` ('darwin-arm64') installs what
+  // another platform's npm would choose.
+  const [os_, cpu, libc] = (as || node.platform).split('-');
   const runner = npmRunsOn(node) ? node.execPath : process.execPath;
-  const overrides = runner === process.execPath ? [`--os=${os_}`, `--cpu=${cpu}`, `--libc=${libc === 'musl' ? 'musl' : 'glibc'}`] : [];
+  const overrides = runner === process.execPath || as ? [`--os=${os_}`, `--cpu=${cpu}`, ...(os_ === 'linux' ? [`--libc=${libc === 'musl' ? 'musl' : 'glibc'}`] : [])] : [];
   return run(runner, [npmCli, 'install', '--no-audit', '--no-fund', ...overrides, ...extraArgs, tarballs.main], { cwd: project, env, log, platform: node.platform });
 }
 
@@ -242,23 +250,96 @@ function withoutWriter(project, node, env, log) {
   }
 }
 
-/** With no .node file at all (what macOS, Windows or FreeBSD get): the WebAssembly analyzer answers as the native one. */
-function withoutAnyNativeAddon(project, node, env, log) {
-  const prebuilds = path.join(project, 'node_modules', platformPackageName(node.platform));
-  const summary = () => run(process.execPath, [npxCli, '--no-install', 'heapsnap', 'summary', 'api.heapsnapshot', '--json'], { cwd: project, env: { ...env, HEAPSNAP_OPTIONS: 'nosignal' }, log });
-  const native = summary();
-  const addons = fs.readdirSync(prebuilds).filter((name) => name.endsWith('.node'));
-  for (const name of addons) fs.renameSync(path.join(prebuilds, name), path.join(prebuilds, `${name}.removed`));
-  try {
-    check('every .node removed: npx heapsnap summary --json runs on the WebAssembly analyzer, byte-identical and quiet', () => {
-      const portable = summary();
-      assert(native.status === 0 && portable.status === 0, `exit ${native.status} / ${portable.status}: ${portable.stderr}`);
-      assert(portable.stdout === native.stdout, 'the outputs differ');
-      assert(portable.stderr === '', `stderr: ${portable.stderr}`);
-      return `${JSON.parse(portable.stdout).nodeCount} nodes`;
+/**
+ * What a macOS user gets (npm told --os=darwin --cpu=arm64 picks @heapsnap/portable and no
+ * platform package): issue 20's checks on this major's node. `native` is a project of the same
+ * major with the native analyzer, to compare the CLI's output with.
+ */
+function asMacOS(node, tarballs, native, env) {
+  const name = `${label(node)}-as-darwin`;
+  const project = freshProject(name, tarballs);
+  const log = path.join(WORK, `${name}.log`);
+  fs.writeFileSync(log, '');
+  const standIns = compilerStandIns(path.join(WORK, `${name}-bin`));
+  env = { ...env, PATH: pathWith(standIns.bin, path.dirname(node.execPath)), HEAPSNAP_OPTIONS: 'nosignal' };
+  let installed = false;
+  check('as macOS: npm install --os=darwin --cpu=arm64 takes @heapsnap/portable alone, no .node file, no compiler', () => {
+    const r = npmInstall(project, tarballs, node, env, log, [], { as: 'darwin-arm64' });
+    assert(r.status === 0, `exit ${r.status}: ${r.stderr.slice(-2000)}`);
+    const scope = path.join(project, 'node_modules', '@heapsnap');
+    const got = fs.existsSync(scope) ? fs.readdirSync(scope) : [];
+    assert(got.join() === 'portable', `installed: ${got.join(', ') || 'none'}`);
+    const addons = fs.readdirSync(path.join(project, 'node_modules'), { recursive: true }).filter((f) => String(f).endsWith('.node'));
+    assert(addons.length === 0, `.node files: ${addons.join(', ')}`);
+    assert(standIns.calls() === '', `compiler calls:\n${standIns.calls()}`);
+    installed = true;
+    return `${r.seconds.toFixed(1)} s`;
+  });
+  if (!installed) return;
+
+  check('as macOS: writeSnapshot and writeSnapshotAsync (gzip) write portably; DevTools\' own model loads both; gc() without --expose-gc; background refused with a code', () => {
+    const code = `const heapsnap = require('heapsnap');
+      class Leaky { constructor(i) { this.payload = 'x'.repeat(64) + i; } }
+      const kept = [];
+      (async () => {
+        const caps = heapsnap.capabilities();
+        const sync = heapsnap.writeSnapshot('a.heapsnapshot');
+        for (let i = 0; i < 3000; i++) kept.push(new Leaky(i));
+        const b = await heapsnap.writeSnapshotAsync({ path: 'b.heapsnapshot', gc: true });
+        for (let i = 0; i < 3000; i++) kept.push(new Leaky(i));
+        const c = await heapsnap.writeSnapshotAsync({ path: 'c.heapsnapshot.gz', gc: true, compress: 'gzip' });
+        let target = {}; const ref = new WeakRef(target); target = null;
+        await new Promise((r) => setImmediate(r));
+        heapsnap.gc();
+        const background = await heapsnap.writeSnapshotAsync({ background: true, path: 'bg.heapsnapshot' }).then(() => 'resolved', (err) => err.code);
+        console.log(JSON.stringify({ writer: caps.writer.mode, analyzer: caps.analyzer.mode, sync, b: b.mode, c: c.mode, collected: ref.deref() === undefined, background }));
+      })();`;
+    const r = nodeIn(project, node, env, code, log);
+    assert(r.status === 0 && r.stderr === '', `exit ${r.status}: ${r.stdout}${r.stderr}`);
+    const got = JSON.parse(r.stdout);
+    const want = { writer: 'portable', analyzer: 'portable', sync: true, b: 'portable', c: 'portable', collected: true, background: 'ERR_HEAPSNAP_UNSUPPORTED' };
+    assert(JSON.stringify(got) === JSON.stringify(want), `got ${r.stdout}`);
+    assert(!fs.existsSync(path.join(project, 'bg.heapsnapshot')), 'a background file was written');
+    const counts = ['a.heapsnapshot', 'c.heapsnapshot.gz'].map((file) => {
+      const m = run(process.execPath, [path.join(ROOT, 'scripts', 'devtools-model.js'), path.join(project, file)], { cwd: ROOT, env: process.env, log, timeout: 300_000 });
+      assert(m.status === 0, `DevTools' model on ${file}: exit ${m.status}: ${m.stderr.slice(-500)}`);
+      return JSON.parse(m.stdout).nodeCount;
     });
-  } finally {
-    for (const name of addons) fs.renameSync(path.join(prebuilds, `${name}.removed`), path.join(prebuilds, name));
+    assert(counts.every((n) => n > 1000), `DevTools' node counts ${counts}`);
+    return `DevTools' model read ${counts.join(' and ')} nodes`;
+  });
+
+  check('as macOS: leakCheck under node:test finds a planted leak and passes its clean twin', () => {
+    fs.writeFileSync(path.join(project, 'leak.test.js'), `const test = require('node:test');
+      const assert = require('node:assert');
+      const heapsnap = require('heapsnap');
+      class PlantedLeak { constructor() { this.data = new Array(32).fill(1); } }
+      const held = [];
+      test('planted', async () => {
+        const report = await heapsnap.leakCheck(() => { for (let i = 0; i < 200; i++) held.push(new PlantedLeak()); }, { iterations: 5 });
+        assert.ok(report.leaks.some((l) => l.name === 'PlantedLeak'), JSON.stringify(report.leaks.map((l) => l.name)));
+      });
+      test('clean twin', async () => {
+        await heapsnap.assertNoLeaks(() => { const local = []; for (let i = 0; i < 200; i++) local.push(new PlantedLeak()); }, { iterations: 5 });
+      });`);
+    const r = run(node.execPath, ['--test', '--test-reporter=tap', 'leak.test.js'], { cwd: project, env, log, timeout: 600_000 });
+    const count = (key) => Number((new RegExp(`^# ${key} (\\d+)$`, 'm').exec(r.stdout) || [])[1]);
+    assert(r.status === 0 && count('pass') === 2 && count('fail') === 0, `exit ${r.status}: ${r.stdout.slice(-1500)}`);
+    return '2 passed';
+  });
+
+  const files = ['a.heapsnapshot', 'b.heapsnapshot', 'c.heapsnapshot.gz'].map((file) => path.join(project, file));
+  for (const args of [['summary', files[0]], ['diff', files[0], files[1]], ['leaks', ...files]]) {
+    check(`as macOS: npx heapsnap ${args[0]} --json on the WebAssembly analyzer equals the native analyzer's, with nothing on stderr`, () => {
+      const portable = npx(project, node, env, [...args, '--json'], log);
+      const reference = npx(native, node, env, [...args, '--json'], log);
+      assert(portable.status === 0 && reference.status === 0, `exit ${portable.status} / ${reference.status}: ${portable.stderr}${reference.stderr}`);
+      assert(portable.stdout === reference.stdout, 'the outputs differ');
+      assert(portable.stderr === '', `stderr: ${portable.stderr}`);
+      const out = JSON.parse(portable.stdout);
+      if (args[0] === 'leaks') assert(out.leaks.some((l) => l.name === 'Leaky'), `leaks: ${out.leaks.map((l) => l.name).join(', ')}`);
+      return `${portable.stdout.length} bytes`;
+    });
   }
 }
 
@@ -334,7 +415,7 @@ async function testMajor(node, tarballs, { suite, ignoreScripts = true }) {
 
   await userChecks(project, node, env, log);
   withoutWriter(project, node, env, log);
-  withoutAnyNativeAddon(project, node, env, log);
+  if (node.platform === 'linux-x64') asMacOS(node, tarballs, project, env);
 
   if (suite) runSuiteAndCount(project, node, env, log, row, 'test suite');
   check('no compiler was called, all through', () => assert(standIns.calls() === '', `calls:\n${standIns.calls()}`));
@@ -371,6 +452,7 @@ function testBareMajor(node, tarballs, snapshot, { suite }) {
     assert(cli.status === 0 && JSON.parse(cli.stdout).nodeCount > 1000, `CLI exit ${cli.status}: ${cli.stderr}`);
   });
   check('the portable writer writes (info.mode portable), and says how to get the native one', () => expectPortableWriter(project, node, noRust, log));
+  asMacOS(node, tarballs, project, noRust);
 
   const withRust = { ...noRust, PATH: [path.dirname(node.execPath), process.env.PATH].join(path.delimiter), CARGO_TARGET_DIR: path.join(ROOT, 'target', 'matrix') };
   check('npm rebuild heapsnap with cargo builds the writer from source', () => {
@@ -403,7 +485,7 @@ function runSuiteAndCount(project, node, env, log, row, label) {
   }
 }
 
-/** The tarballs `npm run package` makes, into WORK/dist: `{ main, platforms: { platform: file } }`. */
+/** The tarballs `npm run package` makes, into WORK/dist: `{ main, platforms: { platform: file }, portable: { name: file } }`. */
 function packageAll() {
   const out = path.join(WORK, 'dist');
   fs.rmSync(out, { recursive: true, force: true });
@@ -419,7 +501,12 @@ function packageAll() {
     assert(file, `no tarball for ${platform} in ${files.join(', ')}`);
     return [platform, path.join(out, file)];
   }));
-  return { main, platforms };
+  const portable = Object.fromEntries(Object.keys(PORTABLE_PACKAGES).map((name) => {
+    const file = path.join(out, `${name.slice(1).replace('/', '-')}-${version}.tgz`);
+    assert(fs.existsSync(file), `no ${file}`);
+    return [name, file];
+  }));
+  return { main, platforms, portable };
 }
 
 async function main() {

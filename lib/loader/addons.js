@@ -10,6 +10,10 @@
 //   @heapsnap/<platform>         the platform package npm installed beside heapsnap (one per
 //                                platform, chosen by its os/cpu/libc fields: `npm run package`)
 //   prebuilds/                   `npm run prebuilds` in a checkout (what the platform packages carry)
+//
+// The WebAssembly analyzer (lib/loader/wasm.js) ships the same way, in the packages npm installs
+// only where no platform package serves (PORTABLE_PACKAGES): a Linux x64 or arm64 user does not
+// download it, a macOS, Windows or FreeBSD user gets it from a plain `npm install heapsnap`.
 
 const fs = require('fs');
 const path = require('path');
@@ -18,6 +22,16 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const PREBUILDS = path.join(ROOT, 'prebuilds');
 const LOCAL_BUILDS = path.join(ROOT, 'native');
 const SCOPE = '@heapsnap';
+
+/**
+ * The packages of the WebAssembly analyzer, with the npm os/cpu fields that choose them: every
+ * machine that no platform package serves, and only those. npm installs a package when both its
+ * os and its cpu match, so "not Linux, or Linux on another CPU" takes two packages (same file).
+ */
+const PORTABLE_PACKAGES = {
+  [`${SCOPE}/portable`]: { os: ['!linux'] },
+  [`${SCOPE}/portable-linux`]: { os: ['linux'], cpu: ['!x64', '!arm64'] },
+};
 
 let musl;
 /**
@@ -76,6 +90,17 @@ function platformPackageDir(platform = currentPlatform()) {
   }
 }
 
+/** Folders of the installed WebAssembly analyzer packages (at most one on a given machine). */
+function portablePackageDirs() {
+  return Object.keys(PORTABLE_PACKAGES).flatMap((name) => {
+    try {
+      return [path.dirname(require.resolve(`${name}/package.json`, { paths: [ROOT] }))];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** File name of an addon: `kind` is 'writer' or 'analyzer'; `abi` only matters for the writer. */
 function addonFileName(kind, platform, abi) {
   if (kind === 'writer') return `heapsnap.${platform}.abi${abi}.node`;
@@ -122,12 +147,14 @@ module.exports = {
   ROOT,
   PREBUILDS,
   LOCAL_BUILDS,
+  PORTABLE_PACKAGES,
   isMusl,
   muslFromMaps,
   processReport,
   currentPlatform,
   platformPackageName,
   platformPackageDir,
+  portablePackageDirs,
   addonFileName,
   addonCandidates,
   prebuiltNodeAbis,

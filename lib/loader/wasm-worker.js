@@ -6,9 +6,9 @@
 
 const fs = require('fs');
 const { parentPort, Worker } = require('worker_threads');
-const { createWasi, heapsnapImports } = require('./wasm');
-const { instantiateNapiModuleSync, MessageHandler } = require('@emnapi/core');
-const { getDefaultContext } = require('@emnapi/runtime');
+const { createWasi, heapsnapImports, requireRuntime } = require('./wasm');
+const { instantiateNapiModuleSync, MessageHandler } = requireRuntime('@emnapi/core');
+const { getDefaultContext } = requireRuntime('@emnapi/runtime');
 
 if (parentPort) parentPort.on('message', (data) => globalThis.onmessage({ data }));
 

@@ -7,8 +7,10 @@
 // generates one per package; ours differs in the few places heapsnap needs), on emnapi's
 // runtime (@emnapi/core, @emnapi/runtime: what @napi-rs/wasm-runtime re-exports, without its
 // Node >= 20.19 engines field, so Node 18 installs it without a warning):
-// - the .wasm ships in the main package (prebuilds/heapsnap-analyzer.wasm32-wasi.wasm), not in
-//   a package installed only with `--cpu=wasm32`, so a plain `npm install heapsnap` has it;
+// - the .wasm ships in @heapsnap/portable (every OS but Linux) and @heapsnap/portable-linux
+//   (Linux on CPUs with no platform package), chosen by their os/cpu fields
+//   (addons.js PORTABLE_PACKAGES), not in a package installed only with `--cpu=wasm32`: a plain
+//   `npm install heapsnap` has it wherever it is needed, and only there;
 // - Node's WASI ExperimentalWarning (Node 18-22) is swallowed, that one warning only;
 // - WASI has no pid, host name or working directory of its own: the host's are passed in
 //   (HEAPSNAP_HOST_PID, HEAPSNAP_HOST_HOSTNAME; wasiSetCwd before each call taking a path);
@@ -22,7 +24,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Worker } = require('worker_threads');
-const { PREBUILDS, LOCAL_BUILDS } = require('./addons');
+const { ROOT, PREBUILDS, LOCAL_BUILDS, portablePackageDirs } = require('./addons');
 
 const WASM_FILE = 'heapsnap-analyzer.wasm32-wasi.wasm';
 
@@ -40,9 +42,18 @@ function maximumPages(env = process.env) {
   return Math.max(INITIAL_PAGES, Math.min(MAXIMUM_PAGES, Math.floor((mb * 2 ** 20) / 65536)));
 }
 
-/** The .wasm to load: a local build (`npm run build:wasm`) wins over the shipped one. */
+/**
+ * emnapi's runtime (`@emnapi/core`, `@emnapi/runtime`): a dependency of the WebAssembly
+ * packages, not of heapsnap (a Linux x64 or arm64 user does not download it), so resolved from
+ * there first (pnpm gives each package its own dependencies only), then from heapsnap (a checkout).
+ */
+function requireRuntime(name) {
+  return require(require.resolve(name, { paths: [...portablePackageDirs(), ROOT] }));
+}
+
+/** The .wasm to load: a local build (`npm run build:wasm`) wins over the installed package's, then a checkout's prebuilds/. */
 function wasmCandidates() {
-  return [path.join(LOCAL_BUILDS, WASM_FILE), path.join(PREBUILDS, WASM_FILE)];
+  return [LOCAL_BUILDS, ...portablePackageDirs(), PREBUILDS].map((dir) => path.join(dir, WASM_FILE));
 }
 
 /**
@@ -245,8 +256,8 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
   if (file === undefined) {
     throw new Error(`no ${WASM_FILE} in ${wasmCandidates().map((c) => path.dirname(c)).join(' or ')}`);
   }
-  const { instantiateNapiModuleSync } = require('@emnapi/core');
-  const { getDefaultContext } = require('@emnapi/runtime');
+  const { instantiateNapiModuleSync } = requireRuntime('@emnapi/core');
+  const { getDefaultContext } = requireRuntime('@emnapi/runtime');
   const workers = [];
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maximumPages(), shared: true });
   const poolSize = Number(process.env.NAPI_RS_ASYNC_WORK_POOL_SIZE ?? process.env.UV_THREADPOOL_SIZE);
@@ -276,4 +287,4 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
   return adapt(napiModule.exports, memory, workers, context);
 }
 
-module.exports = { loadWasmAnalyzer, wasmCandidates, withoutWasiWarning, createWasi, heapsnapImports, WASM_FILE };
+module.exports = { loadWasmAnalyzer, wasmCandidates, requireRuntime, withoutWasiWarning, createWasi, heapsnapImports, WASM_FILE };
