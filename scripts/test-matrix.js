@@ -20,7 +20,8 @@
 //      default; emulated platforms: with --full, too slow for CI);
 //    - the prebuilt writer removed from the installed platform package: the analyzer and the
 //      CLI still work, and the portable writer (Node's inspector) writes, `info.mode === 'portable'`;
-//    - (linux-x64) what a macOS user gets: `npm install --os=darwin --cpu=arm64`, so npm picks
+//    - (linux-x64, the --as-darwin majors, default 20, and the major with no prebuilt) what a
+//      macOS user gets: `npm install --os=darwin --cpu=arm64`, so npm picks
 //      @heapsnap/portable and no platform package (no .node file at all): the portable writer's
 //      files load in DevTools' own model, gc() without --expose-gc, leakCheck under node:test,
 //      `background` refused with a code, and summary/diff/leaks --json on the WebAssembly
@@ -32,6 +33,7 @@
 //   node scripts/test-matrix.js [--platform linux-x64,linux-arm64,linux-x64-musl,linux-arm64-musl]
 //     [--node 18,26] [--bare 25|none] [--no-prebuilds] [--no-suite] [--suite-on 18,22,26]
 //     [--full linux-arm64,...|all]   (the whole suite on emulated platforms too)
+//     [--as-darwin 20,22|none]       (the linux-x64 majors also installed as macOS would)
 //
 // Ends with one line "matrix: N passed, N failed" (N counts tests and checks) and exits 1 on
 // any failure. Logs are in $TMPDIR/heapsnap-matrix/.
@@ -365,7 +367,7 @@ function label(node) {
   return node.platform === 'linux-x64' ? `node${node.major}` : `${node.platform}-node${node.major}`;
 }
 
-async function testMajor(node, tarballs, { suite, ignoreScripts = true }) {
+async function testMajor(node, tarballs, { suite, ignoreScripts = true, asDarwin = false }) {
   const how = node.platform === 'linux-x64' ? '' : emulation.isArm64(node.platform) ? ', under qemu-aarch64' : '';
   console.log(`\n${node.platform}: Node ${node.version} (ABI ${node.abi})${how}${node.platform.endsWith('-musl') ? ', musl ldd on /usr/bin/ldd' : ''}`);
   const name = label(node);
@@ -415,7 +417,7 @@ async function testMajor(node, tarballs, { suite, ignoreScripts = true }) {
 
   await userChecks(project, node, env, log);
   withoutWriter(project, node, env, log);
-  if (node.platform === 'linux-x64') asMacOS(node, tarballs, project, env);
+  if (asDarwin) asMacOS(node, tarballs, project, env);
 
   if (suite) runSuiteAndCount(project, node, env, log, row, 'test suite');
   check('no compiler was called, all through', () => assert(standIns.calls() === '', `calls:\n${standIns.calls()}`));
@@ -519,6 +521,7 @@ async function main() {
       'no-suite': { type: 'boolean' },
       'suite-on': { type: 'string' },
       full: { type: 'string' },
+      'as-darwin': { type: 'string', default: '20' },
     },
   });
   const all = prebuiltPlatforms();
@@ -550,7 +553,8 @@ async function main() {
       // Under emulation an npm install takes 20-50 s: the --ignore-scripts install (the loader's
       // path, the same for every major) runs on the first major there, on every major natively.
       const emulated = emulation.isArm64(platform);
-      await testMajor(node, tarballs, { suite: wantsSuite(platform, major), ignoreScripts: !emulated || first });
+      const asDarwin = platform === 'linux-x64' && values['as-darwin'].split(',').map((m) => m.trim()).includes(major);
+      await testMajor(node, tarballs, { suite: wantsSuite(platform, major), ignoreScripts: !emulated || first, asDarwin });
       first = false;
       if (platform === 'linux-x64') last = node;
     }
