@@ -303,13 +303,14 @@ impl RetainerPaths {
     }
 
     /// The name a person gives `o`: its holder on the path and the edge from it, as code
-    /// would spell the access: `MemoryStore.sessions`, `Array[3]`, `Object["user:42"]`. A plain
-    /// object holder is itself named that way, since `Object` alone says nothing
-    /// (`Channel._events.message`, up to [`NAME_DEPTH`] holders). A closure variable is named
-    /// after a function that closes over it (`handler().items`, the holder being its
-    /// context); an object in a Map's or Set's table after the Map (`Cache.byId[entry]`, as
-    /// [`RetainerPaths::path`] collapses that hop). Nodes with no holder (the root's children)
-    /// are their own label.
+    /// would spell the access: `MemoryStore.sessions`, `Array[3]`, `Object["user:42"]`. A
+    /// plain object or array holder is itself named that way, since `Object` or `Array` alone
+    /// says nothing (`Channel._events.message`, `global.queue[0]`, up to [`NAME_DEPTH`]
+    /// holders). A closure variable is named after a function that closes over it
+    /// (`handler().items`, the holder being its context), or alone when that function has no
+    /// name (`sessionCache`); an object in a Map's or Set's table after the Map
+    /// (`Cache.byId[entry]`, as [`RetainerPaths::path`] collapses that hop). Nodes with no
+    /// holder (the root's children) are their own label.
     pub(crate) fn name(&self, g: &HeapGraph, o: u32) -> String {
         self.qualified(g, o, NAME_DEPTH)
     }
@@ -323,24 +324,29 @@ impl RetainerPaths {
                 }
             }
         }
-        let holder = if depth > 1 && is_plain_object(g, from) && self.parent(g, from).is_some() {
-            self.qualified(g, from, depth - 1)
+        let anonymous = is_plain_object(g, from) || (g.node_type[from as usize] == g.nt.object && g.node_name(from) == "Array");
+        let holder = if depth > 1 && anonymous && self.parent(g, from).is_some() {
+            Some(self.qualified(g, from, depth - 1))
         } else {
             self.holder_label(g, from)
         };
-        format!("{holder}{}", accessor(g, e))
+        match holder {
+            Some(holder) => format!("{holder}{}", accessor(g, e)),
+            None => g.edge_name(e),
+        }
     }
 
-    /// A holder's label in a name: a context is shown as the closure that leads to it.
-    fn holder_label(&self, g: &HeapGraph, from: u32) -> String {
+    /// A holder's label in a name: a context is shown as the closure that leads to it, or not
+    /// at all when that closure is anonymous (`None`: the variable's name stands alone).
+    fn holder_label(&self, g: &HeapGraph, from: u32) -> Option<String> {
         if self.flags[from as usize] & CONTEXT != 0 {
             if let Some((closure, e)) = self.parent(g, from) {
                 if g.node_type[closure as usize] == g.nt.closure && self.tag(g, e) == T_CONTEXT {
-                    return node_label(g, closure);
+                    return (!g.node_name(closure).is_empty()).then(|| node_label(g, closure));
                 }
             }
         }
-        node_label(g, from)
+        Some(node_label(g, from))
     }
 
     /// The path from the GC roots to `target`: `["(GC roots)", node, (edge, node)*]`.

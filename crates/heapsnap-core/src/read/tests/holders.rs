@@ -194,4 +194,32 @@ fn names_follow_the_path() {
     let rows = run(&graphs);
     assert_eq!(rows.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["global.registry[\"by-user\"][entry]"]);
     assert_eq!(rows[0].retainer_path.last().map(String::as_str), Some("Array"));
+    // An array is named by where it is held too: a Map at `global.queue[0]`.
+    let mk = |n: u32| {
+        let (mut s, g, _) = Snap::with_global();
+        let queue = s.node("object", "Array", 101, 16);
+        s.edge(g, "property", "queue", queue);
+        let map = s.node("object", "Map", 103, 32);
+        s.edge(queue, "element", 0, map);
+        let table = s.node("array", "", 1001 + 2 * n, 64 * n);
+        s.edge(map, "internal", "table", table);
+        s.graph()
+    };
+    let graphs = [mk(1), mk(2), mk(3)];
+    assert_eq!(run(&graphs).iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["global.queue[0]"]);
+    // A variable of an anonymous function's scope stands alone.
+    let mk = |n: u32| {
+        let (mut s, g, _) = Snap::with_global();
+        let handler = s.node("closure", "", 101, 32);
+        s.edge(g, "property", "onRequest", handler);
+        let ctx = s.node("object", "system / Context", 103, 24);
+        s.edge(handler, "internal", "context", ctx);
+        let cache = s.node("object", "Map", 105, 32);
+        s.edge(ctx, "context", "sessionCache", cache);
+        let table = s.node("array", "", 1001 + 2 * n, 64 * n);
+        s.edge(cache, "internal", "table", table);
+        s.graph()
+    };
+    let graphs = [mk(1), mk(2), mk(3)];
+    assert_eq!(run(&graphs).iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["sessionCache"]);
 }
