@@ -3,11 +3,14 @@
 // Growth by holder on big snapshots: what the holder pass (`heapsnap.holders`, the "Growing
 // holders" of `heapsnap leaks`) adds to `leaks` in time and peak memory.
 //
-//   node bench/holders.js [--heap 100] [--runs 3] [--keep DIR]
+//   node bench/holders.js [--heap 100] [--runs 3] [--keep DIR] [--churn]
 //
 // One child process builds bench/analyze.js's heap of small records, closures and a Map
 // (`--heap` MB of V8 used heap) and writes A; then adds 2% more records (and Map entries) and
-// writes B, again, C: three snapshots of one process with a real growing holder. Each variant
+// writes B, again, C: three snapshots of one process with a real growing holder.
+// `--churn`: the holder pass's worst case instead: a million records written before A, each
+// given a new string before every snapshot, so every record is an old object holding something
+// new (a candidate the pass must look up in every snapshot), and nothing grows. Each variant
 // then runs in a fresh child that loads A, B and C and times only its pass (the loads are
 // reported apart), with its peak RSS (getrusage maxrss, the whole process):
 //   leaks            today's `leaks A B C` pass
@@ -28,11 +31,23 @@ const { values: args } = parseArgs({
     heap: { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
     keep: { type: 'string' },
+    churn: { type: 'boolean', default: false },
   },
 });
 
+const CHURN = `
+    const v8 = require('v8');
+    const path = require('path');
+    const recs = (globalThis.recs = []);
+    for (let i = 0; i < 1e6; i++) recs.push({ id: i, name: 'n' + i, tag: null });
+    for (const [k, name] of ['a', 'b', 'c'].entries()) {
+      for (let i = 0; i < recs.length; i++) recs[i].tag = 'tag-' + k + '-' + i;
+      v8.writeHeapSnapshot(path.join(DIR, name + '.heapsnapshot'));
+    }
+    console.log(JSON.stringify({ records: recs.length }));`;
+
 function buildSnapshots(mb, dir) {
-  const code = `
+  const code = args.churn ? CHURN.replace('DIR', JSON.stringify(dir)) : `
     const v8 = require('v8');
     const path = require('path');
     const keep = (globalThis.__benchHeap = []);
@@ -93,7 +108,7 @@ function main() {
   const files = ['a', 'b', 'c'].map((s) => path.join(dir, `${s}.heapsnapshot`));
   try {
     if (!files.every((f) => fs.existsSync(f))) {
-      process.stderr.write(`building a ${args.heap} MB heap and writing A, B, C into ${dir}...\n`);
+      process.stderr.write(`building ${args.churn ? 'the churn case' : `a ${args.heap} MB heap`} and writing A, B, C into ${dir}...\n`);
       buildSnapshots(Number(args.heap), dir);
     }
     const fileMB = fs.statSync(files[2]).size / 1e6;

@@ -31,7 +31,9 @@
 //! Cost: one pass over each snapshot's nodes, no dominator tree of the older snapshots (only
 //! the newest one's retained sizes, which `leaks` computes anyway), a sorted id column of the
 //! oldest snapshot while the candidates are found (as `leaks` does), and per candidate (a
-//! collection in the newest snapshot that holds something new since the oldest) a few words.
+//! collection in the newest snapshot that holds something new since the oldest) about 45
+//! bytes: few in real heaps, a million (+8% peak) when every old object of a 3 M-node heap got
+//! a new value (bench/holders.js `--churn`).
 
 use std::collections::HashMap;
 
