@@ -428,12 +428,15 @@ pub(crate) fn node_label(g: &HeapGraph, o: u32) -> String {
 const NAME_DEPTH: u32 = 3;
 
 /// How code reaches an edge's target from its source: `.name`, `["not an identifier"]`,
-/// `[3]`.
+/// `[3]` (an element, or a name that is a number).
 fn accessor(g: &HeapGraph, e: usize) -> String {
     if !g.edge_has_string_name(e) {
         return format!("[{}]", g.edge_name_index(e));
     }
     let name = g.strings.get(g.edge_name_index(e));
+    if !name.is_empty() && name.len() < 10 && name.bytes().all(|b| b.is_ascii_digit()) {
+        return format!("[{name}]"); // an index held as a name (an internal slot, `obj[3]`)
+    }
     let identifier = name.chars().enumerate().all(|(i, c)| c == '_' || c == '$' || c.is_alphabetic() || (i > 0 && c.is_numeric()));
     if identifier && !name.is_empty() {
         format!(".{name}")

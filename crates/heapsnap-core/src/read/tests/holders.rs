@@ -207,6 +207,21 @@ fn names_follow_the_path() {
     };
     let graphs = [mk(1), mk(2), mk(3)];
     assert_eq!(run(&graphs).iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["global.queue[0]"]);
+    // A property named by a number reads as an index.
+    let mk = |n: u32| {
+        let (mut s, g, _) = Snap::with_global();
+        let by_port = s.node("object", "Object", 101, 16);
+        s.edge(g, "property", "byPort", by_port);
+        let list = s.node("object", "Array", 103, 16);
+        s.edge(by_port, "property", "8080", list);
+        for i in 0..n {
+            let o = s.node("object", "Socket", 1001 + 2 * i, 32);
+            s.edge(list, "element", i, o);
+        }
+        s.graph()
+    };
+    let graphs = [mk(1), mk(2), mk(3)];
+    assert_eq!(run(&graphs).iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["global.byPort[8080]"]);
     // A variable of an anonymous function's scope stands alone.
     let mk = |n: u32| {
         let (mut s, g, _) = Snap::with_global();
