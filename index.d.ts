@@ -325,7 +325,7 @@ export interface NearHeapLimitOptions {
  */
 export function onNearHeapLimit(options?: NearHeapLimitOptions): void
 
-// ---- Analysis (native): readSnapshot / readSnapshotAsync / leaks, and the `heapsnap` CLI ----
+// ---- Analysis (native): readSnapshot / readSnapshotAsync / leaks / holders, and the `heapsnap` CLI ----
 
 /** One row of the Summary view (DevTools' "Summary", by constructor). */
 export interface ClassSummary {
@@ -476,6 +476,43 @@ export function readSnapshotAsync(path: string): Promise<HeapSnapshot>
  * constructor; user classes by retained size first, runtime objects last.
  */
 export function leaks(a: HeapSnapshot, b: HeapSnapshot, c: HeapSnapshot): LeakGroup[]
+
+/**
+ * One entry of `holders()` and of `leaks --json`'s `holders`: a collection (an object used as
+ * a dictionary, an array, a Map or Set, with V8's backing stores counted in it) that grew in
+ * every interval between the snapshots and shrank in none.
+ */
+export interface GrowingHolder {
+  /** Its holder on the retainer path and the edge from it, as code spells the access:
+   *  `MemoryStore.sessions`, `Cache.byId`, `handler().items` (a closure variable),
+   *  `Cache.byId[entry]` (a Map's entry). */
+  name: string
+  /** Its own class in the newest snapshot: `Object`, `Array`, `Map`, `Set`... */
+  className: string
+  /** Node id, the same in every snapshot. */
+  id: number
+  /** Entries in each snapshot, oldest first: own properties (not `__proto__`) and elements;
+   *  for a Map or Set the entries holding an object (a key and its value count once). */
+  entries: number[]
+  /** Its own size plus its backing stores' in each snapshot, oldest first, bytes. */
+  size: number[]
+  /** Newest minus oldest. */
+  entriesGrowth: number
+  sizeGrowth: number
+  /** Its retained size in the newest snapshot. */
+  retainedSize: number
+  /** What its entries added since the oldest snapshot retain in the newest, bytes (the
+   *  ranking sorts by this plus `sizeGrowth`). */
+  addedRetainedSize: number
+  /** `["(GC roots)", ..., "sessions (property)", "Object"]`, as in `LeakGroup`. */
+  retainerPath: string[]
+}
+
+/**
+ * Growth by holder across two or three snapshots of one process, oldest first: the
+ * collections that grew in every interval, the largest growth first (see `GrowingHolder`).
+ */
+export function holders(a: HeapSnapshot, b: HeapSnapshot, c?: HeapSnapshot): GrowingHolder[]
 
 // ---- Test harnesses: leakCheck / assertNoLeaks ----
 

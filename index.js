@@ -7,7 +7,7 @@ const { writeNow, writeAsync } = require('./lib/writer/write');
 const { checkOptions, toNative, ASYNC_WRITE_OPTIONS } = require('./lib/writer/options');
 const { invalidOption } = require('./lib/errors');
 const { installSignalHandler, removeSignalHandler, signalHandlerStatus, installDefaultHandler, parseEnv } = require('./lib/writer/signal');
-const { readSnapshot, readSnapshotAsync, leaks } = require('./lib/analyzer/analyze');
+const { readSnapshot, readSnapshotAsync, leaks, holders } = require('./lib/analyzer/analyze');
 const { on, off, onDumpInternal, emitDump } = require('./lib/writer/events');
 const { watch, stopWatch, watchStatus, installDefaultWatch } = require('./lib/watch/watch');
 const { onNearHeapLimit } = require('./lib/writer/near-heap-limit');
@@ -77,6 +77,7 @@ module.exports = {
   readSnapshot,
   readSnapshotAsync,
   leaks,
+  holders,
   leakCheck,
   assertNoLeaks,
   writeReport,

@@ -334,7 +334,9 @@ test('CLI: leaks exits 1 with leaks found, 0 without, and --json matches the API
   assert.strictEqual(r.status, 1, r.stderr);
   const api = heapsnap.leaks(...abc(leaky).map((f) => heapsnap.readSnapshot(f)));
   const documented = ({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks }) => ({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks });
-  assert.deepStrictEqual(r.json(), { leaks: api.map(documented) });
+  // `holders` (growth by holder, holders.test.js) is the one field added beside `leaks`.
+  assert.deepStrictEqual(Object.keys(r.json()), ['holders', 'leaks']);
+  assert.deepStrictEqual(r.json().leaks, api.map(documented));
   // Ranked: the leaking class first, with the arrays it holds folded into it.
   const [first] = r.json().leaks;
   assert.deepStrictEqual(first.allocationStacks, [], 'no allocation traces in these snapshots');
@@ -349,7 +351,7 @@ test('CLI: leaks exits 1 with leaks found, 0 without, and --json matches the API
   // Nothing is allocated between a snapshot and itself.
   const none = cli('leaks', plain, plain, plain, '--json');
   assert.strictEqual(none.status, 0, none.stderr);
-  assert.deepStrictEqual(none.json(), { leaks: [] });
+  assert.deepStrictEqual(none.json(), { holders: [], leaks: [] });
 });
 
 test('CLI: usage errors and bad input exit 2 with one line naming the code', (t) => {

@@ -4,7 +4,7 @@
 //
 //   heapsnap summary FILE [--top N] [--json]
 //   heapsnap diff A B [--top N] [--json]
-//   heapsnap leaks A B C [--top N] [--json]        exit 1 when leaks are found
+//   heapsnap leaks A B [C] [--top N] [--json]      growing holders, then (with C) leak groups; exit 1 when leaks are found
 //   heapsnap retainers FILE (--id N | --name Ctor) [--top N] [--json]
 //   heapsnap report A B [C] [-o FILE] [--top N]       one self-contained HTML page
 //   heapsnap top FILE.heapprofile [--top N] [--json]  allocation sites of a sampling heap profile
@@ -28,8 +28,12 @@ const USAGE = `Usage: heapsnap <command> [options]
 Commands:
   summary FILE                    objects by constructor: count, self and retained size
   diff A B                        what changed from snapshot A to B (same process), by constructor
-  leaks A B C                     three-snapshot technique: allocated between A and B, alive in C
-                                  (exit code 1 when leaks are found)
+  leaks A B [C]                   first the growing holders: the objects, arrays, Maps and Sets
+                                  that grew in every interval, named by what holds them
+                                  (MemoryStore.sessions); then, with C, the three-snapshot
+                                  technique: allocated between A and B, alive in C, by class
+                                  (exit code 1 when leak groups are found; with two snapshots,
+                                  when a holder grew)
   retainers FILE --id N           what holds node N, and its dominator chain
   retainers FILE --name Ctor      what holds the objects of constructor Ctor
   report A B [C]                  one self-contained HTML page (no network, opens from file://):
@@ -87,7 +91,7 @@ Options:
 Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input, usage, or a failed dump.
 (report exits 0 whenever it wrote the page; use leaks to fail a CI job.)`;
 
-const ARITY = { summary: 1, diff: 2, leaks: 3, retainers: 1, report: [2, 3] };
+const ARITY = { summary: 1, diff: 2, leaks: [2, 3], retainers: 1, report: [2, 3] };
 
 function parse(argv) {
   const { values, positionals } = parseOrUsage(argv, {
@@ -238,34 +242,73 @@ function diff(a, b, opts) {
   ));
 }
 
-function leaks(analyze, a, b, c, opts) {
-  const all = analyze.leaks(a, b, c);
-  const groups = opts.top === undefined ? all : all.slice(0, opts.top);
+function leaks(analyze, snaps, opts) {
+  // Holders first: their pass needs only the newest snapshot's retained sizes, which the leak
+  // groups reuse, so the two passes' temporaries never coexist.
+  const growing = analyze.holders(...snaps);
+  const all = snaps.length === 3 ? analyze.leaks(...snaps) : null;
+  const top = (list) => (opts.top === undefined ? list : list.slice(0, opts.top));
+  const groups = all && top(all);
+  const rows = top(growing);
   if (opts.json) {
     out(JSON.stringify({
-      leaks: groups.map(({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks }) => ({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks })),
+      holders: rows.map(({ name, className, id, entries, size, entriesGrowth, sizeGrowth, retainedSize, addedRetainedSize, retainerPath }) => ({ name, className, id, entries, size, entriesGrowth, sizeGrowth, retainedSize, addedRetainedSize, retainerPath })),
+      ...(groups && {
+        leaks: groups.map(({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks }) => ({ name, count, size, retainedSize, runtime, holds, retainerPath, allocationStacks })),
+      }),
     }));
-  } else if (all.length === 0) {
-    out('No leak candidates: nothing allocated between A and B is still alive in C.');
   } else {
-    out(`${all.length} leak candidate group${all.length > 1 ? 's' : ''}: allocated between A and B, still alive in C; largest retained first, runtime objects last\n`);
-    out(table(
-      [
-        { title: 'Constructor', align: 'left' },
-        { title: 'Count', align: 'right' },
-        { title: 'Size', align: 'right' },
-        { title: 'Retained', align: 'right' },
-        { title: 'Also holding', align: 'left' },
-      ],
-      groups.map((g) => [truncate(g.name), int(g.count), formatBytes(g.size), formatBytes(g.retainedSize), truncate(g.holds.map((h) => `${int(h.count)} ${h.name}`).join(', '), 50)]),
-    ));
-    for (const g of groups) {
-      out(`\n${truncate(g.name)} (${int(g.count)}), retained via:\n  ${g.retainerPath.map((p) => truncate(p, 80)).join('\n  -> ')}`);
-      const [top] = g.allocationStacks;
-      if (top) out(`  allocated (${int(top.count)} of them) at:\n${stackLines(top.frames)}`);
-    }
+    printHolders(growing, rows, snaps.length);
+    if (all) printLeakGroups(all, groups);
   }
-  return all.length > 0 ? 1 : 0;
+  // Three snapshots: the leak groups decide, as before holders existed; two: the holders.
+  return (all ?? growing).length > 0 ? 1 : 0;
+}
+
+function printHolders(growing, rows, count) {
+  const steps = count === 3 ? 'A -> B -> C' : 'A -> B';
+  if (growing.length === 0) {
+    out(`No growing holders: no object, array, Map or Set grew in every interval (${steps}).\n`);
+    return;
+  }
+  out(`Growing holders: collections that grew in every interval (${steps}), largest growth first\n`);
+  out(table(
+    [
+      { title: 'Holder', align: 'left' },
+      { title: 'Class', align: 'left' },
+      { title: `Entries (${steps})`, align: 'right' },
+      { title: 'Growth', align: 'right' },
+      { title: 'Retained', align: 'right' },
+    ],
+    rows.map((h) => [truncate(h.name), truncate(h.className, 30), h.entries.map(int).join(' -> '), `+${formatBytes(h.addedRetainedSize + h.sizeGrowth)}`, formatBytes(h.retainedSize)]),
+  ));
+  for (const h of rows.slice(0, 3)) {
+    out(`\n${truncate(h.name)} (+${int(h.entriesGrowth)} entries), held via:\n  ${h.retainerPath.map((p) => truncate(p, 80)).join('\n  -> ')}`);
+  }
+  out('');
+}
+
+function printLeakGroups(all, groups) {
+  if (all.length === 0) {
+    out('No leak candidates: nothing allocated between A and B is still alive in C.');
+    return;
+  }
+  out(`${all.length} leak candidate group${all.length > 1 ? 's' : ''}: allocated between A and B, still alive in C; largest retained first, runtime objects last\n`);
+  out(table(
+    [
+      { title: 'Constructor', align: 'left' },
+      { title: 'Count', align: 'right' },
+      { title: 'Size', align: 'right' },
+      { title: 'Retained', align: 'right' },
+      { title: 'Also holding', align: 'left' },
+    ],
+    groups.map((g) => [truncate(g.name), int(g.count), formatBytes(g.size), formatBytes(g.retainedSize), truncate(g.holds.map((h) => `${int(h.count)} ${h.name}`).join(', '), 50)]),
+  ));
+  for (const g of groups) {
+    out(`\n${truncate(g.name)} (${int(g.count)}), retained via:\n  ${g.retainerPath.map((p) => truncate(p, 80)).join('\n  -> ')}`);
+    const [top] = g.allocationStacks;
+    if (top) out(`  allocated (${int(top.count)} of them) at:\n${stackLines(top.frames)}`);
+  }
 }
 
 /** An allocation stack, one indented `fn (file:line:column)` per line. */
@@ -357,7 +400,7 @@ function main(argv) {
       diff(snaps[0], snaps[1], opts);
       return 0;
     case 'leaks':
-      return leaks(analyze, snaps[0], snaps[1], snaps[2], opts);
+      return leaks(analyze, snaps, opts);
     case 'retainers':
       retainers(snaps[0], opts);
       return 0;

@@ -27,6 +27,8 @@ async function main() {
   const snap = heapsnap.readSnapshot(info.path);
   const s = snap.summary({ top: 5 });
   console.log(s.constructors[0].retainedSize, snap.diff(snap).constructors.length);
+  const grown: heapsnap.GrowingHolder[] = heapsnap.holders(snap, snap, snap).concat(heapsnap.holders(snap, snap));
+  console.log(grown.map((h) => `${h.name} ${h.className} ${h.entries.join(' -> ')} +${h.addedRetainedSize + h.sizeGrowth} ${h.retainerPath.join(' -> ')}`));
   const report = await heapsnap.leakCheck(() => {}, { iterations: 5, stacks: true });
   for (const leak of report.leaks) for (const stack of leak.allocationStacks ?? []) console.log(stack.count, stack.frames.map((f) => `${f.functionName} ${f.url}:${f.line}:${f.column}`));
   const traced = heapsnap.readSnapshot(info.path);

@@ -195,4 +195,19 @@ function leaks(a, b, c) {
   return rankLeaks(leakCandidates(a, b, c));
 }
 
-module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, Snapshot };
+/**
+ * Growth by holder: across two or three snapshots of one process (oldest first), the
+ * collections (objects used as dictionaries, arrays, Maps, Sets; their V8 backing stores
+ * counted in them) that grew in every interval and shrank in none, largest growth first
+ * (bytes the growth keeps alive: what the entries added since `a` retain in the newest
+ * snapshot, plus the collection's own growth):
+ * `[{ name, className, id, entries, size, entriesGrowth, sizeGrowth, retainedSize,
+ * addedRetainedSize, retainerPath }]`, `name` as code spells the access (`MemoryStore.sessions`),
+ * `entries` and `size` one number per snapshot.
+ */
+function holders(a, b, c) {
+  const native = analyzer();
+  return native.holders(unwrap('holders', a, 'a'), unwrap('holders', b, 'b'), c === undefined ? undefined : unwrap('holders', c, 'c'));
+}
+
+module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, holders, Snapshot };

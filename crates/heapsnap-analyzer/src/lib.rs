@@ -1,5 +1,5 @@
 //! heapsnap's analyzer addon: `NativeSnapshot` (a parsed snapshot held natively), its sync and
-//! async loaders, and `leaks`. All the work is in `heapsnap_core::read`; this file only
+//! async loaders, `leaks` and `holders`. All the work is in `heapsnap_core::read`; this file only
 //! moves results into plain JS objects and errors into coded JS errors. It also carries
 //! `NativeFileSink` (file_sink.rs), heapsnap's snapshot file writer for bytes that come from JS.
 //!
@@ -357,6 +357,47 @@ pub fn leaks(a: &NativeSnapshot, b: &NativeSnapshot, c: &NativeSnapshot) -> Vec<
                     frames: s.frames.into_iter().map(stack_frame).collect(),
                 })
                 .collect(),
+        })
+        .collect()
+}
+
+// ---- growth by holder (core's `holders`) ----
+
+/// A collection that grew in every interval (see core's `GrowingHolder`).
+#[napi(object)]
+pub struct NativeGrowingHolder {
+    pub name: String,
+    pub class_name: String,
+    pub id: f64,
+    pub entries: Vec<f64>,
+    pub size: Vec<f64>,
+    pub entries_growth: f64,
+    pub size_growth: f64,
+    pub retained_size: f64,
+    pub added_retained_size: f64,
+    pub retainer_path: Vec<String>,
+}
+
+/// Collections that grew across two or three snapshots of one process (oldest first), the
+/// largest growth first.
+#[napi]
+pub fn holders(a: &NativeSnapshot, b: &NativeSnapshot, c: Option<&NativeSnapshot>) -> Vec<NativeGrowingHolder> {
+    let mut series: Vec<&HeapGraph> = vec![&a.graph, &b.graph];
+    series.extend(c.map(|c| &*c.graph));
+    let f = |v: Vec<u64>| v.into_iter().map(|x| x as f64).collect();
+    core::holders(&series)
+        .into_iter()
+        .map(|h| NativeGrowingHolder {
+            name: h.name,
+            class_name: h.class_name,
+            id: h.id as f64,
+            entries: f(h.entries),
+            size: f(h.size),
+            entries_growth: h.entries_growth as f64,
+            size_growth: h.size_growth as f64,
+            retained_size: h.retained_size as f64,
+            added_retained_size: h.added_retained_size as f64,
+            retainer_path: h.retainer_path,
         })
         .collect()
 }

@@ -221,7 +221,9 @@ fn dom_class_name(name: &str) -> String {
     name.to_string()
 }
 
-fn is_plain_object(g: &Graph, o: u32) -> bool {
+/// A plain `{}` (or `Object.create(null)`) object: DevTools names it by its properties; a
+/// retainer name (`paths`) by where it is held.
+pub(crate) fn is_plain_object(g: &Graph, o: u32) -> bool {
     g.node_type[o as usize] == g.nt.object && g.node_name(o) == "Object"
 }
 

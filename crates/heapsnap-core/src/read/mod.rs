@@ -1,5 +1,5 @@
 //! Reading heap snapshots back and explaining them: parser, packed graph, dominators, classes,
-//! diff, leaks, retainers, allocation traces; `.heapprofile`s (`heapprofile`); and the
+//! diff, leaks, growth by holder, retainers, allocation traces; `.heapprofile`s (`heapprofile`); and the
 //! synthetic snapshots scale tests generate (`synth`).
 //!
 //! ```no_run
@@ -21,6 +21,7 @@ mod dominators;
 mod edges;
 mod error;
 mod graph;
+mod holders;
 pub mod heapprofile;
 mod leaks;
 pub(crate) mod parser;
@@ -41,6 +42,7 @@ pub use diff::{diff, ClassDiff, Diff};
 pub use error::{AnalyzeError, CORRUPT_SNAPSHOT};
 pub use graph::{Graph, Location, StringTable};
 pub use snapshot::HeapGraph;
+pub use holders::{holders, GrowingHolder};
 pub use leaks::{leaks, HeldObjects, LeakGroup};
 pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress};
 pub use retainers::{DominatorEntry, Retainer, RetainerGroup};

@@ -34,6 +34,7 @@
 //! table itself and the slot number (a hash table index, meaningless to the user) are what is
 //! left out, and whether the object is the entry's key or its value is not claimed.
 
+use super::classes::is_plain_object;
 use super::dominators::is_user_root;
 use super::snapshot::HeapGraph;
 
@@ -294,6 +295,60 @@ impl RetainerPaths {
         .take(g.node_count())
     }
 
+    /// The holder of `o` on its path and the edge from it (`None` for the root, its
+    /// children and unreached nodes).
+    fn parent(&self, g: &HeapGraph, o: u32) -> Option<(u32, usize)> {
+        let e = self.parent_edge[o as usize];
+        (e != ROOT_EDGE && e != UNREACHED).then(|| (edge_source(g, e), e as usize))
+    }
+
+    /// The name a person gives `o`: its holder on the path and the edge from it, as code
+    /// would spell the access: `MemoryStore.sessions`, `Array[3]`, `Object["user:42"]`. A
+    /// plain object or array holder is itself named that way, since `Object` or `Array` alone
+    /// says nothing (`Channel._events.message`, `global.queue[0]`, up to [`NAME_DEPTH`]
+    /// holders). A closure variable is named after a function that closes over it
+    /// (`handler().items`, the holder being its context), or alone when that function has no
+    /// name (`sessionCache`); an object in a Map's or Set's table after the Map
+    /// (`Cache.byId[entry]`, as [`RetainerPaths::path`] collapses that hop). Nodes with no
+    /// holder (the root's children) are their own label.
+    pub(crate) fn name(&self, g: &HeapGraph, o: u32) -> String {
+        self.qualified(g, o, NAME_DEPTH)
+    }
+
+    fn qualified(&self, g: &HeapGraph, o: u32, depth: u32) -> String {
+        let Some((from, e)) = self.parent(g, o) else { return node_label(g, o) };
+        if self.flags[from as usize] & TABLE != 0 {
+            if let Some((map, e)) = self.parent(g, from) {
+                if self.tag(g, e) == T_TABLE {
+                    return format!("{}[entry]", self.qualified(g, map, depth));
+                }
+            }
+        }
+        let anonymous = is_plain_object(g, from) || (g.node_type[from as usize] == g.nt.object && g.node_name(from) == "Array");
+        let holder = if depth > 1 && anonymous && self.parent(g, from).is_some() {
+            Some(self.qualified(g, from, depth - 1))
+        } else {
+            self.holder_label(g, from)
+        };
+        match holder {
+            Some(holder) => format!("{holder}{}", accessor(g, e)),
+            None => g.edge_name(e),
+        }
+    }
+
+    /// A holder's label in a name: a context is shown as the closure that leads to it, or not
+    /// at all when that closure is anonymous (`None`: the variable's name stands alone).
+    fn holder_label(&self, g: &HeapGraph, from: u32) -> Option<String> {
+        if self.flags[from as usize] & CONTEXT != 0 {
+            if let Some((closure, e)) = self.parent(g, from) {
+                if g.node_type[closure as usize] == g.nt.closure && self.tag(g, e) == T_CONTEXT {
+                    return (!g.node_name(closure).is_empty()).then(|| node_label(g, closure));
+                }
+            }
+        }
+        Some(node_label(g, from))
+    }
+
     /// The path from the GC roots to `target`: `["(GC roots)", node, (edge, node)*]`.
     pub(crate) fn path(&self, g: &HeapGraph, target: u32) -> Vec<String> {
         let mut hops: Vec<u32> = Vec::new(); // edges, from target upward
@@ -367,6 +422,27 @@ pub(crate) fn node_label(g: &HeapGraph, o: u32) -> String {
         return g.node_name(o).to_string();
     }
     g.class_name(o).to_string()
+}
+
+/// How many holders a name shows at most (`a.b.c`).
+const NAME_DEPTH: u32 = 3;
+
+/// How code reaches an edge's target from its source: `.name`, `["not an identifier"]`,
+/// `[3]` (an element, or a name that is a number).
+fn accessor(g: &HeapGraph, e: usize) -> String {
+    if !g.edge_has_string_name(e) {
+        return format!("[{}]", g.edge_name_index(e));
+    }
+    let name = g.strings.get(g.edge_name_index(e));
+    if !name.is_empty() && name.len() < 10 && name.bytes().all(|b| b.is_ascii_digit()) {
+        return format!("[{name}]"); // an index held as a name (an internal slot, `obj[3]`)
+    }
+    let identifier = name.chars().enumerate().all(|(i, c)| c == '_' || c == '$' || c.is_alphabetic() || (i > 0 && c.is_numeric()));
+    if identifier && !name.is_empty() {
+        format!(".{name}")
+    } else {
+        format!("[{}]", serde_json::to_string(name).unwrap_or_default())
+    }
 }
 
 fn edge_label(g: &HeapGraph, e: usize) -> String {

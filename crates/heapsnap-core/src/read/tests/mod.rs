@@ -6,6 +6,7 @@ mod chunks;
 mod classes;
 mod compare;
 mod graph;
+mod holders;
 mod io;
 mod lengauer_tarjan;
 mod parity;
