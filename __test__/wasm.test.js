@@ -96,14 +96,17 @@ const PROFILE = path.join(fixtures, 'p.heapprofile');
 
 test('the WebAssembly analyzer is what HEAPSNAP_FORCE_PORTABLE=analyzer loads, and it is quiet', () => {
   const code = `const { analyzer, portableForced } = require(${JSON.stringify(LOADER)});
-console.log(JSON.stringify({ forced: portableForced('analyzer'), mode: analyzer.mode(), exports: Object.keys(analyzer()).sort() }));`;
+const { capabilities } = require(${JSON.stringify(path.join(path.dirname(LOADER), 'capabilities'))});
+console.log(JSON.stringify({ forced: portableForced('analyzer'), mode: analyzer.mode(), exports: Object.keys(analyzer()).sort(), capabilities: capabilities().analyzer }));`;
   const portable = runNode(code, { env: { HEAPSNAP_FORCE_PORTABLE: 'writer, Analyzer' } });
   assert.strictEqual(portable.status, 0, portable.stderr);
   assert.strictEqual(portable.stderr, '', 'no warning of any kind (Node 18-22 warn that WASI is experimental)');
   const p = JSON.parse(portable.stdout);
   assert.deepStrictEqual([p.forced, p.mode], [true, 'portable']);
+  assert.deepStrictEqual(p.capabilities, { mode: 'portable', forced: true, reason: 'HEAPSNAP_FORCE_PORTABLE=analyzer' });
   const native = JSON.parse(runNode(code, { env: NATIVE }).stdout);
   assert.deepStrictEqual([native.forced, native.mode], [false, 'native']);
+  assert.deepStrictEqual(native.capabilities, { mode: 'native', forced: false, reason: null });
   // Same API, plus the one call the loader uses to keep WASI's working directory the host's.
   assert.deepStrictEqual(p.exports.filter((name) => name !== 'wasiSetCwd'), native.exports);
 });
@@ -280,6 +283,15 @@ test('where no native analyzer loads, the WebAssembly one is used without being 
   assert.strictEqual(r.status, 0, r.stderr);
   assert.strictEqual(r.stderr, '');
   assert.strictEqual(r.stdout, run(NATIVE, ['summary', '--json', A]).stdout);
+  // capabilities() says which analyzer runs, and why.
+  const caps = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(copy)}).capabilities().analyzer))`], {
+    encoding: 'utf8',
+    env: { ...process.env, HEAPSNAP_OPTIONS: 'nosignal', HEAPSNAP_FORCE_PORTABLE: '' },
+  });
+  assert.strictEqual(caps.status, 0, caps.stderr);
+  const analyzer = JSON.parse(caps.stdout);
+  assert.deepStrictEqual([analyzer.mode, analyzer.forced], ['portable', false]);
+  assert.match(analyzer.reason, /no analyzer addon .*: the WebAssembly analyzer stands in$/);
 });
 
 test("a snapshot too big for the WebAssembly memory fails with ERR_HEAPSNAP_WASM_STOPPED, never a hang or a crash", (t) => {

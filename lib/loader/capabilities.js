@@ -39,8 +39,8 @@ function writerFeatures(mode) {
 
 /**
  * `{ writer: { mode, forced, reason, features }, analyzer: { mode, forced, reason } }`:
- * `mode` is 'native' or 'portable' for the writer ('unavailable' when neither works), and
- * 'native' (or 'unavailable') for the analyzer; `reason` says why a part is not native.
+ * `mode` is 'native' or 'portable' (Node's inspector for the writer, WebAssembly for the
+ * analyzer), 'unavailable' when neither works; `reason` says why a part is not native.
  */
 function capabilities() {
   const forced = forcedPortable();
@@ -53,8 +53,7 @@ function capabilities() {
   }
   let analyzerPart;
   try {
-    const addon = analyzer();
-    analyzerPart = { mode: addon.portable ? 'portable' : 'native', forced: forced.has('analyzer'), reason: null };
+    analyzerPart = { mode: analyzer.mode(), forced: forced.has('analyzer'), reason: analyzer.reason() };
   } catch (err) {
     analyzerPart = { mode: 'unavailable', forced: forced.has('analyzer'), reason: err.message.replace(/^heapsnap: /, '') };
   }

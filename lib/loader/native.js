@@ -92,6 +92,8 @@ function loadWriter() {
 
 /** Which analyzer `analyzer()` gave: 'native', 'portable' (WebAssembly), or undefined before the first load. */
 let analyzerMode;
+/** Why the analyzer is the WebAssembly one (null when native). */
+let analyzerReason = null;
 
 /** The native analyzer, else the WebAssembly one; a coded error naming both when neither loads. */
 function loadAnalyzer() {
@@ -108,6 +110,7 @@ function loadAnalyzer() {
   try {
     const addon = require('./wasm').loadWasmAnalyzer();
     analyzerMode = 'portable';
+    analyzerReason = nativeFailure ? `${String(nativeFailure.message).replace(/^heapsnap: /, '').split('\n')[0]}: the WebAssembly analyzer stands in` : 'HEAPSNAP_FORCE_PORTABLE=analyzer';
     return addon;
   } catch (err) {
     const wasm = `the WebAssembly analyzer does not load either (${String(err.message).split('\n')[0]})`;
@@ -138,6 +141,12 @@ function lazy(kind, loader = () => load(kind)) {
 
 const writer = lazy('writer', loadWriter);
 const analyzer = lazy('analyzer', loadAnalyzer);
+
+/** Why the analyzer is the WebAssembly one, null when native (loads it if needed). */
+analyzer.reason = () => {
+  analyzer();
+  return analyzerReason;
+};
 
 /** 'native' or 'portable' once the analyzer has loaded (it is loaded by this call if needed). */
 analyzer.mode = () => {
