@@ -281,8 +281,9 @@ test('HEAPSNAP_OPTIONS=background: SIGUSR2 dumps in a child while timers keep fi
       await new Promise((resolve) => setTimeout(resolve, 20));
       files = fs.readdirSync(${JSON.stringify(dir)}).filter((name) => !name.startsWith('.') && !name.endsWith('.memory.json'));
     }
-    // The success line follows the file's rename; let the loop run the child's exit.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The success line and the child's reaping follow the file's rename, on the loop: wait for
+    // them (a loaded machine may take a while), up to 10 s.
+    for (let i = 0; i < 500 && children().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     clearInterval(timer);
     out({ files, ticks, planted: plantedCount(${JSON.stringify(dir)} + '/' + files[0]), children: children() });
   `, { env: { HEAPSNAP_OPTIONS: `background,dir=${dir}` } });

@@ -207,8 +207,17 @@ function signalDump(project, node, env, log) {
   });
 }
 
-/** This checkout's tests and examples in the project, its dev dependencies linked in. */
-function addTestSuite(project) {
+/**
+ * This checkout's tests and examples in the project, its dev dependencies linked in, and
+ * @heapsnap/portable unpacked beside the platform package (npm installs it on no Linux x64 or
+ * arm64 machine; wasm.test.js compares the WebAssembly analyzer with the native one).
+ */
+function addTestSuite(project, tarballs) {
+  const portable = path.join(project, 'node_modules', '@heapsnap', 'portable');
+  if (!fs.existsSync(portable)) {
+    fs.mkdirSync(portable, { recursive: true });
+    execFileSync('tar', ['xzf', tarballs.portable['@heapsnap/portable'], '-C', portable, '--strip-components=1']);
+  }
   for (const dir of ['__test__', 'examples']) fs.cpSync(path.join(ROOT, dir), path.join(project, dir), { recursive: true });
   // The checkout's snapshot fixture that wasm.test.js compares both analyzers on.
   const fixture = path.join('crates', 'heapsnap-core', 'tests', 'fixtures', 'node20-pruned.heapsnapshot.gz');
@@ -424,7 +433,7 @@ async function testMajor(node, tarballs, { suite, ignoreScripts = true, asDarwin
   withoutWriter(project, node, env, log);
   if (asDarwin) asMacOS(node, tarballs, project, env);
 
-  if (suite) runSuiteAndCount(project, node, env, log, row, 'test suite');
+  if (suite) runSuiteAndCount(project, tarballs, node, env, log, row, 'test suite');
   check('no compiler was called, all through', () => assert(standIns.calls() === '', `calls:\n${standIns.calls()}`));
 }
 
@@ -471,13 +480,13 @@ function testBareMajor(node, tarballs, snapshot, { suite }) {
     return `${row.tests}, snapshot of ${parseSnapshotHeader(path.join(project, 'built.heapsnapshot'))} nodes`;
   });
   if (suite && fs.existsSync(path.join(project, 'node_modules', 'heapsnap', 'native'))) {
-    runSuiteAndCount(project, node, noRust, log, row, 'test suite with the writer built from source');
+    runSuiteAndCount(project, tarballs, node, noRust, log, row, 'test suite with the writer built from source');
   }
 }
 
 /** Runs the whole suite, adds its counts to the totals and the row, prints failures. */
-function runSuiteAndCount(project, node, env, log, row, label) {
-  addTestSuite(project);
+function runSuiteAndCount(project, tarballs, node, env, log, row, label) {
+  addTestSuite(project, tarballs);
   const s = runTestSuite(project, node, env, log);
   const counts = `${s.pass} passed, ${s.fail} failed, ${s.skipped} skipped (${s.seconds.toFixed(0)} s)`;
   row.tests = row.tests === '-' ? counts : `${row.tests}; ${counts}`;
