@@ -14,9 +14,12 @@
 //! Numbers follow Chrome DevTools' heap snapshot model (see `dominators` and `classes` for
 //! the rules), so they can be checked against DevTools on the same file.
 
+mod browse;
 mod classes;
 mod column;
+mod details;
 mod diff;
+mod distances;
 mod dominators;
 mod edges;
 mod error;
@@ -36,8 +39,11 @@ mod traces;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use browse::{objects_not_in, ClassRow, EdgeRow, NodeRow, Page, PageRequest, SortBy};
 pub use classes::{ClassKey, InterfaceDefinition};
+pub use details::{Binding, Elements, Entries, Entry, Listeners, ObjectDetails, SourceLocation, StringValue};
 pub use diff::{diff, ClassDiff, Diff};
+pub use distances::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 pub use error::{AnalyzeError, CORRUPT_SNAPSHOT};
 pub use graph::{Graph, Location, StringTable};
 pub use snapshot::HeapGraph;

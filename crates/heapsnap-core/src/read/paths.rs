@@ -276,6 +276,13 @@ impl RetainerPaths {
         p
     }
 
+    /// The edge that brings `o` onto its preferred path (`None` for the root and for objects
+    /// no non-weak edge reaches).
+    pub(crate) fn preferred_edge(&self, o: u32) -> Option<u32> {
+        let e = self.parent_edge[o as usize];
+        (e != ROOT_EDGE && e != UNREACHED).then_some(e)
+    }
+
     pub(crate) fn reached(&self, o: u32) -> bool {
         self.parent_edge[o as usize] != UNREACHED
     }
