@@ -195,4 +195,9 @@ function leaks(a, b, c) {
   return rankLeaks(leakCandidates(a, b, c));
 }
 
-module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, Snapshot };
+/** The native handle of a snapshot (for lib/analyzer/browse.js), with the usual argument check. */
+function nativeOf(fn, snap, what) {
+  return unwrap(fn, snap, what);
+}
+
+module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, Snapshot, nativeOf };

@@ -6,7 +6,11 @@
 //! and then serialized again. Ids and sizes are JSON integers (the page reads them as
 //! numbers, exact up to 2^53 like the rest of the JS API).
 
+use std::sync::Arc;
+
 use heapsnap_core::read::{self as core, HeapGraph, Location, PageRequest, SortBy};
+use heapsnap_napi::CodedTask;
+use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
 use crate::{not_found, to_id, NativeLocation, NativeSnapshot};
@@ -34,6 +38,17 @@ fn found<T: serde::Serialize>(value: Option<T>, id: f64) -> napi::Result<String,
 
 #[napi]
 impl NativeSnapshot {
+    /// Computes on the libuv pool what the queries below use (see `prepare_browsing`), so a
+    /// server's event loop stays free while a big snapshot is prepared.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn view_prepare(&self) -> AsyncTask<CodedTask<bool>> {
+        let graph = Arc::clone(&self.graph);
+        CodedTask::spawn(move || {
+            graph.prepare_browsing();
+            Ok(true)
+        })
+    }
+
     /// The Summary's rows with class keys and DevTools' distances, as JSON.
     #[napi]
     pub fn view_classes(&self) -> napi::Result<String, String> {

@@ -138,6 +138,18 @@ fn page_of<T: Copy>(mut items: Vec<T>, offset: usize, limit: usize, cmp: impl Fn
 }
 
 impl HeapGraph {
+    /// Computes up front what the viewer's queries use (dominators and classes, distances,
+    /// the id index, the retainer index and preferred paths), so that a viewer can do it
+    /// while loading, off its event loop, and every click after that is a lookup.
+    pub fn prepare_browsing(&self) {
+        self.analysis();
+        self.classes();
+        self.distances();
+        self.find_node(0);
+        self.retainer_index();
+        self.retainer_paths();
+    }
+
     /// The object at ordinal `ord` as a row.
     pub fn node_row(&self, ord: u32) -> NodeRow {
         let a = self.analysis();

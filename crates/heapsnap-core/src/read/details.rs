@@ -214,13 +214,27 @@ impl HeapGraph {
 
     fn source_location(&self, o: u32) -> Option<SourceLocation> {
         let l = self.location(o)?;
-        let url = (self.node_type[o as usize] == self.nt.closure)
-            .then(|| self.named_edge(o, "shared"))
-            .flatten()
-            .and_then(|sfi| self.named_edge(sfi, "script_or_debug_info").or_else(|| self.named_edge(sfi, "script")))
-            .map(|script| self.node_name(script).to_string())
-            .filter(|u| !u.is_empty());
+        let url = self.closure_script_url(o).or_else(|| self.script_url(l.script_id));
         Some(SourceLocation { script_id: l.script_id, line: l.line + 1, column: l.column + 1, url })
+    }
+
+    /// A closure's script URL: `shared` -> `script_or_debug_info` (or `script`) -> its name.
+    fn closure_script_url(&self, o: u32) -> Option<String> {
+        if self.node_type[o as usize] != self.nt.closure {
+            return None;
+        }
+        let sfi = self.named_edge(o, "shared")?;
+        let script = self.named_edge(sfi, "script_or_debug_info").or_else(|| self.named_edge(sfi, "script"))?;
+        Some(self.node_name(script).to_string()).filter(|u| !u.is_empty())
+    }
+
+    /// The URL of script `script_id`, through a closure located in it (locations name scripts
+    /// by id only; an object's constructor location has no path to its script).
+    fn script_url(&self, script_id: u32) -> Option<String> {
+        self.locations
+            .iter()
+            .filter(|(_, l)| l.script_id == script_id)
+            .find_map(|&(ord, _)| self.closure_script_url(ord))
     }
 
     fn context_variables(&self, o: u32) -> Vec<Binding> {

@@ -1,0 +1,108 @@
+'use strict';
+// The interactive viewer's queries on a snapshot (lib/viewer/api.js asks them, one page of
+// rows at a time). The native analyzer answers each as JSON text, which the viewer sends to
+// the page as it is: no JS object per row (see crates/heapsnap-analyzer/src/view.rs).
+//
+// Shapes (camelCase, sizes in bytes, ids as DevTools shows them, @N):
+//   row:   { id, name, className, nodeType, selfSize, retainedSize, distance, dominated }
+//   edge:  { edgeType, edgeName, weak, preferred, node: row }
+//   page:  { total, offset, rows }
+//   class: { key, name, location?, count, selfSize, retainedSize, distance }
+// `distance` is DevTools' (hops from the GC roots; >= 100000000 for objects only V8's own
+// roots reach, -5 for none).
+
+const { analyzer } = require('../loader/native');
+const { nativeOf } = require('./analyze');
+const { invalidOption } = require('../errors');
+
+const SORTS = new Set(['id', 'distance', 'selfSize', 'retainedSize']);
+const MAX_LIMIT = 1000;
+
+function count(fn, name, value, max = 0xffffffff) {
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw invalidOption(`${fn}: ${name} must be an integer from 0 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function id(fn, value) {
+  if (!Number.isSafeInteger(value) || value < 0) throw invalidOption(`${fn}: id must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+/** `{ offset = 0, limit = 100 }`, checked. */
+function range(fn, { offset = 0, limit = 100 } = {}) {
+  return [count(fn, 'offset', offset), count(fn, 'limit', limit, MAX_LIMIT)];
+}
+
+/** `{ sort = 'retainedSize', descending = true, offset, limit }`, checked. */
+function listing(fn, options = {}) {
+  const { sort = 'retainedSize', descending = true } = options;
+  if (!SORTS.has(sort)) throw invalidOption(`${fn}: sort must be one of ${[...SORTS].join(', ')}, got ${sort}`);
+  if (typeof descending !== 'boolean') throw invalidOption(`${fn}: descending must be a boolean, got ${typeof descending}`);
+  return [sort, descending, ...range(fn, options)];
+}
+
+/** The viewer's questions to one snapshot; every method returns JSON text. */
+class SnapshotBrowser {
+  constructor(snapshot) {
+    this.native = nativeOf('SnapshotBrowser', snapshot, 'snapshot');
+  }
+
+  /** Computes what the queries need, on the libuv pool (resolves when done). */
+  prepare() {
+    return this.native.viewPrepare();
+  }
+
+  /** The Summary's classes (same order as `summary()`), with keys and distances: JSON array. */
+  classes() {
+    return this.native.viewClasses();
+  }
+
+  /** A page of the instances of class `key`: JSON page of rows. */
+  instances(key, options) {
+    return this.native.viewInstances(count('instances', 'key', key), ...listing('instances', options));
+  }
+
+  /** One object as a row (`ERR_HEAPSNAP_NODE_NOT_FOUND` when the id is not in the snapshot). */
+  node(nodeId) {
+    return this.native.viewNode(id('node', nodeId));
+  }
+
+  /** A page of the edges holding the object: preferred path first, then by distance; weak ones last. */
+  retainers(nodeId, options) {
+    return this.native.viewRetainers(id('retainers', nodeId), ...range('retainers', options));
+  }
+
+  /** A page of the edges the object holds, in the snapshot's order. */
+  edges(nodeId, options) {
+    return this.native.viewEdges(id('edges', nodeId), ...range('edges', options));
+  }
+
+  /** A page of the objects `nodeId` (the root when null) dominates, largest retained first. */
+  dominated(nodeId, options) {
+    return this.native.viewDominated(nodeId === null ? undefined : id('dominated', nodeId), ...range('dominated', options));
+  }
+
+  /** String value, closure variables and source, Map/Set entries, array elements, listeners. */
+  details(nodeId) {
+    return this.native.viewDetails(id('details', nodeId));
+  }
+}
+
+/**
+ * A page of the objects of class `{ name, location }` in snapshot `other` that are not
+ * objects of that class in `base` (new objects; with the two swapped, deleted ones).
+ */
+function objectsNotIn(base, other, { name, location }, options) {
+  if (typeof name !== 'string') throw invalidOption(`objectsNotIn: name must be a string, got ${typeof name}`);
+  return analyzer().viewObjectsNotIn(
+    nativeOf('objectsNotIn', base, 'base'),
+    nativeOf('objectsNotIn', other, 'other'),
+    name,
+    location ?? undefined,
+    ...listing('objectsNotIn', options),
+  );
+}
+
+module.exports = { SnapshotBrowser, objectsNotIn };
