@@ -147,6 +147,22 @@ test('view: usage and input errors exit 2 with one coded line', () => {
   assert.match(many.stderr, /view takes 1 to 3 snapshot files, got 4/);
 });
 
+test("the viewer's Summary is DevTools' own, distances included (scripts/devtools-model.js)", () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'devtools-model.js'), B], { encoding: 'utf8', timeout: 300_000 });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const devtools = JSON.parse(r.stdout);
+  const { SnapshotBrowser } = require(path.join(PKG, 'lib', 'analyzer', 'browse'));
+  const classes = JSON.parse(new SnapshotBrowser(heapsnap.readSnapshot(B)).classes());
+  const key = (c) => `${c.name}@${c.location ? Object.values(c.location).join(',') : ''}`;
+  const ours = new Map(classes.map((c) => [key(c), c]));
+  assert.strictEqual(classes.length, devtools.constructors.length);
+  for (const d of devtools.constructors) {
+    const c = ours.get(key(d));
+    assert.ok(c, `${key(d)} is a row`);
+    assert.deepStrictEqual([c.count, c.selfSize, c.retainedSize, c.distance], [d.count, d.selfSize, d.retainedSize, d.distance], key(d));
+  }
+});
+
 /** playwright-core's Chromium, pointed at Debian's; null (and why) when there is none. */
 function browserOrSkip(t) {
   if (Number(process.versions.node.split('.')[0]) < 20) return t.skip('playwright-core needs Node >= 20'), null;
