@@ -27,7 +27,7 @@ function cli(args) {
 }
 
 // A: 50 ViewWidgets in a global Map, an EventEmitter subclass with listeners, a closure
-// holding an object, plain objects whose (class) name is markup. B: 30 ViewWidgets more.
+// holding an object, plain objects whose (class) name is markup. B: 30 ViewWidgets more; C: 30 more.
 const fixtures = tmpDir(null, 'heapsnap-view-');
 process.on('exit', () => fs.rmSync(fixtures, { recursive: true, force: true }));
 {
@@ -48,10 +48,12 @@ const grow = (from, n) => { for (let i = from; i < from + n; i++) viewRegistry.s
 grow(0, 50);
 if (!heapsnap.writeSnapshot(file('a.heapsnapshot'), { gc: true })) process.exit(1);
 grow(50, 30);
-if (!heapsnap.writeSnapshot(file('b.heapsnapshot'), { gc: true })) process.exit(1);`, { env: { HEAPSNAP_OPTIONS: 'nosignal' } });
+if (!heapsnap.writeSnapshot(file('b.heapsnapshot'), { gc: true })) process.exit(1);
+grow(80, 30);
+if (!heapsnap.writeSnapshot(file('c.heapsnapshot'), { gc: true })) process.exit(1);`, { env: { HEAPSNAP_OPTIONS: 'nosignal' } });
   assert.strictEqual(r.status, 0, `child failed: ${r.stderr}`);
 }
-const [A, B] = ['a', 'b'].map((n) => path.join(fixtures, `${n}.heapsnapshot`));
+const [A, B, C] = ['a', 'b', 'c'].map((n) => path.join(fixtures, `${n}.heapsnapshot`));
 
 /** `heapsnap view --no-open FILES` as a child; resolves to `{ url, port, token, child }` once it prints its URL. */
 async function startView(t, files) {
@@ -340,4 +342,38 @@ test('the page: Summary, instances, retainers, details, Comparison and dominator
   await page.screenshot({ path: path.join(shots, 'dominators.png') });
 
   assert.deepStrictEqual(problems, [], 'no script errors and no refused loads in the page');
+});
+
+test('the Leaks tab (three snapshots) shows the groups of `heapsnap leaks --json`, with their paths', async (t) => {
+  const chromium = browserOrSkip(t);
+  if (!chromium) return;
+  const { url } = await startView(t, [A, B, C]);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(Number(process.env.HEAPSNAP_VIEW_TIMEOUT) || 120_000);
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.click('[data-tab="leaks"]');
+  await page.waitForSelector('#leaks-table tbody tr.leak');
+  const cliLeaks = JSON.parse(cli(['leaks', A, B, C, '--json']).stdout).leaks;
+  const rows = await page.$$eval('#leaks-table tbody tr.leak', (trs) => trs.map((tr) => ({
+    name: tr.dataset.name, count: tr.querySelector('.count .num').textContent, size: tr.querySelector('.self .num').textContent, retainedSize: tr.querySelector('.retained .num').textContent,
+  })));
+  assert.deepStrictEqual(rows.map((r) => ({ name: r.name, count: num(r.count), size: num(r.size), retainedSize: num(r.retainedSize) })), cliLeaks.map(({ name, count, size, retainedSize }) => ({ name, count, size, retainedSize })));
+  const widget = cliLeaks.find((g) => g.name === 'ViewWidget');
+  assert.strictEqual(widget.count, 30, 'the widgets added between A and B, alive in C');
+  await page.click('#leaks-table tr.leak[data-name="ViewWidget"]');
+  await page.waitForSelector('#leaks-table tr.leak-detail pre');
+  const pathText = await page.textContent('#leaks-table tr.leak-detail pre');
+  assert.strictEqual(pathText, widget.retainerPath.join('\n  → '));
+  assert.match(pathText, /viewRegistry/);
+  await page.waitForSelector('#details dd.title');
+  assert.match(await page.textContent('#details dd.title'), /^ViewWidget @\d+$/);
+  const shots = tmpDir(null, 'heapsnap-view-shots-');
+  t.diagnostic(`screenshot: ${path.join(shots, 'leaks.png')}`);
+  await page.screenshot({ path: path.join(shots, 'leaks.png') });
+  assert.deepStrictEqual(problems, []);
 });

@@ -15,10 +15,11 @@
 //   dominated?s[&id]&offset              dominator tree children (root without id), largest first
 //   diff?a&b                             Comparison by constructor, from a (base) to b
 //   objects?a&b&name[&loc]&sort&desc&offset   objects of a class in b that are not in a (new)
+//   leaks?a&b&c                          three-snapshot leak groups, as `heapsnap leaks --json` (+ representativeId)
 //   growth?a&b[&c]                       growth by holder: not built here yet (see growth())
 // Errors: `{ code, message }` with 400 (bad parameter), 404 (no such object), 409 (still loading).
 
-const { readSnapshotAsync } = require('../analyzer/analyze');
+const { readSnapshotAsync, leaks } = require('../analyzer/analyze');
 const { SnapshotBrowser, objectsNotIn } = require('../analyzer/browse');
 const { heapsnapError } = require('../errors');
 
@@ -64,6 +65,7 @@ class ApiSession {
     this.started = Date.now();
     this.entries = files.map((file, index) => ({ index, file, state: 'waiting', ms: null, snapshot: null, browser: null, summary: null, error: null }));
     this.diffs = new Map();
+    this.leakGroups = new Map();
   }
 
   /**
@@ -119,6 +121,14 @@ class ApiSession {
     return this.diffs.get(key);
   }
 
+  /** The three-snapshot technique's groups (objects allocated between a and b, alive in c). */
+  leaks(params) {
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => this.entry(params, name));
+    const key = `${a.index},${b.index},${c.index}`;
+    if (!this.leakGroups.has(key)) this.leakGroups.set(key, JSON.stringify({ leaks: leaks(a.snapshot, b.snapshot, c.snapshot) }));
+    return this.leakGroups.get(key);
+  }
+
   /**
    * Growth by holder (issue 23 item 5: the collections whose entry count or retained size grew
    * most between the snapshots, with the path to each) is another piece of work: its analysis
@@ -169,6 +179,8 @@ class ApiSession {
         const other = this.entry(params, 'b');
         return objectsNotIn(base.snapshot, other.snapshot, { name, location: location(params) }, listing(params));
       }
+      case 'leaks':
+        return this.leaks(params);
       case 'growth':
         return this.growth(params);
       default:

@@ -205,6 +205,7 @@ async function boot() {
     document.querySelector('[data-tab="comparison"]').hidden = false;
     document.querySelector('[data-tab="growth"]').hidden = false;
   }
+  if (state.snapshots.length === 3) document.querySelector('[data-tab="leaks"]').hidden = false;
   $('#loading').hidden = true;
   $('#main').hidden = false;
   document.body.dataset.ready = 'true';
@@ -216,6 +217,7 @@ function showTab(tab) {
   for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === tab);
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `view-${tab}`;
   if (tab === 'comparison') showComparison();
+  if (tab === 'leaks') showLeaks();
   if (tab === 'growth') showGrowth();
   if (tab === 'dominators') showDominators();
 }
@@ -474,6 +476,45 @@ function newObjectRow(s, row) {
     el('td'), el('td'),
   );
   tr.addEventListener('click', () => select(s, row.id, tr));
+  return tr;
+}
+
+// ---- Leaks (three snapshots): `heapsnap leaks`' groups, each with its path and stack ----
+
+let leakGroups;
+
+async function showLeaks() {
+  leakGroups ??= (await api('leaks', { a: 0, b: 1, c: 2 })).leaks;
+  const tbody = $('#leaks-table tbody');
+  if (leakGroups.length === 0) {
+    tbody.replaceChildren(el('tr', {}, el('td', { colspan: 4, class: 'note' }, 'No leak candidates: nothing allocated between snapshots 1 and 2 is still alive in 3.')));
+    return;
+  }
+  tbody.replaceChildren(...leakGroups.map((g) => leakRow(g)));
+}
+
+function leakRow(g) {
+  const tr = el('tr', { class: `class leak${g.runtime ? ' weak' : ''}`, dataset: { depth: 0, name: g.name } });
+  tr.append(
+    el('td', { class: 'left name', title: g.name }, toggle(tr, true), g.name, g.runtime ? el('span', { class: 'tag' }, 'runtime') : null),
+    el('td', { class: 'count' }, el('span', { class: 'num' }, int(g.count))),
+    el('td', { class: 'self' }, el('span', { class: 'num' }, int(g.size))),
+    el('td', { class: 'retained' }, el('span', { class: 'num' }, int(g.retainedSize))),
+  );
+  tr.addEventListener('click', () => {
+    expand(tr);
+    select(2, g.representativeId);
+  });
+  // Its explanation, as rows: what it also holds, the retainer path, the top allocation stack.
+  tr.load = async () => {
+    const line = (...content) => el('tr', { class: 'leak-detail' }, indent(el('td', { colspan: 4, class: 'left' }, ...content), 1));
+    const rows = [];
+    if (g.holds.length) rows.push(line('also holding: ', g.holds.map((h) => `${int(h.count)} ${h.name}`).join(', ')));
+    rows.push(line(el('span', { class: 'note' }, 'retained via'), el('pre', { class: 'value' }, g.retainerPath.join('\n  → '))));
+    const [stack] = g.allocationStacks;
+    if (stack) rows.push(line(el('span', { class: 'note' }, `allocated (${int(stack.count)} of them) at`), el('pre', { class: 'value' }, stack.frames.map((f) => `${f.functionName || '(anonymous)'} ${f.url}:${f.line}:${f.column}`).join('\n'))));
+    return { total: rows.length, rows };
+  };
   return tr;
 }
 
