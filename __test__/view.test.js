@@ -263,6 +263,21 @@ test('the page: Summary, instances, retainers, details, Comparison and dominator
   assert.match(await page.textContent('#details dd.title'), new RegExp(`ViewWidget @${first}`));
   await page.screenshot({ path: path.join(shots, 'retainers.png') });
 
+  // Hide the preferred holder (DevTools' "ignore this retainer"): it loses its lead and its
+  // distance (nothing connects it to the roots now); "show all" brings the path back.
+  const holder = level0[0].id;
+  await page.hover(`#retainers-table tr.retainer[data-depth="0"][data-id="${holder}"]`);
+  await page.click(`#retainers-table tr.retainer[data-depth="0"][data-id="${holder}"] button.hide`);
+  await page.waitForSelector(`#retainers-hidden button[data-id="${holder}"]`);
+  await page.waitForFunction((id) => {
+    const tr = document.querySelector(`#retainers-table tr.retainer[data-depth="0"][data-id="${id}"]`);
+    return tr && !tr.querySelector('.tag.preferred') && tr.querySelector('.distance').textContent === '–';
+  }, holder);
+  await page.screenshot({ path: path.join(shots, 'retainers-hidden.png') });
+  await page.click('#retainers-hidden button.unhide-all');
+  await page.waitForSelector(`#retainers-table tr.retainer[data-depth="0"][data-id="${holder}"] .tag.preferred`);
+  assert.strictEqual(await page.textContent('#retainers-hidden'), '');
+
   // Details by @id: the EventEmitter's listeners, the Map's entries, the closure's variable.
   const snap = heapsnap.readSnapshot(B);
   const { SnapshotBrowser } = require(path.join(PKG, 'lib', 'analyzer', 'browse'));

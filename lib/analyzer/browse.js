@@ -74,6 +74,17 @@ class SnapshotBrowser {
     return this.native.viewRetainers(id('retainers', nodeId), ...range('retainers', options));
   }
 
+  /**
+   * The Retainers view with the objects `nodeIds` hidden (DevTools' "ignore this retainer"):
+   * `{ retainers(nodeId, { offset, limit }) }`, ranked by distances recomputed without them
+   * (a pass over the whole graph, so keep the result while the set stays the same).
+   */
+  ignoring(nodeIds) {
+    if (!Array.isArray(nodeIds)) throw invalidOption(`ignoring: nodeIds must be an array, got ${typeof nodeIds}`);
+    const view = this.native.viewIgnoring(nodeIds.map((n) => id('ignoring', n)));
+    return { retainers: (nodeId, options) => view.retainers(id('retainers', nodeId), ...range('retainers', options)) };
+  }
+
   /** A page of the edges the object holds, in the snapshot's order. */
   edges(nodeId, options) {
     return this.native.viewEdges(id('edges', nodeId), ...range('edges', options));

@@ -9,7 +9,8 @@
 //   summary?s                            totals and the Summary's classes (all of them)
 //   instances?s&key&sort&desc&offset     a class's instances (sort: id|distance|selfSize|retainedSize)
 //   node?s&id                            one object (the @id search)
-//   retainers?s&id&offset                who holds it: preferred path first, then by distance
+//   retainers?s&id&offset[&ignore=1,2]   who holds it: preferred path first, then by distance;
+//                                        `ignore`: retainers hidden (their distances recomputed)
 //   edges?s&id&offset                    what it holds
 //   details?s&id                         string value, closure, Map/Set entries, array, listeners
 //   dominated?s[&id]&offset              dominator tree children (root without id), largest first
@@ -38,6 +39,14 @@ function integer(params, name, fallback) {
   }
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw bad(`parameter '${name}' must be a non-negative integer, got '${text}'`);
   return Number(text);
+}
+
+/** Query parameter `name` as a comma-separated list of ids (sorted, no duplicates; [] when absent). */
+function ids(params, name) {
+  const text = params.get(name);
+  if (!text) return [];
+  if (!/^\d+(,\d+)*$/.test(text)) throw bad(`parameter '${name}' must be comma-separated ids, got '${text}'`);
+  return [...new Set(text.split(',').map(Number))].sort((x, y) => x - y);
 }
 
 /** The page and sort parameters of a list: `{ sort, descending, offset, limit }`. */
@@ -160,8 +169,15 @@ class ApiSession {
         return this.entry(params, 's').browser.instances(integer(params, 'key'), listing(params));
       case 'node':
         return this.entry(params, 's').browser.node(integer(params, 'id'));
-      case 'retainers':
-        return this.entry(params, 's').browser.retainers(integer(params, 'id'), listing(params));
+      case 'retainers': {
+        const entry = this.entry(params, 's');
+        const ignore = ids(params, 'ignore');
+        if (ignore.length === 0) return entry.browser.retainers(integer(params, 'id'), listing(params));
+        // One hidden set per snapshot at a time: the page changes it by a click, then expands.
+        const key = ignore.join(',');
+        if (entry.ignoring?.key !== key) entry.ignoring = { key, view: entry.browser.ignoring(ignore) };
+        return entry.ignoring.view.retainers(integer(params, 'id'), listing(params));
+      }
       case 'edges':
         return this.entry(params, 's').browser.edges(integer(params, 'id'), listing(params));
       case 'details':

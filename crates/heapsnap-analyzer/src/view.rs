@@ -75,6 +75,14 @@ impl NativeSnapshot {
         found(self.graph.retainer_edges(node_id(id)?, offset as usize, limit as usize), id)
     }
 
+    /// The Retainers view with the objects `ids` hidden (DevTools' "ignore this retainer"):
+    /// distances recomputed without them, kept in the returned object for the clicks after.
+    #[napi]
+    pub fn view_ignoring(&self, ids: Vec<f64>) -> napi::Result<NativeRetainerView, String> {
+        let ids: Vec<u64> = ids.into_iter().map(node_id).collect::<Result<_, _>>()?;
+        Ok(NativeRetainerView { graph: Arc::clone(&self.graph), distances: self.graph.distances_ignoring(&ids) })
+    }
+
     /// One page of the edges the object holds, in snapshot order.
     #[napi]
     pub fn view_edges(&self, id: f64, offset: u32, limit: u32) -> napi::Result<String, String> {
@@ -93,6 +101,22 @@ impl NativeSnapshot {
     #[napi]
     pub fn view_details(&self, id: f64) -> napi::Result<String, String> {
         found(self.graph.details(node_id(id)?), id)
+    }
+}
+
+/// A snapshot's Retainers view with some retainers hidden (see `viewIgnoring`).
+#[napi]
+pub struct NativeRetainerView {
+    graph: Arc<HeapGraph>,
+    distances: core::Distances,
+}
+
+#[napi]
+impl NativeRetainerView {
+    /// One page of the edges holding the object, ranked with the hidden retainers' distances.
+    #[napi]
+    pub fn retainers(&self, id: f64, offset: u32, limit: u32) -> napi::Result<String, String> {
+        found(self.graph.retainer_edges_ignoring(node_id(id)?, offset as usize, limit as usize, &self.distances), id)
     }
 }
 

@@ -11,11 +11,13 @@ const AUTO_EXPAND = 12;
 const CLASS_ROWS = 500;
 /** DevTools' baseSystemDistance: objects only V8's own roots reach. */
 const SYSTEM_DISTANCE = 100000000;
+/** DevTools' baseUnreachableDistance: holders only hidden retainers connect to the roots. */
+const UNREACHABLE_DISTANCE = 2 * SYSTEM_DISTANCE;
 
 const $ = (selector) => document.querySelector(selector);
 // Sort keys start null: the analyzer's own order (Summary by retained size, Comparison by size
 // delta, each with its tie-breaks), the same as the CLI's; a header click sorts here.
-const state = { snapshots: [], tab: 'summary', summarySort: { key: null, desc: true }, cmpSort: { key: null, desc: true }, selected: null, classFilter: '' };
+const state = { snapshots: [], hidden: new Map(), tab: 'summary', summarySort: { key: null, desc: true }, cmpSort: { key: null, desc: true }, selected: null, classFilter: '' };
 
 // ---- server ----
 
@@ -322,6 +324,15 @@ function retainerRow(s, edge, depth, ancestors) {
   if (edge.weak) label.push(el('span', { class: 'tag', title: 'a weak edge: it does not keep the object alive' }, 'weak'));
   if (edge.preferred) label.push(el('span', { class: 'tag preferred', title: 'on the preferred path from the GC roots (user references before V8 and Node internals)' }, 'path'));
   if (cycle) label.push(el('span', { class: 'tag' }, 'cycle'));
+  if (state.hidden.get(s)?.has(row.id)) {
+    tr.classList.add('weak');
+    label.push(el('span', { class: 'tag', title: 'hidden: its holders are ranked as if it held nothing' }, 'hidden'));
+  }
+  label.push(el('button', {
+    class: 'hide',
+    title: 'hide this retainer: rank the others as if it did not hold anything (DevTools\' "ignore this retainer")',
+    onclick: (ev) => { ev.stopPropagation(); hideRetainer(s, row.id); },
+  }, 'hide'));
   tr.append(
     indent(el('td', { class: 'left name' }, toggle(tr, !cycle), ...label), depth),
     el('td', { class: 'distance' }, distanceText(row.distance)),
@@ -330,7 +341,7 @@ function retainerRow(s, edge, depth, ancestors) {
   );
   const path = [...ancestors, row.id];
   tr.load = async (offset) => {
-    const page = await api('retainers', { s, id: row.id, offset });
+    const page = await api('retainers', { s, id: row.id, offset, ignore: hiddenParam(s) });
     return { total: page.total, rows: page.rows.map((e) => retainerRow(s, e, depth + 1, path)) };
   };
   // A click here shows the holder's details; the tree stays rooted at the selected object.
@@ -340,6 +351,8 @@ function retainerRow(s, edge, depth, ancestors) {
     showDetails(s, row.id);
   });
   tr.preferred = edge.preferred && !cycle;
+  // With retainers hidden, the way on is the first strong holder still connected to the roots.
+  tr.reachable = !edge.weak && !cycle && row.distance < UNREACHABLE_DISTANCE;
   return tr;
 }
 
@@ -350,20 +363,49 @@ async function showRetainers(s, id) {
   root.dataset.depth = -1;
   root.kids = [];
   root.load = async (offset) => {
-    const page = await api('retainers', { s, id, offset });
+    const page = await api('retainers', { s, id, offset, ignore: hiddenParam(s) });
     return { total: page.total, rows: page.rows.map((e) => retainerRow(s, e, 0, [id])) };
   };
+  showHidden(s);
   tbody.append(root);
   await loadMore(root, 0);
   if (root.kids.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'note' }, 'Nothing holds this object (a GC root, or garbage).')));
   // Open the preferred path from the object toward the GC roots, as DevTools opens the first retainers.
   let level = root.kids;
   for (let depth = 0; depth < AUTO_EXPAND; depth++) {
-    const next = level.find((tr) => tr.preferred);
+    const next = level.find((tr) => tr.preferred) ?? (hiddenParam(s) ? level.find((tr) => tr.dataset.depth !== undefined && tr.reachable) : undefined);
     if (!next || state.selected.id !== id) break;
     await expand(next, true);
     level = next.kids;
   }
+}
+
+function hiddenParam(s) {
+  const set = state.hidden.get(s);
+  return set && set.size ? [...set].join(',') : undefined;
+}
+
+/** Hides retainer `id` in snapshot `s` and redraws the tree of the selected object. */
+function hideRetainer(s, id) {
+  if (!state.hidden.has(s)) state.hidden.set(s, new Set());
+  state.hidden.get(s).add(id);
+  if (state.selected) showRetainers(state.selected.s, state.selected.id);
+}
+
+/** The hidden retainers of snapshot `s`, each with a button to show it again. */
+function showHidden(s) {
+  const set = state.hidden.get(s) || new Set();
+  const box = $('#retainers-hidden');
+  if (set.size === 0) return box.replaceChildren();
+  const unhide = (ids) => {
+    for (const id of ids) set.delete(id);
+    showRetainers(state.selected.s, state.selected.id);
+  };
+  box.replaceChildren(
+    `· hidden: `,
+    ...[...set].map((id) => el('button', { title: 'show it again', dataset: { id }, onclick: () => unhide([id]) }, `@${id} ×`)),
+    el('button', { class: 'unhide-all', onclick: () => unhide([...set]) }, 'show all'),
+  );
 }
 
 function section(title, ...content) {

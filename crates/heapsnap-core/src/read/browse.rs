@@ -13,7 +13,10 @@
 use serde::Serialize;
 
 use super::classes::Classes;
+use super::distances::{Distances, BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
+use super::dominators::BitSet;
 use super::graph::Location;
+use super::paths::edge_source;
 use super::snapshot::HeapGraph;
 
 /// Longest name a row carries, in bytes (cut at a character boundary, then `…`): names of
@@ -255,9 +258,41 @@ impl HeapGraph {
     /// Edges from the snapshot's synthetic root are left out, as DevTools does; weak edges
     /// are kept, marked.
     pub fn retainer_edges(&self, id: u64, offset: usize, limit: usize) -> Option<Page<EdgeRow>> {
+        self.retainer_page(id, offset, limit, None)
+    }
+
+    /// DevTools' distances with the retainers `ignored` (ids) hidden: see
+    /// [`HeapGraph::retainer_edges_ignoring`]. Unknown ids are skipped.
+    pub fn distances_ignoring(&self, ignored: &[u64]) -> Distances {
+        let mut set = BitSet::new(self.node_count());
+        for o in ignored.iter().filter_map(|&id| self.find_node(id)) {
+            set.set(o as usize);
+        }
+        Distances::ignoring(self, &set)
+    }
+
+    /// Like [`HeapGraph::retainer_edges`] after DevTools' "ignore this retainer": holders are
+    /// ranked by `distances` (from [`HeapGraph::distances_ignoring`]), those the hidden ones cut
+    /// off from the roots after all others (distance [`BASE_UNREACHABLE_DISTANCE`] + their
+    /// usual one), and the preferred holder goes first only while it is still reachable.
+    pub fn retainer_edges_ignoring(&self, id: u64, offset: usize, limit: usize, distances: &Distances) -> Option<Page<EdgeRow>> {
+        self.retainer_page(id, offset, limit, Some(distances))
+    }
+
+    fn retainer_page(&self, id: u64, offset: usize, limit: usize, ignoring: Option<&Distances>) -> Option<Page<EdgeRow>> {
         let o = self.find_node(id)?;
         let ri = self.retainer_index();
-        let preferred = self.retainer_paths().preferred_edge(o);
+        let distance = |from: u32| match ignoring {
+            None => self.distance(from),
+            Some(d) => match d.get(from) {
+                NO_DISTANCE => self.distance(from).max(0) + BASE_UNREACHABLE_DISTANCE,
+                d => d,
+            },
+        };
+        let preferred = self
+            .retainer_paths()
+            .preferred_edge(o)
+            .filter(|&e| ignoring.is_none() || distance(edge_source(self, e)) < BASE_SYSTEM_DISTANCE);
         let list: Vec<(u32, u32)> = (ri.first[o as usize]..ri.first[o as usize + 1])
             .map(|i| (ri.from[i as usize], ri.edge[i as usize]))
             .filter(|&(from, _)| from != self.root)
@@ -266,7 +301,7 @@ impl HeapGraph {
             (
                 self.edge_type(e as usize) == self.et.weak,
                 Some(e) != preferred,
-                self.distance(from),
+                distance(from),
                 std::cmp::Reverse(self.retained_size(from)),
                 e,
             )
@@ -275,7 +310,15 @@ impl HeapGraph {
         Some(Page {
             total: page.total,
             offset: page.offset,
-            rows: page.rows.into_iter().map(|(from, e)| self.edge_row(e as usize, from, Some(e) == preferred)).collect(),
+            rows: page
+                .rows
+                .into_iter()
+                .map(|(from, e)| {
+                    let mut row = self.edge_row(e as usize, from, Some(e) == preferred);
+                    row.node.distance = distance(from);
+                    row
+                })
+                .collect(),
         })
     }
 

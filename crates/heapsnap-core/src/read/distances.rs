@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 
-use super::dominators::{is_user_root, weakmap_table_id};
+use super::dominators::{is_user_root, weakmap_table_id, BitSet};
 use super::graph::Graph;
 use super::packed::PackedVec;
 
@@ -23,12 +23,15 @@ use super::packed::PackedVec;
 pub const BASE_SYSTEM_DISTANCE: i64 = 100_000_000;
 /// DevTools' `noDistance`: nodes no BFS reaches keep it.
 pub const NO_DISTANCE: i64 = -5;
+/// DevTools' `baseUnreachableDistance`: added to the distance of a holder that hidden
+/// retainers cut off (see [`Distances::ignoring`]), so it sorts after every reachable one.
+pub const BASE_UNREACHABLE_DISTANCE: i64 = 2 * BASE_SYSTEM_DISTANCE;
 
 /// Distances are stored as `distance - NO_DISTANCE` (non-negative), packed.
 const OFFSET: i64 = -NO_DISTANCE;
 
 /// Each node's distance, packed at the width the largest one needs.
-pub(crate) struct Distances(PackedVec);
+pub struct Distances(PackedVec);
 
 impl Distances {
     pub(crate) fn get(&self, ord: u32) -> i64 {
@@ -36,17 +39,29 @@ impl Distances {
     }
 
     pub(crate) fn compute(g: &Graph) -> Distances {
+        Distances::compute_with(g, None)
+    }
+
+    /// DevTools' distances for its Retainers view after "ignore this retainer": the BFS does
+    /// not enter the `ignored` nodes, so what only they lead to gets [`NO_DISTANCE`] (shown
+    /// as [`BASE_UNREACHABLE_DISTANCE`] plus the usual distance, see `browse`).
+    pub(crate) fn ignoring(g: &Graph, ignored: &BitSet) -> Distances {
+        Distances::compute_with(g, Some(ignored))
+    }
+
+    fn compute_with(g: &Graph, ignored: Option<&BitSet>) -> Distances {
         let n = g.node_count();
         let mut dist: Vec<i32> = vec![NO_DISTANCE as i32; n];
         let mut queue: Vec<u32> = Vec::with_capacity(n.min(1 << 20));
+        let ignored_node = |v: u32| ignored.is_some_and(|i| i.contains(v as usize));
         for e in g.edges(g.root) {
             let v = g.edge_to(e);
-            if is_user_root(g, v) && dist[v as usize] == NO_DISTANCE as i32 {
+            if is_user_root(g, v) && !ignored_node(v) && dist[v as usize] == NO_DISTANCE as i32 {
                 dist[v as usize] = 1;
                 queue.push(v);
             }
         }
-        let mut filter = Filter::new(g);
+        let mut filter = Filter::new(g, ignored);
         let from_user_roots = !queue.is_empty();
         bfs(g, &mut dist, &mut queue, &mut filter);
         dist[g.root as usize] = if from_user_roots { BASE_SYSTEM_DISTANCE as i32 } else { 0 };
@@ -62,6 +77,8 @@ impl Distances {
 /// edges are shared by both BFS passes, as in DevTools.
 struct Filter<'g> {
     g: &'g Graph,
+    /// Nodes the BFS must not enter (the Retainers view's ignored retainers).
+    ignored: Option<&'g BitSet>,
     sloppy_function_map: Option<u32>,
     pending: HashSet<&'g str>,
     /// Per string index: 0 unknown, 1 not an ephemeron edge name, 2 one.
@@ -69,13 +86,16 @@ struct Filter<'g> {
 }
 
 impl<'g> Filter<'g> {
-    fn new(g: &'g Graph) -> Self {
+    fn new(g: &'g Graph, ignored: Option<&'g BitSet>) -> Self {
         let sloppy_function_map = (0..g.strings.len() as u32).find(|&i| g.strings.get(i) == "sloppy_function_map");
-        Filter { g, sloppy_function_map, pending: HashSet::new(), weakmap_names: Vec::new() }
+        Filter { g, ignored, sloppy_function_map, pending: HashSet::new(), weakmap_names: Vec::new() }
     }
 
     fn follow(&mut self, from: u32, e: usize) -> bool {
         let g = self.g;
+        if self.ignored.is_some_and(|i| i.contains(g.edge_to(e) as usize)) {
+            return false;
+        }
         let t = g.node_type[from as usize];
         if t == g.nt.hidden
             && g.edge_has_string_name(e)

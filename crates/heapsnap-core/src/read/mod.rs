@@ -43,7 +43,7 @@ pub use browse::{objects_not_in, ClassRow, EdgeRow, NodeRow, Page, PageRequest, 
 pub use classes::{ClassKey, InterfaceDefinition};
 pub use details::{Binding, Elements, Entries, Entry, Listeners, ObjectDetails, SourceLocation, StringValue};
 pub use diff::{diff, ClassDiff, Diff};
-pub use distances::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
+pub use distances::{Distances, BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
 pub use error::{AnalyzeError, CORRUPT_SNAPSHOT};
 pub use graph::{Graph, Location, StringTable};
 pub use snapshot::HeapGraph;

@@ -349,7 +349,7 @@ impl RetainerPaths {
 }
 
 /// Source node of an edge ordinal (binary search over first-edge offsets).
-fn edge_source(g: &HeapGraph, e: u32) -> u32 {
+pub(crate) fn edge_source(g: &HeapGraph, e: u32) -> u32 {
     // The first node whose first edge is > e, minus one.
     let (mut lo, mut hi) = (0usize, g.first_edge.len());
     while lo < hi {

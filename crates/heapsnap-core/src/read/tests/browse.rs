@@ -116,6 +116,13 @@ fn retainers_list_the_preferred_holder_first_and_weak_edges_last() {
     );
     assert_eq!(page.total, 3);
     assert_eq!(h.retainer_edges(7, 1, 1).unwrap().rows[0].node.id, 13);
+    // Hiding the cache (DevTools' "ignore this retainer"): it is not entered, so the cache
+    // sorts after every holder still connected to the roots, at the unreachable distance,
+    // and no longer leads as the preferred one.
+    let hidden = h.distances_ignoring(&[9, 424242]);
+    let page = h.retainer_edges_ignoring(7, 0, 10, &hidden).unwrap();
+    let got: Vec<(u64, bool, i64)> = page.rows.iter().map(|e| (e.node.id, e.preferred, e.node.distance)).collect();
+    assert_eq!(got, [(13, false, BASE_SYSTEM_DISTANCE + 2), (9, false, BASE_UNREACHABLE_DISTANCE + 2), (11, false, 2)]);
     let edges = h.outgoing_edges(9, 0, 10).unwrap();
     assert_eq!((edges.total, edges.rows[0].edge_name.as_str(), edges.rows[0].node.id), (1, "target", 7));
     let dominated = h.dominated_rows(None, 0, 10).unwrap();
