@@ -99,6 +99,12 @@ test('the server answers only requests with its token, its own Host and Origin, 
   assert.strictEqual(page.status, 200);
   assert.match(page.body, /<script src="viewer.js" defer><\/script>/);
   assert.strictEqual((await request(port, `/${token}/`, { headers: { Origin: `http://localhost:${port}` } })).status, 200, 'its own origin by name');
+  // The load's progress, in bytes of the file, up to all of it.
+  let status;
+  do status = JSON.parse((await request(port, `/${token}/api/status`)).body);
+  while (!status.ready && (await new Promise((r) => setTimeout(r, 50)), true));
+  const [entry] = status.snapshots;
+  assert.deepStrictEqual([entry.state, entry.bytesRead, entry.fileBytes], ['ready', fs.statSync(A).size, fs.statSync(A).size]);
 
   const refused = [
     ['no token', '/api/status', {}],

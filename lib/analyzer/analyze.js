@@ -200,4 +200,4 @@ function nativeOf(fn, snap, what) {
   return unwrap(fn, snap, what);
 }
 
-module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, Snapshot, nativeOf };
+module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, Snapshot, nativeOf, shapeError };

@@ -12,7 +12,7 @@
 // roots reach, -5 for none).
 
 const { analyzer } = require('../loader/native');
-const { nativeOf } = require('./analyze');
+const { nativeOf, shapeError, Snapshot } = require('./analyze');
 const { invalidOption } = require('../errors');
 
 const SORTS = new Set(['id', 'distance', 'selfSize', 'retainedSize']);
@@ -102,6 +102,25 @@ class SnapshotBrowser {
 }
 
 /**
+ * Reads a snapshot for browsing, all on the libuv pool: parse, summary, and what the queries
+ * use. `progress` (from `readProgress()`) tells how far the read is meanwhile. Resolves to a
+ * Snapshot (the analyzer's usual JS object).
+ */
+async function readForBrowsing(path, progress) {
+  if (typeof path !== 'string' || path === '') throw invalidOption('readForBrowsing: path must be a non-empty string');
+  try {
+    return new Snapshot(await analyzer().viewReadAsync(path, progress), path);
+  } catch (err) {
+    throw shapeError(err);
+  }
+}
+
+/** A progress handle for `readForBrowsing`: `{ bytesRead, fileBytes }`, live. */
+function readProgress() {
+  return new (analyzer().NativeReadProgress)();
+}
+
+/**
  * A page of the objects of class `{ name, location }` in snapshot `other` that are not
  * objects of that class in `base` (new objects; with the two swapped, deleted ones).
  */
@@ -116,4 +135,4 @@ function objectsNotIn(base, other, { name, location }, options) {
   );
 }
 
-module.exports = { SnapshotBrowser, objectsNotIn };
+module.exports = { SnapshotBrowser, objectsNotIn, readForBrowsing, readProgress };

@@ -20,8 +20,8 @@
 //   growth?a&b[&c]                       growth by holder: not built here yet (see growth())
 // Errors: `{ code, message }` with 400 (bad parameter), 404 (no such object), 409 (still loading).
 
-const { readSnapshotAsync, leaks } = require('../analyzer/analyze');
-const { SnapshotBrowser, objectsNotIn } = require('../analyzer/browse');
+const { leaks } = require('../analyzer/analyze');
+const { SnapshotBrowser, objectsNotIn, readForBrowsing, readProgress } = require('../analyzer/browse');
 const { heapsnapError } = require('../errors');
 
 const PAGE = 100;
@@ -72,24 +72,24 @@ function location(params) {
 class ApiSession {
   constructor(files) {
     this.started = Date.now();
-    this.entries = files.map((file, index) => ({ index, file, state: 'waiting', ms: null, snapshot: null, browser: null, summary: null, error: null }));
+    this.entries = files.map((file, index) => ({ index, file, state: 'waiting', ms: null, progress: null, snapshot: null, browser: null, summary: null, error: null }));
     this.diffs = new Map();
     this.leakGroups = new Map();
   }
 
   /**
    * Loads the snapshots one after the other (one read's peak memory at a time), each read,
-   * analyzed and prepared for browsing on the libuv pool. Rejects with the first failure.
+   * analyzed and prepared for browsing on the libuv pool (`status` tells how far). Rejects
+   * with the first failure.
    */
   async load() {
     for (const entry of this.entries) {
       const start = Date.now();
       try {
         entry.state = 'reading';
-        entry.snapshot = await readSnapshotAsync(entry.file);
-        entry.state = 'preparing';
+        entry.progress = readProgress();
+        entry.snapshot = await readForBrowsing(entry.file, entry.progress);
         entry.browser = new SnapshotBrowser(entry.snapshot);
-        await entry.browser.prepare();
         const { nodeCount, edgeCount, totalSize } = entry.snapshot.summary({ top: 0 });
         entry.summary = `{"file":${JSON.stringify(entry.file)},"nodeCount":${nodeCount},"edgeCount":${edgeCount},"totalSize":${totalSize},"classes":${entry.browser.classes()}}`;
         entry.state = 'ready';
@@ -106,7 +106,16 @@ class ApiSession {
     return {
       elapsedMs: Date.now() - this.started,
       ready: this.entries.every((e) => e.state === 'ready'),
-      snapshots: this.entries.map(({ index, file, state, ms, error }) => ({ index, file, state, ms, error })),
+      snapshots: this.entries.map(({ index, file, state, ms, error, progress }) => ({
+        index,
+        file,
+        // Reading ends where the file does; analysis follows (dominators, classes, indexes).
+        state: state === 'reading' && progress && progress.fileBytes > 0 && progress.bytesRead >= progress.fileBytes ? 'analyzing' : state,
+        ms,
+        error,
+        bytesRead: progress ? progress.bytesRead : 0,
+        fileBytes: progress ? progress.fileBytes : 0,
+      })),
     };
   }
 

@@ -6,6 +6,8 @@
 //! and then serialized again. Ids and sizes are JSON integers (the page reads them as
 //! numbers, exact up to 2^53 like the rest of the JS API).
 
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use heapsnap_core::read::{self as core, HeapGraph, Location, PageRequest, SortBy};
@@ -13,7 +15,7 @@ use heapsnap_napi::CodedTask;
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
-use crate::{not_found, to_id, NativeLocation, NativeSnapshot};
+use crate::{not_found, to_id, to_js, NativeLocation, NativeSnapshot};
 
 fn json<T: serde::Serialize>(value: &T) -> napi::Result<String, String> {
     serde_json::to_string(value).map_err(|e| napi::Error::new("ERR_HEAPSNAP_INTERNAL".to_string(), e.to_string()))
@@ -118,6 +120,52 @@ impl NativeRetainerView {
     pub fn retainers(&self, id: f64, offset: u32, limit: u32) -> napi::Result<String, String> {
         found(self.graph.retainer_edges_ignoring(node_id(id)?, offset as usize, limit as usize, &self.distances), id)
     }
+}
+
+/// How far a `viewReadAsync` has read: bytes of the file so far, of `fileBytes` (compressed
+/// bytes for a compressed file). Updated from the libuv pool, read from JS at any time.
+#[napi]
+#[derive(Default)]
+pub struct NativeReadProgress {
+    read: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
+}
+
+#[napi]
+impl NativeReadProgress {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        NativeReadProgress::default()
+    }
+
+    #[napi(getter)]
+    pub fn bytes_read(&self) -> f64 {
+        self.read.load(Ordering::Relaxed) as f64
+    }
+
+    #[napi(getter)]
+    pub fn file_bytes(&self) -> f64 {
+        self.total.load(Ordering::Relaxed) as f64
+    }
+}
+
+/// Reads a snapshot on the libuv pool, reporting progress in `progress`, then computes its
+/// summary and what the viewer's queries use (`prepare_browsing`) there too: the viewer's
+/// load, with a progress bar and an event loop that stays free to serve it.
+#[napi(ts_return_type = "Promise<NativeSnapshot>")]
+pub fn view_read_async(path: String, progress: &NativeReadProgress) -> AsyncTask<CodedTask<NativeSnapshot>> {
+    let (read, total) = (Arc::clone(&progress.read), Arc::clone(&progress.total));
+    CodedTask::spawn(move || {
+        let graph = core::read_snapshot_with_progress(Path::new(&path), |r, t| {
+            read.store(r, Ordering::Relaxed);
+            total.store(t, Ordering::Relaxed);
+        })
+        .map_err(to_js)?;
+        let snap = NativeSnapshot::new(graph);
+        let _ = snap.summary.set(snap.graph.summary());
+        snap.graph.prepare_browsing();
+        Ok(snap)
+    })
 }
 
 fn core_location(l: Option<NativeLocation>) -> Option<Location> {

@@ -180,7 +180,8 @@ async function boot() {
       return;
     }
     const list = $('#loading-list');
-    list.replaceChildren(...status.snapshots.map((s) => el('li', { class: s.state }, `${s.file}: ${s.state}${s.ms !== null ? ` in ${(s.ms / 1000).toFixed(1)} s` : ''}${s.error ? ` (${s.error.code}: ${s.error.message})` : ''}`)));
+    const progress = (s) => (s.state === 'reading' && s.fileBytes > 0 ? ` ${Math.floor((100 * s.bytesRead) / s.fileBytes)}% of ${(s.fileBytes / 2 ** 20).toFixed(0)} MiB` : '');
+    list.replaceChildren(...status.snapshots.map((s) => el('li', { class: s.state }, `${s.file}: ${s.state}${progress(s)}${s.ms !== null ? ` in ${(s.ms / 1000).toFixed(1)} s` : ''}${s.error ? ` (${s.error.code}: ${s.error.message})` : ''}`)));
     $('#loading-text').textContent = `Loading ${status.snapshots.length} snapshot${status.snapshots.length > 1 ? 's' : ''}… ${(status.elapsedMs / 1000).toFixed(0)} s`;
     if (status.snapshots.some((s) => s.state === 'failed')) {
       $('#loading-text').textContent = 'A snapshot failed to load.';
