@@ -135,7 +135,8 @@ async function loadMore(tr, offset) {
   const shown = offset + page.rows.length;
   if (shown < page.total) {
     const depth = Number(tr.dataset.depth || 0) + 1;
-    const more = el('tr', { class: 'more' }, indent(el('td', { colspan: 8 }, `${int(page.total - shown)} more… (show ${Math.min(PAGE, page.total - shown)})`), depth));
+    const columns = tr.closest('table').tHead.rows[0].cells.length;
+    const more = el('tr', { class: 'more' }, indent(el('td', { colspan: columns }, `${int(page.total - shown)} more… (show ${Math.min(PAGE, page.total - shown)})`), depth));
     more.addEventListener('click', () => {
       more.remove();
       tr.kids = tr.kids.filter((k) => k !== more);
