@@ -43,6 +43,7 @@ viewHolder.on('data', function onMoreData() {});
 viewHolder.on('end', function onEnd() {});
 class Captured {}
 globalThis.viewClosure = (() => { const capturedThing = new Captured(); return function useIt() { return capturedThing; }; })();
+globalThis.viewLong = Buffer.from('L'.repeat(590) + 'END').toString('latin1');
 globalThis.hostile = Array.from({ length: 20 }, () => ({ [${JSON.stringify(EVIL)}]: [] }));
 const grow = (from, n) => { for (let i = from; i < from + n; i++) viewRegistry.set('w' + i, new ViewWidget(i)); };
 grow(0, 50);
@@ -316,6 +317,16 @@ test('the page: Summary, instances, retainers, details, Comparison and dominator
   assert.match(await sectionText('Closure variables'), new RegExp(`capturedThingCaptured @${captured}`));
   assert.match(await sectionText('Source'), /:\d+:\d+$/);
   await page.screenshot({ path: path.join(shots, 'details-closure.png') });
+
+  // A long string: the analyzer keeps its first bytes; the whole value comes back from the file.
+  const globals = JSON.parse(browse.instances(classes.find((c) => c.name === 'global').key, { limit: 10 })).rows;
+  const long = globals.map((g) => JSON.parse(browse.edges(g.id, { limit: 1000 })).rows.find((e) => e.edgeName === 'viewLong')).find(Boolean).node;
+  await find(long.id);
+  assert.match(await sectionText('String value'), /^String valueL{100}…length/);
+  assert.match(await sectionText('String value'), /length 593; the analyzer keeps the first bytes/);
+  await page.click('#details button.full-string');
+  await page.waitForFunction(() => document.querySelector('#details pre.value').textContent.endsWith('END'));
+  assert.strictEqual(await page.textContent('#details pre.value'), `${'L'.repeat(590)}END`);
 
   // Comparison: B against A, row for row against `heapsnap diff --json`, and the new widgets.
   await page.click('[data-tab="comparison"]');

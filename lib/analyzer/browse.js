@@ -11,6 +11,7 @@
 // `distance` is DevTools' (hops from the GC roots; >= 100000000 for objects only V8's own
 // roots reach, -5 for none).
 
+const nodePath = require('node:path');
 const { analyzer } = require('../loader/native');
 const { nativeOf, shapeError, Snapshot } = require('./analyze');
 const { invalidOption } = require('../errors');
@@ -47,6 +48,7 @@ function listing(fn, options = {}) {
 class SnapshotBrowser {
   constructor(snapshot) {
     this.native = nativeOf('SnapshotBrowser', snapshot, 'snapshot');
+    this.path = snapshot.path;
   }
 
   /** Computes what the queries need, on the libuv pool (resolves when done). */
@@ -93,6 +95,16 @@ class SnapshotBrowser {
   /** A page of the objects `nodeId` (the root when null) dominates, largest retained first. */
   dominated(nodeId, options) {
     return this.native.viewDominated(nodeId === null ? undefined : id('dominated', nodeId), ...range('dominated', options));
+  }
+
+  /**
+   * The whole value of string object `nodeId` when the snapshot keeps only its first bytes,
+   * read back from the file (one pass over it: seconds on a big compressed file): resolves
+   * to the string, or null when `details()` already has all of it.
+   */
+  fullString(nodeId) {
+    // Absolute: the WebAssembly analyzer's WASI has a working directory of its own.
+    return this.native.viewFullString(nodePath.resolve(this.path), id('fullString', nodeId));
   }
 
   /** String value, closure variables and source, Map/Set entries, array elements, listeners. */

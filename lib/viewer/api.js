@@ -13,6 +13,7 @@
 //                                        `ignore`: retainers hidden (their distances recomputed)
 //   edges?s&id&offset                    what it holds
 //   details?s&id                         string value, closure, Map/Set entries, array, listeners
+//   string?s&id                          a string's whole value, read back from the file ({ value })
 //   dominated?s[&id]&offset              dominator tree children (root without id), largest first
 //   diff?a&b                             Comparison by constructor, from a (base) to b
 //   objects?a&b&name[&loc]&sort&desc&offset   objects of a class in b that are not in a (new)
@@ -157,10 +158,10 @@ class ApiSession {
     return JSON.stringify({ available: false, rows: [] });
   }
 
-  /** Answers `api/<route>`: `{ status, body }` with a JSON body. */
-  handle(route, params) {
+  /** Answers `api/<route>`: resolves to `{ status, body }` with a JSON body. */
+  async handle(route, params) {
     try {
-      return { status: 200, body: this.answer(route, params) };
+      return { status: 200, body: await this.answer(route, params) };
     } catch (err) {
       const code = err.code || 'ERR_HEAPSNAP_INTERNAL';
       const status = { ERR_HEAPSNAP_INVALID_OPTION: 400, ERR_HEAPSNAP_NODE_NOT_FOUND: 404, ERR_HEAPSNAP_UNKNOWN_ROUTE: 404, ERR_HEAPSNAP_VIEW_LOADING: 409 }[code] ?? 500;
@@ -191,6 +192,8 @@ class ApiSession {
         return this.entry(params, 's').browser.edges(integer(params, 'id'), listing(params));
       case 'details':
         return this.entry(params, 's').browser.details(integer(params, 'id'));
+      case 'string':
+        return this.entry(params, 's').browser.fullString(integer(params, 'id')).then((value) => JSON.stringify({ value }));
       case 'dominated': {
         const id = params.get('id') ? integer(params, 'id') : null;
         return this.entry(params, 's').browser.dominated(id, listing(params));

@@ -85,8 +85,7 @@ async function startServer(api, { port = 0 } = {}) {
     const route = rest.join('/');
     if (Object.hasOwn(files, route)) return send(res, 200, files[route][1], files[route][0]);
     if (route.startsWith('api/')) {
-      const { status, body } = api.handle(route.slice(4), url.searchParams);
-      return send(res, status, 'application/json; charset=utf-8', body);
+      return api.handle(route.slice(4), url.searchParams).then(({ status, body }) => send(res, status, 'application/json; charset=utf-8', body));
     }
     return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
   });

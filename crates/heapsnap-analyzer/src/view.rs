@@ -77,6 +77,20 @@ impl NativeSnapshot {
         found(self.graph.retainer_edges(node_id(id)?, offset as usize, limit as usize), id)
     }
 
+    /// The whole value of the string object `id` when the graph keeps only its first bytes,
+    /// read back from `path` (this snapshot's file) on the libuv pool: one pass over the
+    /// file in constant memory. Resolves to `null` when the graph already has all of it.
+    #[napi(ts_return_type = "Promise<string | null>")]
+    pub fn view_full_string(&self, path: String, id: f64) -> napi::Result<AsyncTask<CodedTask<Option<String>>>, String> {
+        let graph = Arc::clone(&self.graph);
+        let id = node_id(id)?;
+        graph.find_node(id).ok_or_else(|| not_found(id as f64))?;
+        Ok(CodedTask::spawn(move || match graph.cut_string_index(id) {
+            None => Ok(None),
+            Some(index) => core::read_string_at(Path::new(&path), index).map_err(to_js),
+        }))
+    }
+
     /// The Retainers view with the objects `ids` hidden (DevTools' "ignore this retainer"):
     /// distances recomputed without them, kept in the returned object for the clicks after.
     #[napi]

@@ -440,7 +440,26 @@ async function showDetails(s, id) {
   ];
   if (d.string) {
     const len = d.string.length === null ? 'length unknown' : `length ${int(d.string.length)}${d.string.length >= 1024 ? ' (V8 writes at most 1024 characters of a string)' : ''}`;
-    parts.push(section('String value', el('pre', { class: 'value' }, d.string.value), el('div', { class: 'note' }, `${len}${d.string.complete ? '' : '; the analyzer keeps the first bytes of long values'}`)));
+    const pre = el('pre', { class: 'value' }, d.string.value);
+    const note = el('div', { class: 'note' }, `${len}${d.string.complete ? '' : '; the analyzer keeps the first bytes of long values'}`);
+    if (!d.string.complete && n.nodeType === 'string') {
+      note.append(' ', el('button', {
+        class: 'full-string',
+        onclick: async (ev) => {
+          ev.target.disabled = true;
+          ev.target.textContent = 'reading the file…';
+          try {
+            const { value } = await api('string', { s, id });
+            if (value !== null) pre.textContent = value;
+            ev.target.replaceWith('(the whole value, read back from the file)');
+          } catch (err) {
+            showError(err);
+            ev.target.remove();
+          }
+        },
+      }, 'Show all of it'));
+    }
+    parts.push(section('String value', pre, note));
   }
   if (d.source) {
     parts.push(section('Source', el('div', {}, `${d.source.url || `script ${d.source.scriptId}`}:${d.source.line}:${d.source.column}`)));

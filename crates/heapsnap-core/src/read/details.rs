@@ -143,6 +143,15 @@ impl HeapGraph {
         })
     }
 
+    /// The index in the file's `strings` section of the value of string object `id`, when the
+    /// graph keeps only a prefix of it (see [`super::read_string_at`] for the rest); `None`
+    /// for a value kept whole, an object that is not a plain string, or an unknown id.
+    pub fn cut_string_index(&self, id: u64) -> Option<u32> {
+        let o = self.find_node(id)?;
+        let index = self.node_name.get(o as usize) as u32;
+        (self.node_type_name(o) == "string" && self.strings.is_cut(index)).then_some(index)
+    }
+
     fn string_value(&self, o: u32) -> Option<StringValue> {
         let ty = self.node_type_name(o);
         match ty {

@@ -48,7 +48,7 @@ pub use error::{AnalyzeError, CORRUPT_SNAPSHOT};
 pub use graph::{Graph, Location, StringTable};
 pub use snapshot::HeapGraph;
 pub use leaks::{leaks, HeldObjects, LeakGroup};
-pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress};
+pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress, read_string_at};
 pub use retainers::{DominatorEntry, Retainer, RetainerGroup};
 pub use summary::{ClassSummary, Summary};
 pub use traces::{AllocationStack, StackFrame};
