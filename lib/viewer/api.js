@@ -79,9 +79,10 @@ class ApiSession {
   }
 
   /**
-   * Loads the snapshots one after the other (one read's peak memory at a time), each read,
-   * analyzed and prepared for browsing on the libuv pool (`status` tells how far). Rejects
-   * with the first failure.
+   * Loads the snapshots one after the other (one read's peak memory at a time), each read and
+   * analyzed up to its Summary on the libuv pool (`status` tells how far); rejects with the
+   * first failure. Then, without holding the Summary back, builds the indexes clicks use
+   * (retainers, ids, preferred paths) on the pool too (`this.indexed` resolves when done).
    */
   async load() {
     for (const entry of this.entries) {
@@ -101,12 +102,20 @@ class ApiSession {
         throw err;
       }
     }
+    // A failure here (the WebAssembly analyzer out of memory) comes back to the click that
+    // needs the index, as that query's own error; nothing to report twice.
+    this.indexed = (async () => {
+      for (const entry of this.entries) await entry.browser.prepare();
+      this.indexedMs = Date.now() - this.started;
+    })().catch(() => {});
   }
 
   status() {
     return {
       elapsedMs: Date.now() - this.started,
       ready: this.entries.every((e) => e.state === 'ready'),
+      // When the indexes clicks use were done (ms from the start), null before.
+      indexedMs: this.indexedMs ?? null,
       snapshots: this.entries.map(({ index, file, state, ms, error, progress }) => ({
         index,
         file,

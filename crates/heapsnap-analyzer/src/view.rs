@@ -164,8 +164,8 @@ impl NativeReadProgress {
 }
 
 /// Reads a snapshot on the libuv pool, reporting progress in `progress`, then computes its
-/// summary and what the viewer's queries use (`prepare_browsing`) there too: the viewer's
-/// load, with a progress bar and an event loop that stays free to serve it.
+/// summary and distances there too (`prepare_summary`; `viewPrepare` does the rest): the
+/// viewer's load, with a progress bar and an event loop that stays free to serve it.
 #[napi(ts_return_type = "Promise<NativeSnapshot>")]
 pub fn view_read_async(path: String, progress: &NativeReadProgress) -> AsyncTask<CodedTask<NativeSnapshot>> {
     let (read, total) = (Arc::clone(&progress.read), Arc::clone(&progress.total));
@@ -177,7 +177,7 @@ pub fn view_read_async(path: String, progress: &NativeReadProgress) -> AsyncTask
         .map_err(to_js)?;
         let snap = NativeSnapshot::new(graph);
         let _ = snap.summary.set(snap.graph.summary());
-        snap.graph.prepare_browsing();
+        snap.graph.prepare_summary();
         Ok(snap)
     })
 }

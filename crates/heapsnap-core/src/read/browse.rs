@@ -141,13 +141,19 @@ fn page_of<T: Copy>(mut items: Vec<T>, offset: usize, limit: usize, cmp: impl Fn
 }
 
 impl HeapGraph {
-    /// Computes up front what the viewer's queries use (dominators and classes, distances,
-    /// the id index, the retainer index and preferred paths), so that a viewer can do it
-    /// while loading, off its event loop, and every click after that is a lookup.
-    pub fn prepare_browsing(&self) {
+    /// Computes what the Summary with distances needs (dominators, classes, distances), so a
+    /// viewer can do it while loading, off its event loop.
+    pub fn prepare_summary(&self) {
         self.analysis();
         self.classes();
         self.distances();
+    }
+
+    /// Computes the rest of what the viewer's queries use (the id index, the retainer index
+    /// and preferred paths): a viewer runs it while the person reads the Summary, and every
+    /// click after that is a lookup (one that comes first waits for it).
+    pub fn prepare_browsing(&self) {
+        self.prepare_summary();
         self.find_node(0);
         self.retainer_index();
         self.retainer_paths();
