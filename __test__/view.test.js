@@ -189,12 +189,14 @@ function browserOrSkip(t) {
 
 const num = (text) => Number(text.replace(/[^\d-]/g, ''));
 
-test('the page: Summary, instances, retainers, details, Comparison and dominators match the analyzer', async (t) => {
+/**
+ * `heapsnap view FILES` in a headless Chromium page, loaded: `{ page, problems }` (script
+ * errors and refused loads the page logged); null when the test was skipped.
+ */
+async function openView(t, files) {
   const chromium = browserOrSkip(t);
-  if (!chromium) return;
-  const shots = tmpDir(null, 'heapsnap-view-shots-');
-  t.diagnostic(`screenshots: ${shots}`);
-  const { url } = await startView(t, [A, B]);
+  if (!chromium) return null;
+  const { url } = await startView(t, files);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -204,6 +206,15 @@ test('the page: Summary, instances, retainers, details, Comparison and dominator
   page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]');
+  return { page, problems };
+}
+
+test('the page: Summary, instances, retainers, details, Comparison and dominators match the analyzer', async (t) => {
+  const view = await openView(t, [A, B]);
+  if (!view) return;
+  const { page, problems } = view;
+  const shots = tmpDir(null, 'heapsnap-view-shots-');
+  t.diagnostic(`screenshots: ${shots}`);
   await page.waitForSelector('#summary-table tbody tr.class');
 
   // Summary of the last snapshot (the default), row for row, against the CLI's JSON.
@@ -377,17 +388,9 @@ test('the page: Summary, instances, retainers, details, Comparison and dominator
 });
 
 test('the Leaks tab (three snapshots) shows the groups of `heapsnap leaks --json`, with their paths', async (t) => {
-  const chromium = browserOrSkip(t);
-  if (!chromium) return;
-  const { url } = await startView(t, [A, B, C]);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(Number(process.env.HEAPSNAP_VIEW_TIMEOUT) || 120_000);
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"]');
+  const view = await openView(t, [A, B, C]);
+  if (!view) return;
+  const { page, problems } = view;
   await page.click('[data-tab="leaks"]');
   await page.waitForSelector('#leaks-table tbody tr.leak');
   const cliLeaks = JSON.parse(cli(['leaks', A, B, C, '--json']).stdout).leaks;

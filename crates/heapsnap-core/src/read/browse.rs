@@ -18,6 +18,7 @@ use super::dominators::BitSet;
 use super::graph::Location;
 use super::paths::edge_source;
 use super::snapshot::HeapGraph;
+use super::summary::ClassSummary;
 
 /// Longest name a row carries, in bytes (cut at a character boundary, then `…`): names of
 /// objects and properties are kept whole by the parser and may be long.
@@ -72,12 +73,8 @@ pub struct Page<T> {
 #[serde(rename_all = "camelCase")]
 pub struct ClassRow {
     pub key: u32,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
-    pub count: u64,
-    pub self_size: u64,
-    pub retained_size: u64,
+    #[serde(flatten)]
+    pub class: ClassSummary,
     pub distance: i64,
 }
 
@@ -194,15 +191,7 @@ impl HeapGraph {
             }
         }
         rows.into_iter()
-            .map(|(key, c)| ClassRow {
-                key,
-                name: c.name,
-                location: c.location,
-                count: c.count,
-                self_size: c.self_size,
-                retained_size: c.retained_size,
-                distance: distance[key as usize],
-            })
+            .map(|(key, class)| ClassRow { key, class, distance: distance[key as usize] })
             .collect()
     }
 

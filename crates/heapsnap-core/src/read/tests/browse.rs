@@ -33,9 +33,9 @@ fn distances_count_hops_from_the_user_roots_then_from_the_root() {
     assert_eq!(d(15), NO_DISTANCE);
     // A class's distance is its nearest counted object's.
     let rows = h.class_rows();
-    let row = |name: &str| rows.iter().find(|r| r.name == name).unwrap().distance;
+    let row = |name: &str| rows.iter().find(|r| r.class.name == name).unwrap().distance;
     assert_eq!([row("A"), row("B"), row("W")], [2, 3, BASE_SYSTEM_DISTANCE + 4]);
-    assert_eq!(rows.iter().map(|r| (r.name.clone(), r.retained_size)).collect::<Vec<_>>(), h.summary().constructors.iter().map(|c| (c.name.clone(), c.retained_size)).collect::<Vec<_>>(), "the Summary's rows, in its order");
+    assert_eq!(rows.into_iter().map(|r| r.class).collect::<Vec<_>>(), h.summary().constructors, "the Summary's rows, in its order");
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn instances_come_in_sorted_pages_that_do_not_overlap() {
         s.edge(arr, "element", i as u32, item);
     }
     let h = s.graph();
-    let key = h.class_rows().iter().find(|r| r.name == "Item").unwrap().key;
+    let key = h.class_rows().iter().find(|r| r.class.name == "Item").unwrap().key;
     let req = |sort, descending, offset, limit| PageRequest { sort, descending, offset, limit };
     let first = h.instances(key, &req(SortBy::RetainedSize, true, 0, 2)).unwrap();
     assert_eq!((first.total, ids(&first)), (5, vec![21, 25]));
