@@ -96,6 +96,8 @@ test('the server answers only requests with its token, its own Host and Origin, 
   assert.ok(Array.isArray(JSON.parse(ok.body).snapshots));
   assert.match(ok.headers['content-security-policy'], /default-src 'none'/);
   assert.strictEqual(ok.headers['referrer-policy'], 'no-referrer');
+  const bare = await request(port, `/${token}`);
+  assert.deepStrictEqual([bare.status, bare.headers.location], [301, `/${token}/`], 'the token without its slash: to the page');
   const page = await request(port, `/${token}/`);
   assert.strictEqual(page.status, 200);
   assert.match(page.body, /<script src="viewer.js" defer><\/script>/);

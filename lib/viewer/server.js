@@ -82,6 +82,11 @@ async function startServer(api, { port = 0 } = {}) {
     const url = new URL(req.url, `http://127.0.0.1:${listening}`);
     const [, given = '', ...rest] = url.pathname.split('/');
     if (!sameToken(given, token)) return send(res, 403, 'text/plain; charset=utf-8', 'refused (token)\n');
+    if (rest.length === 0) {
+      // `/<token>` without its slash: the page's relative requests need the slash.
+      res.writeHead(301, { ...SECURITY_HEADERS, Location: `/${token}/` });
+      return res.end();
+    }
     const route = rest.join('/');
     if (Object.hasOwn(files, route)) return send(res, 200, files[route][1], files[route][0]);
     if (route.startsWith('api/')) {
