@@ -45,10 +45,14 @@ class Captured {}
 globalThis.viewClosure = (() => { const capturedThing = new Captured(); return function useIt() { return capturedThing; }; })();
 globalThis.viewLong = Buffer.from('L'.repeat(590) + 'END').toString('latin1');
 globalThis.hostile = Array.from({ length: 20 }, () => ({ [${JSON.stringify(EVIL)}]: [] }));
+class ViewSwap {}
+globalThis.viewSwap = [new ViewSwap(), new ViewSwap(), new ViewSwap()];
 const grow = (from, n) => { for (let i = from; i < from + n; i++) viewRegistry.set('w' + i, new ViewWidget(i)); };
 grow(0, 50);
 if (!heapsnap.writeSnapshot(file('a.heapsnapshot'), { gc: true })) process.exit(1);
 grow(50, 30);
+viewSwap.shift();
+viewSwap.push(new ViewSwap(), new ViewSwap());
 if (!heapsnap.writeSnapshot(file('b.heapsnapshot'), { gc: true })) process.exit(1);
 grow(80, 30);
 if (!heapsnap.writeSnapshot(file('c.heapsnapshot'), { gc: true })) process.exit(1);`, { env: { HEAPSNAP_OPTIONS: 'nosignal' } });
@@ -368,6 +372,18 @@ test('the page: Summary, instances, retainers, details, Comparison and dominator
     assert.strictEqual(JSON.parse(browse.node(id)).className, 'ViewWidget');
     assert.throws(() => browseA.node(id), { code: 'ERR_HEAPSNAP_NODE_NOT_FOUND' }, `@${id} is new in B`);
   }
+  // A class with both: a group row for each; the deleted object is one of A's, gone in B.
+  const swap = diff.constructors.find((c) => c.name === 'ViewSwap');
+  assert.deepStrictEqual([swap.added, swap.removed], [2, 1]);
+  await page.click('#comparison-table tr.class[data-name="ViewSwap"] .toggle');
+  await page.waitForSelector('#comparison-table tr.change-group.deleted');
+  assert.deepStrictEqual(await page.$$eval('#comparison-table tr.change-group', (rows) => rows.map((tr) => tr.textContent)), ['▸New objects: 2', '▸Deleted objects: 1']);
+  await page.click('#comparison-table tr.change-group.deleted');
+  await page.waitForSelector('#comparison-table tr.object.deleted');
+  const gone = await page.$$eval('#comparison-table tr.object.deleted', (rows) => rows.map((tr) => Number(tr.dataset.id)));
+  assert.strictEqual(gone.length, 1);
+  assert.strictEqual(JSON.parse(browseA.node(gone[0])).className, 'ViewSwap');
+  assert.throws(() => browse.node(gone[0]), { code: 'ERR_HEAPSNAP_NODE_NOT_FOUND' }, `@${gone[0]} is gone in B`);
   await page.screenshot({ path: path.join(shots, 'comparison.png') });
 
   // Growth: the tab is there with two snapshots and says what it will show.

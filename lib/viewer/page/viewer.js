@@ -510,7 +510,7 @@ function comparisonRow(a, b, c) {
   const tr = el('tr', { class: 'class', dataset: { depth: 0, name: c.name } });
   const delta = (n) => el('td', { class: n > 0 ? 'grow' : n < 0 ? 'shrink' : '' }, el('span', { class: 'num' }, signed(n)));
   tr.append(
-    el('td', { class: 'left name', title: c.name }, toggle(tr, c.added > 0), c.name),
+    el('td', { class: 'left name', title: c.name }, toggle(tr, c.added + c.removed > 0), c.name),
     el('td', { class: 'added' }, el('span', { class: 'num' }, int(c.added))),
     el('td', { class: 'removed' }, el('span', { class: 'num' }, int(c.removed))),
     delta(c.countDelta),
@@ -520,23 +520,38 @@ function comparisonRow(a, b, c) {
   );
   tr.lastChild.classList.add('size-delta');
   tr.children[3].classList.add('count-delta');
-  if (c.added > 0) tr.addEventListener('click', () => expand(tr));
-  tr.load = async (offset) => {
-    const loc = c.location ? `${c.location.scriptId},${c.location.line},${c.location.column}` : undefined;
-    const page = await api('objects', { a, b, name: c.name, loc, offset, sort: 'retainedSize', desc: 1 });
-    return { total: page.total, rows: page.rows.map((r) => newObjectRow(b, r)) };
+  const loc = c.location ? `${c.location.scriptId},${c.location.line},${c.location.column}` : undefined;
+  // New objects are in b and not in a; deleted ones the other way round (shown from a).
+  const objects = (kind, depth) => async (offset) => {
+    const [base, other] = kind === 'new' ? [a, b] : [b, a];
+    const page = await api('objects', { a: base, b: other, name: c.name, loc, offset, sort: 'retainedSize', desc: 1 });
+    return { total: page.total, rows: page.rows.map((r) => changedObjectRow(other, r, kind, depth)) };
   };
+  const kinds = [c.added > 0 && 'new', c.removed > 0 && 'deleted'].filter(Boolean);
+  if (kinds.length) tr.addEventListener('click', () => expand(tr));
+  // One kind: its objects right under the class; both: a group row for each.
+  tr.load = kinds.length === 1 ? objects(kinds[0], 1) : async () => ({ total: kinds.length, rows: kinds.map((kind) => changeGroupRow(kind, kind === 'new' ? c.added : c.removed, objects(kind, 2))) });
   return tr;
 }
 
-/** A new object under its Comparison row: its shallow size in the Alloc. size column. */
-function newObjectRow(s, row) {
-  const tr = el('tr', { class: 'object', dataset: { depth: 1, id: row.id } });
+function changeGroupRow(kind, count, load) {
+  const tr = el('tr', { class: `change-group ${kind}`, dataset: { depth: 1, kind } });
+  tr.append(indent(el('td', { class: 'left name', colspan: 7 }, toggle(tr, true), `${kind === 'new' ? 'New' : 'Deleted'} objects: ${int(count)}`), 1));
+  tr.addEventListener('click', () => expand(tr));
+  tr.load = load;
+  return tr;
+}
+
+/** A new (or deleted) object under its Comparison row, its shallow size under Alloc. (Freed) size. */
+function changedObjectRow(s, row, kind, depth) {
+  const tr = el('tr', { class: `object ${kind}`, dataset: { depth, id: row.id } });
+  const size = sizeCell(kind === 'new' ? 'added-size' : 'removed-size', row.selfSize);
   tr.append(
-    indent(el('td', { class: 'left name' }, toggle(tr, false), el('span', { class: 'tag' }, 'new'), ' ', ...objectLabel(row)), 1),
+    indent(el('td', { class: 'left name' }, toggle(tr, false), el('span', { class: 'tag' }, kind), ' ', ...objectLabel(row)), depth),
     el('td'), el('td'), el('td'),
-    sizeCell('added-size', row.selfSize),
-    el('td'), el('td'),
+    kind === 'new' ? size : el('td'),
+    kind === 'new' ? el('td') : size,
+    el('td'),
   );
   tr.addEventListener('click', () => select(s, row.id, tr));
   return tr;
