@@ -11,37 +11,14 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, runNode } = require('./helpers');
+const { PKG, tmpDir } = require('./helpers');
+const { app: appIn, memoryStoreApp, BATCH } = require('./apps');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
-const BATCH = 300;
 
 const fixtures = tmpDir(null, 'heapsnap-holders-');
 process.on('exit', () => fs.rmSync(fixtures, { recursive: true, force: true }));
-
-/**
- * Runs an app in a fresh node: `body` defines `batch(n)` (n units of work, maybe async); the
- * harness runs a warm-up batch, then writes A, runs BATCH units, writes B, again, writes C.
- * Returns the three files.
- */
-function app(name, body, { warmUp = 50 } = {}) {
-  const dir = path.join(fixtures, name);
-  fs.mkdirSync(dir);
-  const code = `const heapsnap = require(${JSON.stringify(PKG)});
-${body}
-(async () => {
-  await batch(${warmUp});
-  for (const name of ['a', 'b', 'c']) {
-    if (name !== 'a') await batch(${BATCH});
-    await new Promise((resolve) => setImmediate(resolve));
-    if (!heapsnap.writeSnapshot(require('path').join(${JSON.stringify(dir)}, name + '.heapsnapshot'), { gc: true })) process.exit(1);
-  }
-  if (typeof done === 'function') done();
-})().catch((err) => { console.error(err); process.exit(1); });`;
-  const r = runNode(code, { env: { HEAPSNAP_OPTIONS: 'nosignal' }, timeout: 120_000 });
-  assert.strictEqual(r.status, 0, `${name} failed: ${r.stderr}`);
-  return ['a', 'b', 'c'].map((s) => path.join(dir, `${s}.heapsnapshot`));
-}
+const app = (name, body, options) => appIn(fixtures, name, body, options);
 
 function cli(...args) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -56,22 +33,7 @@ function increasing(values) {
   return values.every((v, i) => i === 0 || v > values[i - 1]);
 }
 
-// express with express-session's default store; no cookie is sent back, so every request
-// starts a session the store keeps (the documented MemoryStore leak).
-const memoryStore = app('memory-store', `
-const http = require('http');
-const express = require('express');
-const session = require('express-session');
-const server = express()
-  .use(session({ secret: 'not-a-secret', resave: false, saveUninitialized: true }))
-  .get('/', (req, res) => { req.session.visits = (req.session.visits || 0) + 1; res.send('ok'); })
-  .listen(0, '127.0.0.1');
-const get = () => new Promise((resolve, reject) => {
-  http.get({ host: '127.0.0.1', port: server.address().port, path: '/', agent: false }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
-});
-const listening = new Promise((resolve) => server.on('listening', resolve));
-async function batch(n) { await listening; for (let i = 0; i < n; i++) await get(); }
-const done = () => server.close();`, { warmUp: 100 });
+const memoryStore = memoryStoreApp(fixtures);
 
 test("MemoryStore: the first growing holder is MemoryStore.sessions, in --json, the API and the table", () => {
   const r = cli('leaks', ...memoryStore, '--json');

@@ -7,6 +7,7 @@
 //   heapsnap leaks A B [C] [--top N] [--json]      growing holders, then (with C) leak groups; exit 1 when leaks are found
 //   heapsnap retainers FILE (--id N | --name Ctor) [--top N] [--json]
 //   heapsnap report A B [C] [-o FILE] [--top N]       one self-contained HTML page
+//   heapsnap view A [B [C]] [--no-open] [--port N]    the interactive viewer (local web page)
 //   heapsnap top FILE.heapprofile [--top N] [--json]  allocation sites of a sampling heap profile
 //   heapsnap diff A.heapprofile B.heapprofile         the allocation sites that grew
 //   heapsnap dump PID [-o FILE] [--compress gzip|zstd] [--gc] [--force] [--redact] [--thread N] [--timeout S] [--inspector]
@@ -40,6 +41,14 @@ Commands:
                                   totals, summary of the last snapshot, diff A to last, a chart,
                                   and with C the leak groups and their retainer chains; prints
                                   the page's path (exit code 0 whenever the page was written)
+
+  view A [B [C]]                  the interactive viewer: a local web page (127.0.0.1, a
+                                  secret token in its URL, printed on stdout) with Summary,
+                                  instances, retainers, object details, Comparison and the
+                                  dominator tree; opens the browser when there is a desktop;
+                                  serves until Ctrl-C
+    --no-open                     only print the URL
+    --port N                      listen on this port (default: any free one)
 
 Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
 
@@ -104,7 +113,7 @@ function parse(argv) {
   });
   if (values.help) return { help: true };
   const [command, ...files] = positionals;
-  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers, report, dump, profile or top); see --help');
+  if (command === undefined) throw new UsageError('missing command (summary, diff, leaks, retainers, report, view, dump, profile or top); see --help');
   if (!Object.hasOwn(ARITY, command)) throw new UsageError(`unknown command '${command}'; see --help`);
   if (Array.isArray(ARITY[command])) {
     if (!ARITY[command].includes(files.length)) {
@@ -549,6 +558,8 @@ process.stdout.on('error', (err) => {
 const argv = process.argv.slice(2);
 if (argv[0] === 'dump') {
   dump(argv.slice(1)).then((code) => (process.exitCode = code), fail);
+} else if (argv[0] === 'view') {
+  require('../lib/cli/view').view(argv.slice(1), out).then((code) => (process.exitCode = code), fail);
 } else if (argv[0] === 'profile') {
   profile(argv.slice(1)).then((code) => (process.exitCode = code), fail);
 } else if (argv[0] === 'top' || argv[0] === 'stats' || argv[0] === 'ps') {

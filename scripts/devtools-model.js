@@ -3,7 +3,7 @@
 // Runs Chrome DevTools' own heap snapshot model (chrome-devtools-frontend's HeapSnapshot.ts,
 // the code behind the Memory panel's Summary view) on a snapshot file, in Node, and prints
 // its Summary as JSON: `{ source, nodeCount, totalSize, constructors: [{ name, location?,
-// count, selfSize, retainedSize }] }`, largest retained size first.
+// count, selfSize, retainedSize, distance }] }`, largest retained size first.
 //
 // It is the reference the analyzer's parity test compares with
 // (crates/heapsnap-core/tests/fixtures/node20-pruned.devtools.json) and DevTools' loader in
@@ -144,6 +144,7 @@ async function devtoolsSummary(file) {
         count: aggregate.count,
         selfSize: aggregate.self,
         retainedSize: aggregate.maxRet,
+        distance: aggregate.distance,
       };
     })
     .sort((a, b) => b.retainedSize - a.retainedSize || a.name.localeCompare(b.name));

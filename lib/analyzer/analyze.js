@@ -210,4 +210,5 @@ function holders(a, b, c) {
   return native.holders(unwrap('holders', a, 'a'), unwrap('holders', b, 'b'), c === undefined ? undefined : unwrap('holders', c, 'c'));
 }
 
-module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, holders, Snapshot };
+// nativeOf: the native handle of a snapshot (for lib/analyzer/browse.js), with the usual argument check.
+module.exports = { readSnapshot, readSnapshotAsync, leaks, leakCandidates, rankLeaks, isRuntimeClass, holders, Snapshot, nativeOf: unwrap, shapeError };

@@ -245,6 +245,9 @@ function adapt(exports, memory, workers, context) {
   result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
   result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);
+  // heapsnap view's load (lib/analyzer/browse.js readForBrowsing): a path, and a snapshot back.
+  const viewReadAsync = followingCwd(exports, 'viewReadAsync');
+  result.viewReadAsync = (...args) => viewReadAsync(...args).then(guarded);
   for (const name of ['heapProfileTop', 'heapProfileDiff', 'writeSyntheticSnapshot', 'abandonUnfinishedSinks']) {
     result[name] = followingCwd(exports, name);
   }

@@ -1,7 +1,8 @@
 //! heapsnap's analyzer addon: `NativeSnapshot` (a parsed snapshot held natively), its sync and
 //! async loaders, `leaks` and `holders`. All the work is in `heapsnap_core::read`; this file only
 //! moves results into plain JS objects and errors into coded JS errors. It also carries
-//! `NativeFileSink` (file_sink.rs), heapsnap's snapshot file writer for bytes that come from JS.
+//! `NativeFileSink` (file_sink.rs), heapsnap's snapshot file writer for bytes that come from JS,
+//! and the interactive viewer's queries on a `NativeSnapshot` (view.rs).
 //!
 //! It is its own addon, apart from the writer, because it needs nothing of V8: built as plain
 //! N-API, one binary loads on every Node.js >= 18, including majors that have no writer build.
@@ -12,6 +13,7 @@
 mod allocator;
 mod file_sink;
 mod profile;
+mod view;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};

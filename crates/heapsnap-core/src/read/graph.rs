@@ -29,6 +29,9 @@ pub struct StringTable {
     /// End offset of each string in `data` (4 bytes each until `data` passes 4 GiB).
     ends: Column,
     len: usize,
+    /// `(string index, length in UTF-16 units)` of the values [`StringTable::push_value`]
+    /// cut, in index order: what a viewer shows as the string's length.
+    cut_lengths: Vec<(u32, u32)>,
 }
 
 /// Bytes of a string value kept (then `…`); names of objects, properties and the like are
@@ -46,6 +49,7 @@ impl StringTable {
         if s.len() <= VALUE_PREFIX + '…'.len_utf8() {
             return self.push(s);
         }
+        self.cut_lengths.push((self.len as u32, s.encode_utf16().count().min(u32::MAX as usize) as u32));
         let mut cut = VALUE_PREFIX;
         while !s.is_char_boundary(cut) {
             cut -= 1;
@@ -55,7 +59,20 @@ impl StringTable {
         self.ends.push(self.data.len() as u64);
         self.len += 1;
     }
+    /// Length in UTF-16 units (JS `length`) of the string at `index` as the snapshot had it,
+    /// also for a value kept only as a prefix.
+    pub fn js_length(&self, index: u32) -> u64 {
+        match self.cut_lengths.binary_search_by_key(&index, |&(i, _)| i) {
+            Ok(k) => self.cut_lengths[k].1 as u64,
+            Err(_) => self.get(index).encode_utf16().count() as u64,
+        }
+    }
+    /// Whether the string at `index` is kept only as a prefix (see [`VALUE_PREFIX`]).
+    pub fn is_cut(&self, index: u32) -> bool {
+        self.cut_lengths.binary_search_by_key(&index, |&(i, _)| i).is_ok()
+    }
     pub(crate) fn shrink_to_fit(&mut self) {
+        self.cut_lengths.shrink_to_fit();
         self.data.shrink_to_fit();
         self.ends.shrink_to_fit();
     }

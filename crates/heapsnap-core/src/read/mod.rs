@@ -14,9 +14,12 @@
 //! Numbers follow Chrome DevTools' heap snapshot model (see `dominators` and `classes` for
 //! the rules), so they can be checked against DevTools on the same file.
 
+mod browse;
 mod classes;
 mod column;
+mod details;
 mod diff;
+mod distances;
 mod dominators;
 mod edges;
 mod error;
@@ -37,14 +40,17 @@ mod traces;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use browse::{objects_not_in, ClassRow, EdgeRow, NodeRow, Page, PageRequest, SortBy};
 pub use classes::{ClassKey, InterfaceDefinition};
+pub use details::{Binding, Elements, Entries, Entry, Listeners, ObjectDetails, SourceLocation, StringValue};
 pub use diff::{diff, ClassDiff, Diff};
+pub use distances::{Distances, BASE_SYSTEM_DISTANCE, BASE_UNREACHABLE_DISTANCE, NO_DISTANCE};
 pub use error::{AnalyzeError, CORRUPT_SNAPSHOT};
 pub use graph::{Graph, Location, StringTable};
 pub use snapshot::HeapGraph;
 pub use holders::{holders, GrowingHolder};
 pub use leaks::{leaks, HeldObjects, LeakGroup};
-pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress};
+pub use parser::{read_snapshot, read_snapshot_from, read_snapshot_with_progress, read_string_at};
 pub use retainers::{DominatorEntry, Retainer, RetainerGroup};
 pub use summary::{ClassSummary, Summary};
 pub use traces::{AllocationStack, StackFrame};

@@ -116,6 +116,32 @@ fn on_this_thread(file: File, total: u64, progress: &mut impl FnMut(u64, u64)) -
     parse_stream(src, (!compressed).then_some(total))
 }
 
+/// The string at `index` of a snapshot file's `strings` section, whole: the graph keeps long
+/// string values as a prefix (see `graph::VALUE_PREFIX`), and a viewer may want all of one.
+/// One streaming pass over the file on the calling thread, in constant memory (every other
+/// section is skipped, not parsed), so it takes about as long as reading the file does; on a
+/// compressed multi-GB file, seconds. `Ok(None)` when the section has no such index.
+pub fn read_string_at(path: &Path, index: u32) -> Result<Option<String>, AnalyzeError> {
+    let file = File::open(path).map_err(|e| AnalyzeError::from_io(e, None).with_path(path))?;
+    let (decoded, _) = sniff(file).map_err(|e| e.with_path(path))?;
+    let mut sc = Scanner::new(ReadSource(decoded));
+    let mut found = None;
+    sc.sections(|sc, key| {
+        if key != b"strings" {
+            return sc.skip_value();
+        }
+        let mut i = 0u32;
+        sc.string_array(|s| {
+            if i == index {
+                found = Some(s.to_string());
+            }
+            i = i.wrapping_add(1);
+        })
+    })
+    .map_err(|e| scan_err(e).with_path(path))?;
+    Ok(found)
+}
+
 /// Reads a snapshot from any byte stream (plain, gzip or zstd), on the calling thread.
 pub fn read_snapshot_from(reader: impl Read) -> Result<HeapGraph, AnalyzeError> {
     let (decoded, _) = sniff(reader)?;

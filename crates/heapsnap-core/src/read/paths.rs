@@ -277,6 +277,13 @@ impl RetainerPaths {
         p
     }
 
+    /// The edge that brings `o` onto its preferred path (`None` for the root and for objects
+    /// no non-weak edge reaches).
+    pub(crate) fn preferred_edge(&self, o: u32) -> Option<u32> {
+        let e = self.parent_edge[o as usize];
+        (e != ROOT_EDGE && e != UNREACHED).then_some(e)
+    }
+
     pub(crate) fn reached(&self, o: u32) -> bool {
         self.parent_edge[o as usize] != UNREACHED
     }
@@ -397,7 +404,7 @@ impl RetainerPaths {
 }
 
 /// Source node of an edge ordinal (binary search over first-edge offsets).
-fn edge_source(g: &HeapGraph, e: u32) -> u32 {
+pub(crate) fn edge_source(g: &HeapGraph, e: u32) -> u32 {
     // The first node whose first edge is > e, minus one.
     let (mut lo, mut hi) = (0usize, g.first_edge.len());
     while lo < hi {

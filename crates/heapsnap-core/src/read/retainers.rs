@@ -156,10 +156,16 @@ impl HeapGraph {
             None => self.root,
         };
         let a = self.analysis();
-        let (from, to) = (a.dom_first.get(o as usize) as usize, a.dom_first.get(o as usize + 1) as usize);
-        let mut kids: Vec<u32> = (from..to).map(|i| a.dom_children.get(i) as u32).collect();
+        let mut kids = self.dominated_nodes(o);
         kids.sort_by(|&x, &y| a.retained.get(y as usize).cmp(&a.retained.get(x as usize)).then(x.cmp(&y)));
         kids.truncate(limit);
         Some(kids.into_iter().map(|k| self.dominator_entry(k)).collect())
+    }
+
+    /// The ordinals `o` immediately dominates, in the dominator tree's order.
+    pub(crate) fn dominated_nodes(&self, o: u32) -> Vec<u32> {
+        let a = self.analysis();
+        let (from, to) = (a.dom_first.get(o as usize) as usize, a.dom_first.get(o as usize + 1) as usize);
+        (from..to).map(|i| a.dom_children.get(i) as u32).collect()
     }
 }

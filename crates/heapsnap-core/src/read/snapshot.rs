@@ -11,8 +11,10 @@ use std::sync::OnceLock;
 
 use super::classes::Classes;
 use super::column::Column;
+use super::distances::Distances;
 use super::dominators::{self, Analysis};
 use super::graph::Graph;
+use super::paths::RetainerPaths;
 use super::retainer_index::RetainerIndex;
 
 /// A parsed heap snapshot. Build one with [`super::read_snapshot`].
@@ -21,6 +23,8 @@ pub struct HeapGraph {
     analysis: OnceLock<Analysis>,
     classes: OnceLock<Classes>,
     retainer_index: OnceLock<RetainerIndex>,
+    distances: OnceLock<Distances>,
+    retainer_paths: OnceLock<RetainerPaths>,
 }
 
 impl Deref for HeapGraph {
@@ -32,7 +36,14 @@ impl Deref for HeapGraph {
 
 impl From<Graph> for HeapGraph {
     fn from(graph: Graph) -> HeapGraph {
-        HeapGraph { graph, analysis: OnceLock::new(), classes: OnceLock::new(), retainer_index: OnceLock::new() }
+        HeapGraph {
+            graph,
+            analysis: OnceLock::new(),
+            classes: OnceLock::new(),
+            retainer_index: OnceLock::new(),
+            distances: OnceLock::new(),
+            retainer_paths: OnceLock::new(),
+        }
     }
 }
 
@@ -51,6 +62,20 @@ impl HeapGraph {
     }
     pub(crate) fn retainer_index(&self) -> &RetainerIndex {
         self.retainer_index.get_or_init(|| RetainerIndex::build(&self.graph))
+    }
+    /// DevTools' distances (see [`super::distances`]), computed on first use (4 bytes or
+    /// less per node), for the viewer.
+    pub(crate) fn distances(&self) -> &Distances {
+        self.distances.get_or_init(|| Distances::compute(&self.graph))
+    }
+    /// DevTools' distance of a node from the GC roots (see [`super::distances`]).
+    pub fn distance(&self, ord: u32) -> i64 {
+        self.distances().get(ord)
+    }
+    /// Preferred retainer paths (see [`super::paths`]), kept once computed: the viewer marks
+    /// each object's preferred holder in every retainers list it shows.
+    pub(crate) fn retainer_paths(&self) -> &RetainerPaths {
+        self.retainer_paths.get_or_init(|| RetainerPaths::compute(self))
     }
     /// DevTools' shallow sizes (see [`super::dominators`]): the analysis' when it is already
     /// computed, else computed alone, without the dominator tree.

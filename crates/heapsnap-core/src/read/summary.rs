@@ -109,35 +109,45 @@ pub(crate) fn aggregate(g: &HeapGraph, classes: &Classes) -> Vec<Agg> {
 impl HeapGraph {
     /// DevTools' Summary view ("All objects"), every class, sorted by retained size.
     pub fn summary(&self) -> Summary {
+        Summary {
+            node_count: self.node_count() as u64,
+            edge_count: self.edge_count() as u64,
+            total_size: self.total_size(),
+            constructors: self.summary_rows().into_iter().map(|(_, c)| c).collect(),
+        }
+    }
+
+    /// The Summary's rows in its order, each with its class key (see [`super::classes`]).
+    pub(crate) fn summary_rows(&self) -> Vec<(u32, ClassSummary)> {
         // Dominators first: their temporaries are the peak of the whole analysis, and that
         // peak is lower without the class arrays (4 bytes per node) already allocated.
         self.analysis();
         let classes = self.classes();
         let aggs = aggregate(self, classes);
-        let mut constructors: Vec<ClassSummary> = aggs
+        let mut constructors: Vec<(u32, ClassSummary)> = aggs
             .iter()
             .enumerate()
             .filter(|(_, a)| a.count > 0)
-            .map(|(k, a)| ClassSummary {
-                name: classes.keys[k].name.clone(),
-                location: classes.keys[k].location,
-                count: a.count,
-                self_size: a.self_size,
-                retained_size: a.retained,
+            .map(|(k, a)| {
+                (
+                    k as u32,
+                    ClassSummary {
+                        name: classes.keys[k].name.clone(),
+                        location: classes.keys[k].location,
+                        count: a.count,
+                        self_size: a.self_size,
+                        retained_size: a.retained,
+                    },
+                )
             })
             .collect();
-        constructors.sort_by(|x, y| {
+        constructors.sort_by(|(_, x), (_, y)| {
             y.retained_size
                 .cmp(&x.retained_size)
                 .then(y.self_size.cmp(&x.self_size))
                 .then_with(|| x.name.cmp(&y.name))
                 .then(x.location.cmp(&y.location))
         });
-        Summary {
-            node_count: self.node_count() as u64,
-            edge_count: self.edge_count() as u64,
-            total_size: self.total_size(),
-            constructors,
-        }
+        constructors
     }
 }

@@ -2,6 +2,7 @@
 //! `compare`), file formats and errors (`io`), hostile input (`robust`), and parity with
 //! Chrome DevTools on a real Node 20 snapshot (`parity`).
 
+mod browse;
 mod chunks;
 mod classes;
 mod compare;
