@@ -94,12 +94,14 @@ test('redacted writes (sync, async gzip, async zstd) hold no planted value and e
 test('redacted and plain snapshots of the same heap summarize alike and load in memlab', async (t) => {
   const dir = tmpDir(t);
   // Back to back after a GC, the same options shape for both (a new shape would add V8 maps);
-  // a first write warms up the code path.
+  // a first write warms up the code path. Its name is as long as 'plain': each snapshot holds
+  // the path of the dump before it (the `heapsnap ps` registry's lastDump), and one character
+  // more can round a string up by 8 bytes.
   const child = runNode(`
     const heapsnap = require(${JSON.stringify(PKG)});
     ${PLANT}
     const dir = ${JSON.stringify(dir)};
-    heapsnap.writeSnapshot(dir + '/warm.heapsnapshot', { gc: true, redact: true });
+    heapsnap.writeSnapshot(dir + '/first.heapsnapshot', { gc: true, redact: true });
     heapsnap.writeSnapshot(dir + '/plain.heapsnapshot', { gc: true, redact: false });
     heapsnap.writeSnapshot(dir + '/redacted.heapsnapshot', { gc: true, redact: true });
   `, { env: { HEAPSNAP_OPTIONS: 'nosignal' } });
