@@ -23,13 +23,7 @@ function startThread(pathStyle) {
   const worker = new Worker(path.join(__dirname, 'worker.js'), {
     workerData: { sdk, pathStyle },
     resourceLimits: RESOURCE_LIMITS,
-    // The SDK's own output (notices, warnings) is not heapsnap's to show: results come back as
-    // messages, and these streams are read and dropped.
-    stdout: true,
-    stderr: true,
   });
-  worker.stdout.resume();
-  worker.stderr.resume();
   worker.on('message', (message) => settle(message));
   worker.on('error', (err) => failAll(worker, err));
   worker.on('exit', (code) => failAll(worker, new Error(`the upload thread stopped (exit code ${code})`)));

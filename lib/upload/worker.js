@@ -9,9 +9,15 @@ const fs = require('fs');
 const { parentPort, workerData } = require('worker_threads');
 
 // The SDK announces on Node 20 that later versions will need Node 22; heapsnap's users did not
-// choose the SDK's version and must not see its notices (this thread's stdout and stderr are
-// not passed on either: see uploader.js).
+// choose the SDK's version and must not see its notices or warnings. Results go back as
+// messages, so nothing this thread prints is passed on. (Not the Worker's `stdout: true`
+// option: reading those streams keeps the process alive after the last upload.)
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+for (const stream of [process.stdout, process.stderr]) stream.write = (chunk, encoding, callback) => {
+  const done = typeof encoding === 'function' ? encoding : callback;
+  if (done) process.nextTick(done);
+  return true;
+};
 
 const { S3Client, ListMultipartUploadsCommand, AbortMultipartUploadCommand, HeadObjectCommand } = require(workerData.sdk.clientS3);
 const { Upload } = require(workerData.sdk.libStorage);
