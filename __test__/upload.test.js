@@ -121,42 +121,46 @@ function startChild(code, { env, cwd = ROOT }) {
 
 /**
  * A TCP relay between the uploader and Garage that can hold the uploader's bytes (the server is
- * real; the relay only lets a test decide when an upload may go on). `sawUpload` resolves once
- * a request with a body arrived while held.
+ * real; the relay only lets a test decide when an upload may go on). `holdAfter(n)`: the next
+ * n bytes the uploader sends pass, then everything waits until `release()`; `holding` resolves
+ * once something waits.
  */
 function relay(target) {
   const { port: targetPort, hostname } = new URL(target);
-  let held = false;
+  let allowance = Infinity;
   const waiting = [];
   const sockets = new Set();
-  let sawBody;
-  const sawUpload = new Promise((resolve) => (sawBody = resolve));
+  let startHolding;
+  const holding = new Promise((resolve) => (startHolding = resolve));
   const srv = net.createServer((socket) => {
     const upstream = net.connect(Number(targetPort), hostname);
     sockets.add(socket);
     sockets.add(upstream);
     upstream.pipe(socket);
     socket.on('data', (chunk) => {
-      if (held) {
-        socket.pause();
-        waiting.push(() => {
-          upstream.write(chunk);
-          socket.resume();
-        });
-        if (/^(PUT|POST) /.test(chunk.toString('latin1', 0, 5)) || chunk.length > 4096) sawBody();
-      } else upstream.write(chunk);
+      if (chunk.length <= allowance) {
+        allowance -= chunk.length;
+        upstream.write(chunk);
+        return;
+      }
+      socket.pause();
+      waiting.push(() => {
+        upstream.write(chunk);
+        socket.resume();
+      });
+      startHolding();
     });
     socket.on('end', () => upstream.end());
     for (const s of [socket, upstream]) s.on('error', () => {}).on('close', () => sockets.delete(s));
   });
   return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
     endpoint: `http://127.0.0.1:${srv.address().port}`,
-    hold: () => (held = true),
+    holdAfter: (bytes) => (allowance = bytes),
     release: () => {
-      held = false;
+      allowance = Infinity;
       for (const go of waiting.splice(0)) go();
     },
-    sawUpload,
+    holding,
     close: () => {
       for (const s of sockets) s.destroy();
       srv.close();
@@ -287,6 +291,22 @@ process.send('ready'); setInterval(() => {}, 1000);`, { env: childEnv(s, { HEAPS
   assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.heapsnap-upload')), [], 'nothing pending: the journal is gone at exit');
 });
 
+test('heapsnap dump <pid> of a process with upload= in its HEAPSNAP_OPTIONS: the process uploads the file it wrote', S3, nativeWriterOnly('dump requests'), async (t) => {
+  const s = await store();
+  const dir = tmpDir(t);
+  const { child, state, exited } = startChild(`require(${JSON.stringify(PKG)});
+process.send('ready'); setInterval(() => {}, 1000);`, { env: childEnv(s, { HEAPSNAP_OPTIONS: `upload=s3://${s.bucket}/remote/,dir=${dir}` }) });
+  await new Promise((resolve) => child.once('message', resolve));
+  const file = path.join(dir, 'asked.heapsnapshot.gz');
+  const cli = spawnSync(process.execPath, [CLI, 'dump', String(child.pid), '-o', file], { encoding: 'utf8' });
+  assert.strictEqual(cli.status, 0, cli.stderr);
+  assert.strictEqual(cli.stdout.trim(), file);
+  await waitFor(child, state, /heapsnap: uploaded .*asked\.heapsnapshot\.gz to s3:\/\/dumps\/remote\//);
+  child.kill('SIGTERM');
+  await exited;
+  assert.ok(fs.readFileSync(file).equals(await fetchObject(s, `remote/${os.hostname()}/asked.heapsnapshot.gz`)));
+});
+
 test('the store down at dump time: one warning line, the file stays, the process goes on', S3, nativeWriterOnly('signal dumps'), async (t) => {
   const s = await store();
   const dir = tmpDir(t);
@@ -355,7 +375,7 @@ test('a watch dump while the previous dump is still uploading: both arrive whole
   const dir = tmpDir(t);
   const gate = await relay(s.env.AWS_ENDPOINT_URL);
   t.after(() => gate.close());
-  gate.hold();
+  gate.holdAfter(0);
   const { child, state, exited } = startChild(`${BIG_HEAP}
 const heapsnap = require(${JSON.stringify(PKG)});
 const events = [];
@@ -364,7 +384,7 @@ heapsnap.watch({ rules: ['heap>1m', 'external>64m'], interval: 0.05, cooldown: 0
 process.on('message', () => { globalThis.extra = Buffer.alloc(80 * 1024 * 1024, 1); });
 setInterval(() => {}, 1000);`, { env: childEnv(s, { AWS_ENDPOINT_URL: gate.endpoint }) });
   await waitFor(child, state, /heap>1m crossed: heap snapshot written/);
-  await gate.sawUpload; // the first upload has started, and is held
+  await gate.holding; // the first upload has started, and is held
   child.send('grow');
   await waitFor(child, state, /external>64m crossed: heap snapshot written/);
   gate.release();
@@ -383,15 +403,13 @@ test('process exit during an upload: no object, then the next process sends it w
   const gate = await relay(s.env.AWS_ENDPOINT_URL);
   t.after(() => gate.close());
   const target = `s3://${s.bucket}/exit/`;
-  // Let the multipart upload start (its first requests go through), then hold the parts.
+  // The multipart upload starts (its creation and about a part go through), then the rest waits.
+  gate.holdAfter(6 * 1024 * 1024);
   const { child, state, exited } = startChild(`${BIG_HEAP}
 const heapsnap = require(${JSON.stringify(PKG)});
 heapsnap.writeSnapshotAsync({ dir: ${JSON.stringify(dir)}, upload: '${target}' });
 process.on('message', () => process.exit(0));`, { env: childEnv(s, { AWS_ENDPOINT_URL: gate.endpoint }) });
-  // The dump is on disk once its memory record is; hold the store from then on.
-  while (!fs.readdirSync(dir).some((n) => n.endsWith('.memory.json'))) await new Promise((resolve) => setTimeout(resolve, 20));
-  gate.hold();
-  await gate.sawUpload;
+  await gate.holding;
   child.send('exit');
   assert.strictEqual(await exited, 0, state.stderr);
   gate.release();
