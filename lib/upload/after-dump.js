@@ -42,9 +42,8 @@ function warn(message) {
 }
 
 /** Uploads one file and, when it exists, its memory record; `{ ...snapshot, memoryRecord }`. */
-async function uploadPair(file, memoryFile, settings, { resume = false, onProgress } = {}) {
+async function uploadPair(file, memoryFile, settings, { resume = false, onProgress, key = objectKey(settings.target, file) } = {}) {
   const { target, pathStyle } = settings;
-  const key = objectKey(target, file);
   const snapshot = await uploadFile(file, { bucket: target.bucket, key, pathStyle, resume, onProgress });
   let memoryRecord = null;
   if (memoryFile && fs.existsSync(memoryFile)) {
@@ -69,9 +68,10 @@ async function uploadDump(info, settings, { quiet = false, report = true } = {})
   const own = journal.ownJournal(path.dirname(path.resolve(file)), settings.target.url);
   const name = path.basename(file);
   own.pending(name);
-  const url = objectUrl(settings.target.bucket, objectKey(settings.target, file));
+  const key = objectKey(settings.target, file);
+  const url = objectUrl(settings.target.bucket, key);
   try {
-    const result = await uploadPair(file, memoryFile, settings);
+    const result = await uploadPair(file, memoryFile, settings, { key });
     own.uploaded(name);
     if (!settings.keepLocal) removeLocal(file, memoryFile);
     if (report && !quiet) warn(`uploaded ${file} to ${result.url} (${formatBytes(result.bytes)} in ${seconds(result.durationMs)})${settings.keepLocal ? '' : '; local file removed'}`);
