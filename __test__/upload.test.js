@@ -271,7 +271,7 @@ heapsnap.writeSnapshotAsync({ dir: ${JSON.stringify(dir)}, upload: 's3://${s.buc
   assert.ok(JSON.parse(summary.stdout).nodeCount > 100_000);
 });
 
-test('HEAPSNAP_OPTIONS=upload=... and SIGUSR2: the dump, its upload line and the dump event', S3, nativeWriterOnly('signal dumps'), async (t) => {
+test('HEAPSNAP_OPTIONS=upload=... and SIGUSR2: the dump, its upload line and the dump event', { ...S3, ...nativeWriterOnly('signal dumps') }, async (t) => {
   const s = await store();
   const dir = tmpDir(t);
   const { child, state, exited } = startChild(`const heapsnap = require(${JSON.stringify(PKG)});
@@ -291,7 +291,7 @@ process.send('ready'); setInterval(() => {}, 1000);`, { env: childEnv(s, { HEAPS
   assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.heapsnap-upload')), [], 'nothing pending: the journal is gone at exit');
 });
 
-test('heapsnap dump <pid> of a process with upload= in its HEAPSNAP_OPTIONS: the process uploads the file it wrote', S3, nativeWriterOnly('dump requests'), async (t) => {
+test('heapsnap dump <pid> of a process with upload= in its HEAPSNAP_OPTIONS: the process uploads the file it wrote', { ...S3, ...nativeWriterOnly('dump requests') }, async (t) => {
   const s = await store();
   const dir = tmpDir(t);
   const { child, state, exited } = startChild(`require(${JSON.stringify(PKG)});
@@ -307,7 +307,7 @@ process.send('ready'); setInterval(() => {}, 1000);`, { env: childEnv(s, { HEAPS
   assert.ok(fs.readFileSync(file).equals(await fetchObject(s, `remote/${os.hostname()}/asked.heapsnapshot.gz`)));
 });
 
-test('the store down at dump time: one warning line, the file stays, the process goes on', S3, nativeWriterOnly('signal dumps'), async (t) => {
+test('the store down at dump time: one warning line, the file stays, the process goes on', { ...S3, ...nativeWriterOnly('signal dumps') }, async (t) => {
   const s = await store();
   const dir = tmpDir(t);
   await s.pause();
@@ -335,7 +335,7 @@ process.send('ready'); setInterval(() => {}, 1000);`, { env: childEnv(s, { HEAPS
   assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.heapsnap-upload')), []);
 });
 
-test('wrong credentials: one coded line, for the API, triggered dumps and the CLI', S3, nativeWriterOnly('signal dumps'), async (t) => {
+test('wrong credentials: one coded line, for the API, triggered dumps and the CLI', { ...S3, ...nativeWriterOnly('signal dumps') }, async (t) => {
   const s = await store();
   const dir = tmpDir(t);
   const env = childEnv(s, { AWS_SECRET_ACCESS_KEY: 'x'.repeat(64) });
@@ -345,10 +345,12 @@ heapsnap.writeSnapshotAsync({ dir: ${JSON.stringify(dir)}, upload: 's3://${s.buc
   const upload = JSON.parse(api.stdout);
   assert.strictEqual(upload.error.code, 'ERR_HEAPSNAP_UPLOAD_DENIED');
   assert.doesNotMatch(api.stdout, new RegExp(`${'x'.repeat(64)}|${s.env.AWS_ACCESS_KEY_ID}`), 'no credentials in messages');
-  const signal = await runAsync(`require(${JSON.stringify(PKG)}); process.kill(process.pid, 'SIGUSR2'); setTimeout(() => {}, 3000);`, { env: { ...env, HEAPSNAP_OPTIONS: `upload=s3://${s.bucket}/creds/,dir=${dir},quiet` } });
+  // (Another directory: in this one the API's failed upload is owed, and would be retried.)
+  const other = tmpDir(t);
+  const signal = await runAsync(`require(${JSON.stringify(PKG)}); process.kill(process.pid, 'SIGUSR2'); setTimeout(() => {}, 3000);`, { env: { ...env, HEAPSNAP_OPTIONS: `upload=s3://${s.bucket}/creds/,dir=${other},quiet` } });
   assert.strictEqual(signal.status, 0, signal.stderr);
-  assert.match(signal.stderr, /^heapsnap: upload of .* failed, the file stays: ERR_HEAPSNAP_UPLOAD_DENIED: the store refused the credentials .*\n$/);
-  const file = path.join(dir, fs.readdirSync(dir).find((n) => n.endsWith('.heapsnapshot')));
+  assert.match(signal.stderr, /^heapsnap: upload of .*heapdump-.* failed, the file stays: ERR_HEAPSNAP_UPLOAD_DENIED: the store refused the credentials .*\n$/);
+  const file = path.join(other, fs.readdirSync(other).find((n) => n.endsWith('.heapsnapshot')));
   const cli = spawnSync(process.execPath, [CLI, 'upload', file, `s3://${s.bucket}/creds/`], { env, encoding: 'utf8' });
   assert.strictEqual(cli.status, 2);
   assert.match(cli.stderr, /^heapsnap: ERR_HEAPSNAP_UPLOAD_DENIED: .*\n$/);
@@ -427,7 +429,7 @@ process.on('message', () => process.exit(0));`, { env: childEnv(s, { AWS_ENDPOIN
   assert.deepStrictEqual(await openUploads(s, key), [], 'no multipart upload left open');
 });
 
-test('a near-heap-limit dump (the process dies) is uploaded by the next process with the same setting', S3, nativeWriterOnly('heapsnap\'s own near-heap-limit dump'), async (t) => {
+test('a near-heap-limit dump (the process dies) is uploaded by the next process with the same setting', { ...S3, ...nativeWriterOnly('heapsnap\'s own near-heap-limit dump') }, async (t) => {
   const s = await store();
   const dir = tmpDir(t);
   const target = `s3://${s.bucket}/oom/`;
