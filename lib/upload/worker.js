@@ -33,6 +33,18 @@ const DENIED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDe
 let client;
 let secrets = [];
 
+// Each part is a fresh Buffer outside the heap; V8 collects them only once external memory grew
+// by tens of MB, which alone would take the upload past its memory target (64 MiB with this
+// thread and the SDK). A full GC of this thread's small heap after each part (a few ms, on this
+// thread only) frees them as they are sent. heapsnap's native gc() needs no --expose-gc.
+let collect = () => {};
+try {
+  const native = require('../loader/native').writer();
+  if (!native.portable) collect = () => native.gc();
+} catch {
+  // No native writer: memory stays bounded, only higher.
+}
+
 /** The client, made once: the standard credential chain, endpoint and region settings. */
 async function getClient() {
   if (client) return client;
@@ -103,7 +115,12 @@ async function run(job) {
     leavePartsOnError: false, // a failed multipart upload is aborted: no stray parts
   });
   let last = 0;
+  let collected = 0;
   upload.on('httpUploadProgress', ({ loaded }) => {
+    if (loaded - collected >= partSize) {
+      collected = loaded;
+      collect();
+    }
     const now = Date.now();
     if (now - last < PROGRESS_EVERY_MS) return;
     last = now;
