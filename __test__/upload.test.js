@@ -286,9 +286,17 @@ process.send('ready'); setInterval(() => {}, 1000);`, { env: childEnv(s, { HEAPS
   assert.strictEqual(lines.length, 2, state.stderr);
   assert.match(lines[0], /^heapsnap: wrote /);
   assert.strictEqual(lines[1], `heapsnap: uploaded ${event.path} to ${event.upload.url} (${lines[1].match(/\((.*) in /)[1]} in ${lines[1].match(/ in ([\d.]+ s)\)$/)[1]})`);
-  assert.ok(fs.readFileSync(event.path).equals(await fetchObject(s, event.upload.key)));
+  const object = await fetchObject(s, event.upload.key);
+  assert.ok(fs.readFileSync(event.path).equals(object));
   assert.ok(fs.readFileSync(event.memoryFile).equals(await fetchObject(s, `${event.upload.key}.memory.json`)));
   assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.heapsnap-upload')), [], 'nothing pending: the journal is gone at exit');
+  // The object, with its memory record beside it, loads in heapsnap summary.
+  const fetched = tmpDir(t);
+  fs.writeFileSync(path.join(fetched, 'svc.heapsnapshot'), object);
+  fs.writeFileSync(path.join(fetched, 'svc.heapsnapshot.memory.json'), await fetchObject(s, `${event.upload.key}.memory.json`));
+  const summary = spawnSync(process.execPath, [CLI, 'summary', path.join(fetched, 'svc.heapsnapshot')], { encoding: 'utf8' });
+  assert.strictEqual(summary.status, 0, summary.stderr);
+  assert.match(summary.stdout, /Process memory when the dump started/);
 });
 
 test('heapsnap dump <pid> of a process with upload= in its HEAPSNAP_OPTIONS: the process uploads the file it wrote', { ...S3, ...nativeWriterOnly('dump requests') }, async (t) => {
