@@ -4,7 +4,53 @@
 export type Compression = 'gzip' | 'zstd' | false
 
 /** Options accepted by every function that writes a snapshot. */
-export interface WriteOptions {
+/**
+ * Uploads of finished dumps to S3-compatible object storage (AWS S3, MinIO, Garage, Cloudflare
+ * R2, GCS's S3 interface), on every writer and trigger; `HEAPSNAP_OPTIONS=upload=s3://...`,
+ * `keeplocal=false`, `uploadpathstyle` for the default signal handler, the watch and
+ * `heapsnap dump <pid>` requests. Needs `npm install @aws-sdk/client-s3 @aws-sdk/lib-storage`
+ * and Node 20 or later (else `ERR_HEAPSNAP_UPLOAD_UNAVAILABLE`); endpoint, region and
+ * credentials come from the standard AWS settings (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles,
+ * roles).
+ */
+export interface UploadOptions {
+  /**
+   * `'s3://bucket/prefix/'`: the snapshot and its memory record go to
+   * `<prefix><hostname>/<file name>` (a prefix with its own `{hostname}`, `{pid}`, `{date}`,
+   * `{time}` or `{iso}` tokens is used as written), streamed in parts on a thread of its own.
+   * A failed upload is a warning (`upload.error`), the file stays, and the next process with the
+   * same setting sends it.
+   */
+  upload?: string
+  /** `false`: remove the local snapshot and memory record once the store confirmed them (default `true`). */
+  keepLocal?: boolean
+  /** Path-style requests (`host/bucket/key`); automatic for IP-address and `localhost` endpoints. */
+  uploadPathStyle?: boolean
+}
+
+/** Where an upload went, or why it failed: `info.upload` and the `dump` event's `upload`. */
+export interface UploadInfo {
+  /** `s3://bucket/key`. */
+  url: string
+  bucket?: string
+  key?: string
+  /** Bytes of the snapshot the store confirmed. */
+  bytes?: number
+  durationMs?: number
+  etag?: string
+  /** The CRC32 the store verified (`<base64>-<parts>` for multipart uploads). */
+  checksumCRC32?: string | null
+  versionId?: string | null
+  parts?: number
+  /** The memory record's object, when there was one. */
+  memoryRecord?: { url: string; bytes: number } | null
+  /** Whether the local files are still there (`keepLocal`, or the upload failed). */
+  keptLocal: boolean
+  /** The upload failed: `ERR_HEAPSNAP_UPLOAD_FAILED`, `ERR_HEAPSNAP_UPLOAD_DENIED`, `ERR_HEAPSNAP_UPLOAD_UNAVAILABLE` or an OS code. */
+  error?: { code: string; message: string }
+}
+
+export interface WriteOptions extends UploadOptions {
   /**
    * File name or template. Tokens: `{pid}`, `{tid}` (worker threadId), `{seq}` (per-process
    * counter), `{date}` (YYYYMMDD), `{time}` (HHMMSS), `{iso}` (UTC, file-name safe), `{hostname}`.
@@ -124,6 +170,8 @@ export interface SnapshotInfo {
   memoryFile?: string
   /** The free-space check's estimate of the file and what its filesystem had left. */
   disk: DiskInfo
+  /** With `upload` (writeSnapshotAsync resolves once it settled). */
+  upload?: UploadInfo
   /**
    * Problems that did not fail the dump, one sentence each: the target directory is writable
    * by other users without the sticky bit (also printed once per directory on stderr), the
@@ -239,7 +287,7 @@ export function capabilities(): Capabilities
  * `(in the background)`, or why the background dump failed and that it was written in-process.
  * Requests from `heapsnap dump <pid>` are always served in-process.
  */
-export interface SignalHandlerOptions extends BackgroundOptions {
+export interface SignalHandlerOptions extends BackgroundOptions, UploadOptions {
   /** Signal name (default `'SIGUSR2'`). */
   signal?: string
   path?: string
@@ -301,7 +349,7 @@ export function installSignalHandler(options?: SignalHandlerOptions): void
 export function removeSignalHandler(): boolean
 
 /** Options of near-out-of-memory dumps. */
-export interface NearHeapLimitOptions {
+export interface NearHeapLimitOptions extends UploadOptions {
   path?: string
   dir?: string
   compress?: Compression | 'none' | true
@@ -784,6 +832,8 @@ export interface DumpEvent extends Partial<Omit<SnapshotInfo, 'compression'>> {
   /** Watch dumps: the rules that fired. */
   rules?: WatchRule[]
   mode?: 'in-process' | 'background'
+  /** With `upload`: the event comes once the upload settled, with its outcome. */
+  upload?: UploadInfo
 }
 
 /** Runs `listener` after every dump of this thread (a throwing listener is reported on stderr, never fatal). */

@@ -16,6 +16,7 @@ const { writeReport } = require('./lib/analyzer/report');
 const { startSamplingHeapProfiler, stopSamplingHeapProfiler } = require('./lib/writer/profile');
 const { readHeapProfileTop, diffHeapProfiles } = require('./lib/analyzer/profile');
 const { capabilities } = require('./lib/loader/capabilities');
+const { splitUpload, uploadDump, resumeLeftovers, dumpDir } = require('./lib/upload/after-dump');
 
 /**
  * Drop-in for heapdump's `writeSnapshot([filename][, options][, callback])`: synchronous,
@@ -32,7 +33,7 @@ function writeSnapshot(filename, options, callback) {
   if (filename !== undefined && filename !== null && typeof filename !== 'string') {
     throw invalidOption(`writeSnapshot: filename must be a string, got ${typeof filename}`);
   }
-  const checked = checkOptions('writeSnapshot', options);
+  const { upload, write: checked } = splitUpload(checkOptions('writeSnapshot', options));
   if (typeof filename === 'string') checked.path = filename;
 
   let info;
@@ -45,7 +46,10 @@ function writeSnapshot(filename, options, callback) {
     else process.emitWarning(err.message, { code: err.code });
     return false;
   }
-  emitDump(info, 'api');
+  // The upload runs after this returns (it cannot be synchronous); listeners hear of the dump
+  // once it settled, with `upload`.
+  if (upload) uploadDump(info, upload).then((result) => emitDump({ ...info, upload: result }, 'api'));
+  else emitDump(info, 'api');
   if (callback) callback(null, info.path);
   return true;
 }
@@ -56,7 +60,11 @@ function writeSnapshot(filename, options, callback) {
  * `{ path, bytes, rawBytes, compression, durationMs, pauseMs, redacted }`.
  */
 async function writeSnapshotAsync(options) {
-  const info = await writeAsync(toNative(checkOptions('writeSnapshotAsync', options, ASYNC_WRITE_OPTIONS)));
+  const { upload, write } = splitUpload(checkOptions('writeSnapshotAsync', options, ASYNC_WRITE_OPTIONS));
+  const info = await writeAsync(toNative(write));
+  // With `upload`, resolves once the store confirmed the objects (or the upload failed: then
+  // `info.upload.error`, and the file stays).
+  if (upload) info.upload = await uploadDump(info, upload, { report: false });
   emitDump(info, 'api');
   return info;
 }
@@ -103,6 +111,24 @@ if (require('worker_threads').isMainThread) {
   registry.register({ signal: env.enabled ? env.options.signal || 'SIGUSR2' : null, dir: env.options.dir });
   onDumpInternal(({ path, trigger }) => registry.update({ lastDump: { path, trigger, time: new Date().toISOString() } }));
   installDefaultWatch(env);
+  resumeEnvUploads(env);
+}
+
+/**
+ * `upload=` in HEAPSNAP_OPTIONS: what earlier processes with the same setting left unfinished
+ * in the dump directory (a near-heap-limit dump, an upload cut off by an exit) is uploaded now,
+ * on the upload thread. Without the SDK, one line says so; dumps stay local.
+ */
+function resumeEnvUploads(env) {
+  const { options } = env;
+  if (options.upload === undefined) return;
+  try {
+    const { upload } = splitUpload(checkOptions('HEAPSNAP_OPTIONS', { upload: options.upload, keepLocal: options.keepLocal, uploadPathStyle: options.uploadPathStyle }));
+    resumeLeftovers(dumpDir(options), upload, { quiet: options.quiet });
+  } catch (err) {
+    // With signal dumps on, installDefaultHandler already said why uploads are off.
+    if (!env.enabled) console.error(`heapsnap: uploads disabled: ${err.code}: ${err.message.replace(/^heapsnap: /, '')}`);
+  }
 }
 
 // A process that exits while a dump's file is being finished (writeSnapshotAsync resolves only

@@ -14,6 +14,7 @@
 //   heapsnap profile PID [--seconds N] [-o FILE] [--compress gzip|zstd] [--thread N] [--interval BYTES]
 //   heapsnap stats FILE|PID [--last N] [--json]      a watch's memory log, with the trend
 //   heapsnap ps [--json]                              Node processes here, with what heapsnap does in them
+//   heapsnap upload FILE... s3://bucket/prefix/ [--delete-local] [--path-style] [--json]
 //
 // Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input or usage (one line on stderr naming the code).
 // `report` exits 0 whenever it wrote the page, leaks or not: it is for reading; gate CI on `leaks`.
@@ -85,6 +86,15 @@ Files may be .heapsnapshot, .heapsnapshot.gz or .heapsnapshot.zst.
                                   version, uptime, RSS, command), and for those that loaded
                                   heapsnap its version, signal, dump directory, watch rules,
                                   last dump and heap; --json
+  upload FILE... s3://BUCKET/PREFIX/
+                                  sends snapshots written earlier (with their .memory.json) to
+                                  S3-compatible storage as <prefix><hostname>/<file name>, like
+                                  the upload option does; prints each object's s3:// URL. Needs
+                                  npm install @aws-sdk/client-s3 @aws-sdk/lib-storage; endpoint
+                                  and credentials from the standard AWS_* settings
+    --delete-local                remove each local file once the store confirmed it
+    --path-style                  path-style requests (automatic for IP and localhost endpoints)
+    --json                        [{ file, url, bucket, key, bytes, ... } or { file, error }]
   stats FILE|PID                  a watch's memory log (HEAPSNAP_OPTIONS=statsfile=PATH) as a
                                   table with the trend per minute; for a PID, the log its
                                   environment names; --last N rows (default 20), --json
@@ -97,7 +107,7 @@ Options:
   -o, --output FILE  (report) where to write the page (default heapsnap-report.html)
   -h, --help         show this help
 
-Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input, usage, or a failed dump.
+Exit codes: 0 ok, 1 leaks found (leaks), 2 bad input, usage, a failed dump or upload.
 (report exits 0 whenever it wrote the page; use leaks to fail a CI job.)`;
 
 const ARITY = { summary: 1, diff: 2, leaks: [2, 3], retainers: 1, report: [2, 3] };
@@ -562,6 +572,8 @@ if (argv[0] === 'dump') {
   require('../lib/cli/view').view(argv.slice(1), out).then((code) => (process.exitCode = code), fail);
 } else if (argv[0] === 'profile') {
   profile(argv.slice(1)).then((code) => (process.exitCode = code), fail);
+} else if (argv[0] === 'upload') {
+  require('../lib/cli/upload').upload(argv.slice(1), out).then((code) => (process.exitCode = code), fail);
 } else if (argv[0] === 'top' || argv[0] === 'stats' || argv[0] === 'ps') {
   try {
     const command = { top: () => require('../lib/cli/profile').top, stats: () => require('../lib/cli/stats').stats, ps: () => require('../lib/cli/ps').ps }[argv[0]]();

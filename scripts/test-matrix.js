@@ -226,6 +226,8 @@ function addTestSuite(project, tarballs) {
   // The reference DevTools model some tests compare with (its bundle is cached in .cache/).
   fs.mkdirSync(path.join(project, 'scripts'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'scripts', 'devtools-model.js'), path.join(project, 'scripts', 'devtools-model.js'));
+  // The S3 server the upload tests start (Garage, from /var/cache).
+  fs.copyFileSync(path.join(ROOT, 'scripts', 's3-server.js'), path.join(project, 'scripts', 's3-server.js'));
   // The Node builds cached here serve the tests that dump targets of every major.
   if (!fs.existsSync(path.join(project, '.cache'))) fs.symlinkSync(path.join(ROOT, '.cache'), path.join(project, '.cache'));
   const modules = path.join(project, 'node_modules');

@@ -53,5 +53,12 @@ async function main() {
   heapsnap.on('dump', listener);
   heapsnap.off('dump', listener);
   console.log(watching.stop(), heapsnap.stopWatch(), heapsnap.watchStatus());
+  const shipped = await heapsnap.writeSnapshotAsync({ dir: '/tmp', upload: 's3://dumps/svc/', keepLocal: false, uploadPathStyle: true });
+  if (shipped.upload?.error) console.log(shipped.upload.error.code, shipped.upload.keptLocal);
+  else console.log(shipped.upload?.url, shipped.upload?.checksumCRC32, shipped.upload?.memoryRecord?.url);
+  heapsnap.installSignalHandler({ upload: 's3://dumps/svc/', keepLocal: true });
+  heapsnap.onNearHeapLimit({ upload: 's3://dumps/{hostname}/' });
+  heapsnap.watch({ rules: ['heap>80%'], upload: 's3://dumps/svc/' });
+  heapsnap.on('dump', (event) => console.log(event.upload?.url ?? event.upload?.error?.message));
 }
 main();

@@ -21,6 +21,7 @@ const { parseRule, RuleState } = require('./rules');
 const { StatsLog, gcKind } = require('./stats-log');
 const registry = require('../operator/registry');
 const { parseEnv } = require('../writer/signal');
+const { splitUpload, uploadDump } = require('../upload/after-dump');
 
 const DEFAULT_INTERVAL_S = 5;
 const DEFAULT_COOLDOWN_S = 30;
@@ -152,7 +153,7 @@ class Watch {
     this.cooldown = cooldown;
     this.maxDumps = maxDumps;
     this.quiet = quiet;
-    this.write = write;
+    ({ upload: this.upload, write: this.write } = splitUpload(write));
     this.samples = [];
     this.dumps = [];
     this.lastDumpEnd = -Infinity;
@@ -211,7 +212,9 @@ class Watch {
       const info = await writeAsync(toNative(this.write, { trigger: JSON.stringify(trigger) }));
       record.path = info.path;
       if (!this.quiet) console.error(`heapsnap: watch: ${record.rules.join(', ')} crossed: heap snapshot written to ${info.path}`);
-      emitDump({ ...info, rules: record.rules }, 'watch');
+      // The upload runs on its own: the next rule may dump meanwhile (its upload queues).
+      if (this.upload) uploadDump(info, this.upload, { quiet: this.quiet }).then((upload) => emitDump({ ...info, rules: record.rules, upload }, 'watch'));
+      else emitDump({ ...info, rules: record.rules }, 'watch');
     } catch (err) {
       record.error = { code: err.code, message: err.message };
       console.error(`heapsnap: watch: ${record.rules.join(', ')} crossed, but the dump failed: ${err.code}: ${err.message}`);
@@ -297,8 +300,16 @@ function watchStatus() {
 function installDefaultWatch({ options, watch: words } = parseEnv(process.env, { quiet: true })) {
   if (words.rules.length === 0 && words.statsFile === undefined) return;
   const { signal, interval: cooldown, maxDumps, ...write } = options;
+  const start = (dumpOptions) => watch({ ...dumpOptions, rules: words.rules, interval: words.interval, rearm: words.rearm, statsFile: words.statsFile, cooldown, maxDumps });
   try {
-    watch({ ...write, rules: words.rules, interval: words.interval, rearm: words.rearm, statsFile: words.statsFile, cooldown, maxDumps });
+    try {
+      start(write);
+    } catch (err) {
+      if (err.code !== 'ERR_HEAPSNAP_UPLOAD_UNAVAILABLE') throw err;
+      // No SDK: the watch dumps locally (the signal handler's line, or the resume's, said why).
+      const { upload, keepLocal, uploadPathStyle, ...local } = write;
+      start(local);
+    }
   } catch (err) {
     console.error(`heapsnap: watch disabled: ${err.message.replace(/^heapsnap: /, '')}`);
   }

@@ -4,7 +4,9 @@
 // rejects) is reported on stderr and never breaks the dump or the process. Dumps JS starts
 // (the API, the watch) are announced here directly; those the native writer starts on its own
 // (signal, near-heap-limit, `heapsnap dump` requests) through its dump listener
-// (src/notify.rs), on the next turn of the event loop.
+// (src/notify.rs), on the next turn of the event loop. When their trigger has `upload`
+// (lib/upload/), the notice starts the upload and listeners hear of the dump once it settled,
+// with `upload`.
 
 const { writer } = require('../loader/native');
 const { invalidOption } = require('../errors');
@@ -17,10 +19,23 @@ function hookNative() {
   if (nativeHooked) return;
   nativeHooked = true;
   try {
-    writer().setDumpListener((notice) => emitDump(notice, notice.trigger));
+    writer().setDumpListener(announceNative);
   } catch {
     // No native writer here: every dump is started from JS, and announced there.
   }
+}
+
+/** A dump the native writer started: uploaded first when its trigger asks for it. */
+function announceNative(notice) {
+  const { armedFor, uploadDump } = require('../upload/after-dump');
+  const settings = armedFor(notice.trigger);
+  if (!settings) return emitDump(notice, notice.trigger);
+  uploadDump(notice, settings, { quiet: settings.quiet }).then((upload) => emitDump({ ...notice, upload }, notice.trigger));
+}
+
+/** Hears the native writer's dumps from now on (triggers with `upload` need them). */
+function listenToNativeDumps() {
+  hookNative();
 }
 
 /** Adds a listener for `event` (only 'dump' exists). */
@@ -72,4 +87,4 @@ function emitDump(info, trigger) {
   }
 }
 
-module.exports = { on, off, onDumpInternal, emitDump };
+module.exports = { on, off, onDumpInternal, emitDump, listenToNativeDumps };

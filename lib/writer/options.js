@@ -5,6 +5,7 @@
 
 const { threadId } = require('worker_threads');
 const { invalidOption } = require('../errors');
+const { parseTarget } = require('../upload/target');
 
 const WRITE_OPTIONS = {
   path: 'string',
@@ -18,6 +19,10 @@ const WRITE_OPTIONS = {
   force: 'boolean',
   memoryLimit: 'bytes',
   memoryFile: 'boolean',
+  // After the dump, to S3-compatible object storage (lib/upload/).
+  upload: 'upload',
+  keepLocal: 'boolean',
+  uploadPathStyle: 'boolean',
 };
 
 // writeSnapshotAsync and signal dumps may run in a forked child (src/background.rs).
@@ -67,6 +72,9 @@ function checkValue(where, key, kind, value) {
       return value;
     case 'count':
       if (!Number.isSafeInteger(value) || value < 0) throw fail('a non-negative integer');
+      return value;
+    case 'upload':
+      parseTarget(value, where);
       return value;
     case 'compress':
       if (!COMPRESS_VALUES.has(value)) throw fail(`one of 'gzip', 'zstd', false`);

@@ -7,6 +7,8 @@ const { isMainThread } = require('worker_threads');
 const { writer } = require('../loader/native');
 const { WRITE_OPTIONS, BACKGROUND_OPTIONS, checkOptions, toNative } = require('./options');
 const { invalidOption } = require('../errors');
+const { listenToNativeDumps } = require('./events');
+const { splitUpload, arm, dumpDir } = require('../upload/after-dump');
 
 const SIGNAL_SCHEMA = {
   path: WRITE_OPTIONS.path,
@@ -18,6 +20,9 @@ const SIGNAL_SCHEMA = {
   force: WRITE_OPTIONS.force,
   memoryLimit: WRITE_OPTIONS.memoryLimit,
   memoryFile: WRITE_OPTIONS.memoryFile,
+  upload: WRITE_OPTIONS.upload,
+  keepLocal: WRITE_OPTIONS.keepLocal,
+  uploadPathStyle: WRITE_OPTIONS.uploadPathStyle,
   ...BACKGROUND_OPTIONS,
   signal: 'string',
   quiet: 'boolean',
@@ -44,8 +49,13 @@ function signalNumber(name) {
  * handler; JS listeners for the same signal keep working.
  */
 function installSignalHandler(options) {
-  const { signal = 'SIGUSR2', quiet = false, interval, maxDumps, ...write } = checkOptions('installSignalHandler', options, SIGNAL_SCHEMA);
+  const { signal = 'SIGUSR2', quiet = false, interval, maxDumps, ...checked } = checkOptions('installSignalHandler', options, SIGNAL_SCHEMA);
+  const { upload, write } = splitUpload(checked);
   writer().installSignalHandler(signalNumber(signal), toNative(write, { heapdumpDefault: write.path === undefined }), quiet, interval, maxDumps);
+  // The native writer dumps on its own and tells JS afterwards; with `upload` that notice
+  // starts the upload (signal dumps and `heapsnap dump <pid>` requests alike).
+  arm('signal', upload, dumpDir(write), { quiet });
+  if (upload) listenToNativeDumps();
 }
 
 /**
@@ -79,7 +89,8 @@ function parseBytes(text) {
  * Reads `HEAPSNAP_OPTIONS` (`nosignal`, `signal=SIGUSR1`, `dir=/path`, `compress=gzip`, `gc`,
  * `redact`, `quiet`, `memlimit=512m`, `force`, `nomemoryfile`, `interval=SECONDS`, `maxdumps=N`,
  * `background`, `fallback=false`, `bgtimeout=60000` (ms), and the watch words `watch=RULE`
- * (repeatable), `watchinterval=SECONDS`, `watchrearm=SHARE`, `statsfile=PATH`) and heapdump's
+ * (repeatable), `watchinterval=SECONDS`, `watchrearm=SHARE`, `statsfile=PATH`), the upload words
+ * `upload=s3://bucket/prefix/`, `keeplocal=false`, `uploadpathstyle`, and heapdump's
  * `NODE_HEAPDUMP_OPTIONS` (`nosignal`, `signal`). Returns `{ enabled, options, watch }`:
  * whether signal dumps are on, the dump options every trigger shares, and the watch's rules
  * and settings (`nosignal` turns off only the signal handler, never the watch).
@@ -111,6 +122,9 @@ function parseEnv(env = process.env, { quiet = false } = {}) {
     else if (key === 'watchinterval' && /^\d+(\.\d+)?$/.test(value)) watch.interval = Number(value);
     else if (key === 'watchrearm' && /^\d+(\.\d+)?$/.test(value)) watch.rearm = Number(value);
     else if (key === 'statsfile' && value !== '') watch.statsFile = value;
+    else if (key === 'upload' && value !== '') options.upload = value;
+    else if (key === 'keeplocal') options.keepLocal = value === '' || value === 'true' || value === '1';
+    else if (key === 'uploadpathstyle' && value === '') options.uploadPathStyle = true;
     else if (!quiet) console.error(`heapsnap: unrecognized option in HEAPSNAP_OPTIONS: ${word}`);
   }
   return { enabled, options, watch };
@@ -143,7 +157,14 @@ function installDefaultHandler(env = parseEnv()) {
     if (portableCannotServe(options)) return;
     installSignalHandler(options);
   } catch (err) {
-    console.error(`heapsnap: signal dumps disabled: ${err.message.replace(/^heapsnap: /, '')}`);
+    if (err.code !== 'ERR_HEAPSNAP_UPLOAD_UNAVAILABLE') {
+      console.error(`heapsnap: signal dumps disabled: ${err.message.replace(/^heapsnap: /, '')}`);
+      return;
+    }
+    // No SDK (or an old Node): dumps stay local, with one line saying why.
+    console.error(`heapsnap: uploads disabled: ${err.code}: ${err.message.replace(/^heapsnap: /, '')}`);
+    const { upload, keepLocal, uploadPathStyle, ...local } = options;
+    installDefaultHandler({ ...env, options: local });
   }
 }
 
