@@ -161,8 +161,8 @@ function main() {
     `Node ${process.version}, ${os.cpus().length} cores, heap ${args.heap} (~${heapMB.toFixed(0)} MB used), ${runs} rounds, ` +
       `load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}; extra peak RSS = VmHWM after - VmRSS before (MiB)`,
     '',
-    '| method | median | quartiles | min-max | median - v8 | 95% interval | per run |',
-    '|---|--:|--:|--:|--:|--:|---|',
+    '| method | median | quartiles | min-max | median - v8 | 95% interval | per run | write time (median) |',
+    '|---|--:|--:|--:|--:|--:|---|--:|',
   ];
   const failures = [];
   for (const name of names) {
@@ -177,7 +177,7 @@ function main() {
       interval = `${signed(lo)} to ${signed(hi)}`;
       if (d > limit) failures.push(`FAIL: ${METHODS[name].label} needs ${signed(d)} MiB more peak RSS than v8.writeHeapSnapshot (median of ${runs}; bound +${args['limit-mib']} MiB)`);
     }
-    lines.push(`| ${METHODS[name].label} | ${q(0.5)} | ${q(0.25)}-${q(0.75)} | ${mib(sorted[0])}-${mib(sorted[sorted.length - 1])} | ${diff} | ${interval} | ${extras[name].map(mib).join(' ')} |`);
+    lines.push(`| ${METHODS[name].label} | ${q(0.5)} | ${q(0.25)}-${q(0.75)} | ${mib(sorted[0])}-${mib(sorted[sorted.length - 1])} | ${diff} | ${interval} | ${extras[name].map(mib).join(' ')} | ${(median(results[name].map((r) => r.ms)) / 1000).toFixed(1)} s |`);
   }
   const table = lines.join('\n');
   console.log(table);
