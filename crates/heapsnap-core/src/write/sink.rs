@@ -155,13 +155,12 @@ pub struct SinkOptions {
     pub redact: bool,
 }
 
-/// The default buffers: `queue_depth + 2` of them, 2 MiB in all. Every byte of them is
-/// extra peak RSS over `v8.writeHeapSnapshot` (which writes through stdio's few KiB): they
-/// are filled while V8's snapshot graph is at its largest, and the pages glibc keeps from the
-/// graph's freed temporaries do not serve them (past the mmap threshold, each buffer is fresh
-/// memory). 1 MiB x 10 measured +11 to +16 MiB over Node on a 100 MB heap (bench/write-memory.js).
-/// Six queued buffers are 1.5 MiB, ~10 ms of V8's serializer: enough for a writer's scheduling
-/// hiccup; a writer slower than that for longer (a slow disk) slows V8 down, as it should.
+/// The default buffers: `queue_depth + 2` of them, 2 MiB in all. They are filled while V8's
+/// snapshot graph is alive, i.e. at the dump's peak, so their bytes can add to it where
+/// `v8.writeHeapSnapshot` writes through stdio's few KiB: the sink is sized to what the writer
+/// needs, not to the 32 MiB bound (it was 10 x 1 MiB). Six queued buffers are 1.5 MiB, ~10 ms
+/// of V8's serializer: enough for a writer's scheduling hiccup; a writer slower than that for
+/// longer (a slow disk) slows V8 down, as it should. bench/write-memory.js measures the whole.
 pub const DEFAULT_CHUNK_SIZE: usize = 256 << 10;
 /// See [`DEFAULT_CHUNK_SIZE`].
 pub const DEFAULT_QUEUE_DEPTH: usize = 6;
