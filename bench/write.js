@@ -21,6 +21,7 @@ const { parseArgs } = require('util');
 
 const ROOT = path.resolve(__dirname, '..');
 const { values: args } = parseArgs({
+  args: require.main === module ? process.argv.slice(2) : [], // bench/write-memory.js only borrows BUILD_HEAP
   options: {
     'heap-mb': { type: 'string', default: '100' },
     runs: { type: 'string', default: '1' },
@@ -266,5 +267,9 @@ function main() {
   if (args.out) fs.writeFileSync(args.out, table + '\n');
 }
 
-if (args['warmup-cost']) warmupCostMain();
+module.exports = { BUILD_HEAP };
+
+if (require.main !== module) {
+  // Borrowed by bench/write-memory.js: nothing to run.
+} else if (args['warmup-cost']) warmupCostMain();
 else main();

@@ -146,7 +146,7 @@ pub struct SinkOptions {
     /// `None` means [`Compression::default_level`].
     pub level: Option<i32>,
     /// Bytes per buffer handed to the writer thread. Large enough that channel traffic
-    /// is negligible, small enough that `queue_depth + 2` of them stay well under 32 MiB.
+    /// is negligible (V8 hands over 64 KiB at a time: a send per four of its chunks).
     pub chunk_size: usize,
     /// Full buffers that may wait for the writer before `write` blocks.
     pub queue_depth: usize,
@@ -155,13 +155,23 @@ pub struct SinkOptions {
     pub redact: bool,
 }
 
+/// The default buffers: `queue_depth + 2` of them, 2 MiB in all. They are filled while V8's
+/// snapshot graph is alive, i.e. at the dump's peak, so their bytes can add to it where
+/// `v8.writeHeapSnapshot` writes through stdio's few KiB: the sink is sized to what the writer
+/// needs, not to the 32 MiB bound (it was 10 x 1 MiB). Six queued buffers are 1.5 MiB, ~10 ms
+/// of V8's serializer: enough for a writer's scheduling hiccup; a writer slower than that for
+/// longer (a slow disk) slows V8 down, as it should. bench/write-memory.js measures the whole.
+pub const DEFAULT_CHUNK_SIZE: usize = 256 << 10;
+/// See [`DEFAULT_CHUNK_SIZE`].
+pub const DEFAULT_QUEUE_DEPTH: usize = 6;
+
 impl Default for SinkOptions {
     fn default() -> SinkOptions {
         SinkOptions {
             compression: Compression::None,
             level: None,
-            chunk_size: 1 << 20,
-            queue_depth: 8,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            queue_depth: DEFAULT_QUEUE_DEPTH,
             redact: false,
         }
     }
