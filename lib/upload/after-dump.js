@@ -41,6 +41,16 @@ function warn(message) {
   process.stderr.write(`heapsnap: ${message}\n`);
 }
 
+/** An upload error for the stderr line: its code and message, without the prefixes said already. */
+function failure(err) {
+  return `${err.code}: ${err.message.replace(/^heapsnap: (upload failed: )?/, '')}`;
+}
+
+/** What the stderr line says of a finished upload: where, how much, how long. */
+function done(result) {
+  return `${result.url} (${formatBytes(result.bytes)} in ${seconds(result.durationMs)})`;
+}
+
 /** Uploads one file and, when it exists, its memory record; `{ ...snapshot, memoryRecord }`. */
 async function uploadPair(file, memoryFile, settings, { resume = false, onProgress, key = objectKey(settings.target, file) } = {}) {
   const { target, pathStyle } = settings;
@@ -74,10 +84,10 @@ async function uploadDump(info, settings, { quiet = false, report = true } = {})
     const result = await uploadPair(file, memoryFile, settings, { key });
     own.uploaded(name);
     if (!settings.keepLocal) removeLocal(file, memoryFile);
-    if (report && !quiet) warn(`uploaded ${file} to ${result.url} (${formatBytes(result.bytes)} in ${seconds(result.durationMs)})${settings.keepLocal ? '' : '; local file removed'}`);
+    if (report && !quiet) warn(`uploaded ${file} to ${done(result)}${settings.keepLocal ? '' : '; local file removed'}`);
     return { ...result, keptLocal: settings.keepLocal };
   } catch (err) {
-    if (report) warn(`upload of ${file} to ${url} failed, the file stays: ${err.code}: ${err.message.replace(/^heapsnap: (upload failed: )?/, '')}`);
+    if (report) warn(`upload of ${file} to ${url} failed, the file stays: ${failure(err)}`);
     return { url, error: { code: err.code, message: err.message }, keptLocal: true };
   }
 }
@@ -123,10 +133,10 @@ function resumeLeftovers(dir, settings, { quiet = false } = {}) {
         const result = await uploadPair(file, `${file}.memory.json`, settings, { resume: true });
         theirs.uploaded(name);
         if (!settings.keepLocal) removeLocal(file, `${file}.memory.json`);
-        if (!quiet) warn(`uploaded ${file} (left by process ${theirs.data.pid}) to ${result.url} (${formatBytes(result.bytes)} in ${seconds(result.durationMs)})`);
+        if (!quiet) warn(`uploaded ${file} (left by process ${theirs.data.pid}) to ${done(result)}`);
         outcomes.push({ file, ...result });
       } catch (err) {
-        warn(`upload of ${file} (left by process ${theirs.data.pid}) failed, the file stays: ${err.code}: ${err.message.replace(/^heapsnap: (upload failed: )?/, '')}`);
+        warn(`upload of ${file} (left by process ${theirs.data.pid}) failed, the file stays: ${failure(err)}`);
         outcomes.push({ file, error: { code: err.code, message: err.message } });
       }
     }
