@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const { UsageError, parseOrUsage } = require('./args');
 const { parseTarget } = require('../upload/target');
 const { resolveSdk } = require('../upload/sdk');
-const { uploadPair } = require('../upload/after-dump');
+const { uploadPair, removeLocal } = require('../upload/after-dump');
 const { formatBytes } = require('../format');
 
 function parse(argv) {
@@ -40,7 +40,7 @@ async function upload(argv, out) {
     try {
       if (!fs.statSync(file).isFile()) throw Object.assign(new Error(`${file} is not a file`), { code: 'EISDIR' });
       const result = await uploadPair(file, `${file}.memory.json`, options, { resume: true, onProgress });
-      if (!options.keepLocal) for (const each of [file, `${file}.memory.json`]) fs.rmSync(each, { force: true });
+      if (!options.keepLocal) removeLocal(file, `${file}.memory.json`);
       if (tty) process.stderr.write('\r\x1b[K');
       results.push({ file, ...result });
       if (!options.json) out(result.url);

@@ -145,4 +145,4 @@ function resumeLeftovers(dir, settings, { quiet = false } = {}) {
   })).then((all) => all.flat());
 }
 
-module.exports = { splitUpload, dumpDir, uploadDump, uploadPair, arm, armedFor, resumeLeftovers };
+module.exports = { splitUpload, dumpDir, uploadDump, uploadPair, removeLocal, arm, armedFor, resumeLeftovers };
