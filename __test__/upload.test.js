@@ -13,8 +13,8 @@ const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const { PKG, ROOT, tmpDir, runNode, nativeWriterOnly } = require('./helpers');
 const s3server = require('../scripts/s3-server');
-const { parseTarget, objectKey, needsPathStyle } = require('../lib/upload/target');
-const { parseEnv } = require('../lib/writer/signal');
+const { parseTarget, objectKey, needsPathStyle } = require(path.join(PKG, 'lib', 'upload', 'target'));
+const { parseEnv } = require(path.join(PKG, 'lib', 'writer', 'signal'));
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const REQUIRED = process.env.HEAPSNAP_REQUIRE_S3 === '1';
