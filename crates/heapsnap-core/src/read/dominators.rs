@@ -296,7 +296,7 @@ fn reattribute_owned<T: Copy + Default + std::ops::AddAssign>(g: &Graph, sizes: 
 /// from each still unreached node without essential predecessors in ordinal order, a DFS
 /// hung off the root; then every node still unreached (cycles retained only by each other)
 /// individually, hung off the root. Calls `number(v, parent)` for each vertex (ordinal + 1)
-/// in that preorder. Deterministic, so it can be run twice instead of keeping its result.
+/// in that preorder.
 fn dfs_preorder(g: &Graph, essential: &BitSet, has_pred: &BitSet, mut number: impl FnMut(u32, u32)) {
     let count = g.node_count();
     let len = count + 1;
@@ -357,9 +357,9 @@ fn dfs_preorder(g: &Graph, essential: &BitSet, has_pred: &BitSet, mut number: im
 /// the main loop reaches them (see `PredChunk`), bucket heads live in `label` while their vertex is
 /// unlinked, a bucket's "next" link of vertex `i` lives in `pred_first[i]` (read for the
 /// last time at step `i`, before it is needed), `parent` becomes `dom` (a vertex's parent
-/// is read once, when it is linked), the DFS-number -> vertex map is not kept through the
-/// main loop but rebuilt by running the (deterministic) DFS again, and allocations are
-/// handed from one array to the next.
+/// is read once, when it is linked), the DFS-number -> vertex map is not kept beside
+/// `dfnum` but made from it once the main loop's arrays are freed, and
+/// allocations are handed from one array to the next.
 pub(crate) fn lengauer_tarjan(g: &Graph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     lengauer_tarjan_in_chunks(g, essential, g.node_count().max(1 << 16))
 }
@@ -389,6 +389,7 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_bud
         dom.set(n, dfnum.get(p as usize)); // numbered before v (0 for none)
     });
     debug_assert_eq!(n, count);
+    drop(has_pred);
 
     // Predecessors over essential edges, as DFS numbers: those of w are, in the same
     // order as before the relabeling (by source ordinal, then edge order), the global
@@ -487,7 +488,10 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_bud
             v = pred_first.get(v as usize);
         }
     }
-    drop((chunk, dfnum, pred_first, ancestor, label, parent_is_pred));
+    drop((chunk, pred_first, ancestor, label, parent_is_pred));
+    // Back to ordinals: the inverse of `dfnum` (vertex -> DFS number), instead of running
+    // the DFS a second time.
+    let vertex_of = invert_permutation(dfnum);
     dom.set(0, 1);
     dom.set(1, 1);
     for i in 2..=n {
@@ -497,24 +501,27 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_bud
         }
     }
     drop(semi);
-    // Back to ordinals: the DFS preorder again (vertex per DFS number, then ordinals in
-    // place) and dominator[ordinal].
-    let mut order = vec![0u32; len];
-    let mut k = 0usize;
-    dfs_preorder(g, essential, &has_pred, |v, _| {
-        k += 1;
-        order[k] = v;
-    });
+    // `order[i - 1]`: the ordinal of DFS number i.
+    let order: Vec<u32> = (1..=n).map(|i| vertex_of.get(i) as u32 - 1).collect();
+    drop(vertex_of);
     let mut dominator = vec![0u32; count];
     for i in 1..=n {
-        dominator[order[i] as usize - 1] = order[dom.get(i) as usize].wrapping_sub(1).min(count as u32 - 1);
+        dominator[order[i - 1] as usize] = order[(dom.get(i) as usize).max(1) - 1];
     }
     drop(dom);
-    for i in 0..n {
-        order[i] = order[i + 1] - 1;
-    }
-    order.truncate(n);
     (dominator, order)
+}
+
+/// The inverse of a permutation of `0..len` (`p[inverse[x]] == x`). Called once the
+/// dominator pass's big temporaries are freed, so the second array costs no peak memory;
+/// walking its cycles in place instead was an order of magnitude slower (it chases each
+/// cycle through the array, a cache miss per read and per mark).
+fn invert_permutation(p: PackedVec) -> PackedVec {
+    let mut inverse = PackedVec::zeros(p.len(), p.width());
+    for (i, x) in p.iter().enumerate() {
+        inverse.set(x as usize, i as u64);
+    }
+    inverse
 }
 
 /// Calls `f(source, target)` with DFS numbers for every essential edge, by source ordinal
