@@ -141,8 +141,7 @@ impl HeapGraph {
     /// Computes what the Summary with distances needs (dominators, classes, distances), so a
     /// viewer can do it while loading, off its event loop.
     pub fn prepare_summary(&self) {
-        self.analysis();
-        self.classes();
+        self.analysis_and_classes();
         self.distances();
     }
 

@@ -77,11 +77,33 @@ impl Analysis {
     /// reused in place, so the peak stays near 28 bytes per node (the Lengauer–Tarjan
     /// arrays and one chunk of predecessor lists) on top of the graph.
     pub(crate) fn compute(g: &Graph) -> Analysis {
+        Analysis::compute_beside(g, || ()).0
+    }
+
+    /// [`Analysis::compute`], running `beside` on a second thread while the steps after the
+    /// dominator tree (shallow and retained sizes, the dominated lists) run on this one: the
+    /// Summary computes classes there. Not during the Lengauer–Tarjan pass, whose arrays are
+    /// the peak of the whole analysis: what `beside` allocates then adds to a lower one.
+    /// WASI runs it after, on this thread (see `parser`: one thread there).
+    pub(crate) fn compute_beside<T: Send>(g: &Graph, beside: impl FnOnce() -> T + Send) -> (Analysis, T) {
         let page = page_owned(g);
         let essential = essential_edges(g, &page);
         drop(page);
         let (dominator, order) = lengauer_tarjan(g, &essential);
         drop(essential);
+        #[cfg(target_os = "wasi")]
+        return (Analysis::finish(g, dominator, order), beside());
+        #[cfg(not(target_os = "wasi"))]
+        std::thread::scope(|scope| {
+            let job = scope.spawn(beside);
+            let analysis = Analysis::finish(g, dominator, order);
+            let out = job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (analysis, out)
+        })
+    }
+
+    /// Sizes and the dominated lists from the dominator tree (see [`lengauer_tarjan`]).
+    fn finish(g: &Graph, dominator: Vec<u32>, order: Vec<u32>) -> Analysis {
         // After the dominator tree, so its arrays and these never coexist.
         let shallow = shallow_sizes(g);
         let n = g.node_count();

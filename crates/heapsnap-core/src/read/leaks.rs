@@ -71,8 +71,7 @@ pub struct HeldObjects {
 pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
     let ids_a = Column::sorted_from(a.node_id.iter());
     let ids_b = Column::sorted_from(b.node_id.iter());
-    let classes = c.classes();
-    let an = c.analysis();
+    let (an, classes) = c.analysis_and_classes();
     let paths = RetainerPaths::compute(c);
     let nt = c.nt;
     let noise = |t: u8| {

@@ -60,6 +60,18 @@ impl HeapGraph {
     pub(crate) fn classes(&self) -> &Classes {
         self.classes.get_or_init(|| Classes::compute(&self.graph, None))
     }
+    /// Both of the above, for the views that need both (the Summary): when neither exists
+    /// yet, the classes are computed on a second thread beside the last steps of the
+    /// analysis (see [`Analysis::compute_beside`]).
+    pub(crate) fn analysis_and_classes(&self) -> (&Analysis, &Classes) {
+        if self.analysis.get().is_none() && self.classes.get().is_none() {
+            let (analysis, classes) = Analysis::compute_beside(&self.graph, || Classes::compute(&self.graph, None));
+            // Another thread may have set either meanwhile: the values are the same.
+            let _ = self.analysis.set(analysis);
+            let _ = self.classes.set(classes);
+        }
+        (self.analysis(), self.classes())
+    }
     pub(crate) fn retainer_index(&self) -> &RetainerIndex {
         self.retainer_index.get_or_init(|| RetainerIndex::build(&self.graph))
     }

@@ -119,10 +119,7 @@ impl HeapGraph {
 
     /// The Summary's rows in its order, each with its class key (see [`super::classes`]).
     pub(crate) fn summary_rows(&self) -> Vec<(u32, ClassSummary)> {
-        // Dominators first: their temporaries are the peak of the whole analysis, and that
-        // peak is lower without the class arrays (4 bytes per node) already allocated.
-        self.analysis();
-        let classes = self.classes();
+        let (_, classes) = self.analysis_and_classes();
         let aggs = aggregate(self, classes);
         let mut constructors: Vec<(u32, ClassSummary)> = aggs
             .iter()
