@@ -22,6 +22,8 @@
 use super::column::Column;
 use super::packed::{bit_len, PackedVec};
 use super::graph::Graph;
+use super::parallel::{join, node_halves};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Results of the DevTools-style analysis, indexed by node ordinal.
 pub(crate) struct Analysis {
@@ -46,6 +48,7 @@ fn accumulate<T: Copy + std::ops::AddAssign>(sizes: &mut [T], order: &[u32], dom
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct BitSet(Vec<u64>);
 
 impl BitSet {
@@ -59,6 +62,12 @@ impl BitSet {
     /// Like `get`, but false past the end instead of a panic.
     pub fn contains(&self, i: usize) -> bool {
         self.0.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+    }
+    /// Sets every bit set in `other` (which may be shorter).
+    pub fn union(&mut self, other: &BitSet) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
     }
     /// Clears every bit set in `other` (which may be shorter).
     pub fn subtract(&mut self, other: &BitSet) {
@@ -84,22 +93,13 @@ impl Analysis {
     /// dominator tree (shallow and retained sizes, the dominated lists) run on this one: the
     /// Summary computes classes there. Not during the Lengauer–Tarjan pass, whose arrays are
     /// the peak of the whole analysis: what `beside` allocates then adds to a lower one.
-    /// WASI runs it after, on this thread (see `parser`: one thread there).
     pub(crate) fn compute_beside<T: Send>(g: &Graph, beside: impl FnOnce() -> T + Send) -> (Analysis, T) {
         let page = page_owned(g);
         let essential = essential_edges(g, &page);
         drop(page);
         let (dominator, order) = lengauer_tarjan(g, &essential);
         drop(essential);
-        #[cfg(target_os = "wasi")]
-        return (Analysis::finish(g, dominator, order), beside());
-        #[cfg(not(target_os = "wasi"))]
-        std::thread::scope(|scope| {
-            let job = scope.spawn(beside);
-            let analysis = Analysis::finish(g, dominator, order);
-            let out = job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (analysis, out)
-        })
+        join(|| Analysis::finish(g, dominator, order), beside)
     }
 
     /// Sizes and the dominated lists from the dominator tree (see [`lengauer_tarjan`]).
@@ -204,13 +204,22 @@ pub(crate) fn weakmap_table_id(name: &str) -> Option<u64> {
     id.parse().ok()
 }
 
-/// DevTools' `initEssentialEdges`: one bit per edge ordinal.
+/// DevTools' `initEssentialEdges`: one bit per edge ordinal. Each half of the nodes on its
+/// own core (see `parallel`).
 pub(crate) fn essential_edges(g: &Graph, page: &BitSet) -> BitSet {
+    let [a, b] = node_halves(g);
+    let (mut bits, other) = join(|| essential_edges_of(g, page, a), || essential_edges_of(g, page, b));
+    bits.union(&other);
+    bits
+}
+
+/// [`essential_edges`] of the edges of `nodes`, the others left clear.
+pub(crate) fn essential_edges_of(g: &Graph, page: &BitSet, nodes: std::ops::Range<u32>) -> BitSet {
     const UNKNOWN: u64 = u64::MAX;
     const NOT_WEAKMAP: u64 = u64::MAX - 1;
     let mut weakmap_cache: Vec<u64> = Vec::new();
     let mut bits = BitSet::new(g.edge_count());
-    for n in 0..g.node_count() as u32 {
+    for n in nodes {
         let node_page = page.get(n as usize);
         for e in g.edges(n) {
             let t = g.edge_type(e);
@@ -392,12 +401,19 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_bud
     let count = g.node_count();
     // Vertices are numbered ordinal + 1; 0 means "none", as in the paper.
     let len = count + 1;
-    let mut has_pred = BitSet::new(len);
-    for (e, to) in g.edge_targets().enumerate() {
-        if essential.get(e) {
-            has_pred.set(to as usize + 1);
+    let has_pred_of = |nodes: std::ops::Range<u32>| {
+        let mut bits = BitSet::new(len);
+        for n in nodes {
+            for e in g.edges(n).filter(|&e| essential.get(e)) {
+                bits.set(g.edge_to(e) as usize + 1);
+            }
         }
-    }
+        bits
+    };
+    let [a, b] = node_halves(g);
+    let (mut has_pred, other) = join(|| has_pred_of(a), || has_pred_of(b));
+    has_pred.union(&other);
+    drop(other);
     // Every per-vertex array holds vertex numbers or counts up to the edge count, packed at
     // the width they need (see `packed`): on real heaps 21-23 bits instead of 32.
     let vw = bit_len(len as u64);
@@ -420,15 +436,24 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_bud
     // unlinked when its child is processed, so its eval is itself, with no side effect, and
     // its candidate semi is its own number. That is one entry fewer per vertex (and repeated
     // edges from the parent).
-    let mut pred_count = vec![0u32; len];
-    let mut parent_is_pred = BitSet::new(len);
-    for_each_essential_edge(g, essential, &dfnum, |from, k| {
-        if dom.get(k) == from {
-            parent_is_pred.set(k);
-        } else {
-            pred_count[k - 1] += 1;
-        }
-    });
+    // Counted by both halves of the sources at once, into shared counters.
+    let pred_count: Vec<AtomicU32> = (0..len).map(|_| AtomicU32::new(0)).collect();
+    let count_preds = |sources: std::ops::Range<u32>| {
+        let mut parent_is_pred = BitSet::new(len);
+        for_each_essential_edge(g, essential, &dfnum, sources, |from, k| {
+            if dom.get(k) == from {
+                parent_is_pred.set(k);
+            } else {
+                pred_count[k - 1].fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        parent_is_pred
+    };
+    let [a, b] = node_halves(g);
+    let (mut parent_is_pred, other) = join(|| count_preds(a), || count_preds(b));
+    parent_is_pred.union(&other);
+    drop(other);
+    let pred_count: Vec<u32> = pred_count.into_iter().map(AtomicU32::into_inner).collect();
     let total = pred_count.iter().map(|&c| c as u64).sum::<u64>();
     let mut pred_first = PackedVec::zeros(len, bit_len(total.max(len as u64)));
     let mut acc = 0u64;
@@ -546,12 +571,12 @@ fn invert_permutation(p: PackedVec) -> PackedVec {
     inverse
 }
 
-/// Calls `f(source, target)` with DFS numbers for every essential edge, by source ordinal
-/// then edge order (the order the predecessor lists keep).
-fn for_each_essential_edge(g: &Graph, essential: &BitSet, dfnum: &PackedVec, mut f: impl FnMut(u64, usize)) {
-    for src in 0..g.node_count() {
-        let from = dfnum.get(src + 1);
-        for e in g.edges(src as u32) {
+/// Calls `f(source, target)` with DFS numbers for every essential edge from `sources`, by
+/// source ordinal then edge order (the order the predecessor lists keep).
+fn for_each_essential_edge(g: &Graph, essential: &BitSet, dfnum: &PackedVec, sources: std::ops::Range<u32>, mut f: impl FnMut(u64, usize)) {
+    for src in sources {
+        let from = dfnum.get(src as usize + 1);
+        for e in g.edges(src) {
             if essential.get(e) {
                 f(from, dfnum.get(g.edge_to(e) as usize + 1) as usize);
             }
@@ -583,7 +608,7 @@ impl PredChunk {
         self.preds = PackedVec::default(); // the old chunk goes before the new one is allocated
         self.preds = PackedVec::zeros(end - base, dfnum.width());
         // pred_first[k - 1] serves as k's fill cursor, then the starts are shifted back.
-        for_each_essential_edge(g, essential, dfnum, |from, k| {
+        for_each_essential_edge(g, essential, dfnum, 0..g.node_count() as u32, |from, k| {
             if (lo..=hi).contains(&k) && dom.get(k) != from {
                 let at = pred_first.get(k - 1);
                 self.preds.set(at as usize - base, from);

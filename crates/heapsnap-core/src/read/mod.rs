@@ -29,6 +29,7 @@ pub mod heapprofile;
 mod leaks;
 pub(crate) mod parser;
 mod packed;
+mod parallel;
 mod paths;
 mod retainer_index;
 mod retainers;

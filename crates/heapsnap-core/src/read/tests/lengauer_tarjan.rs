@@ -4,7 +4,8 @@
 //! (visited individually, so the spanning tree is not a DFS tree), shortcuts, self loops.
 
 use super::*;
-use crate::read::dominators::{essential_edges, lengauer_tarjan, lengauer_tarjan_in_chunks, page_owned, BitSet};
+use crate::read::dominators::{essential_edges, essential_edges_of, lengauer_tarjan, lengauer_tarjan_in_chunks, page_owned, BitSet};
+use crate::read::parallel::node_halves;
 
 #[allow(clippy::needless_range_loop)]
 fn reference_lengauer_tarjan(g: &HeapGraph, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
@@ -190,7 +191,12 @@ fn same_dominators_as_the_reference_on_random_graphs() {
             s.edge(from, t, name, to);
         }
         let graph = s.graph();
-        let essential = essential_edges(&graph, &page_owned(&graph));
+        let page = page_owned(&graph);
+        let essential = essential_edges(&graph, &page);
+        // Two halves of the nodes on two threads give the bits of one pass over all of them.
+        let [a, b] = node_halves(&graph);
+        assert_eq!((a.start, a.end, b.end), (0, b.start, graph.node_count() as u32), "case {case}");
+        assert_eq!(essential, essential_edges_of(&graph, &page, 0..graph.node_count() as u32), "case {case}");
         let want = reference_lengauer_tarjan(&graph, &essential);
         let got = lengauer_tarjan(&graph, &essential);
         assert_eq!(got, want, "case {case}");
