@@ -7,7 +7,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
-const { PKG, tmpDir } = require('./helpers');
+const { PKG, runNode, tmpDir } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const VERSION = require(path.join(PKG, 'package.json')).version;
@@ -107,4 +107,31 @@ test('run as another user, heapsnap ps lists the processes without their private
   assert.match(text.stdout, new RegExp(`\\n\\s*${loaded.pid}\\s+${process.getuid()}\\s+\\?.*\\(private\\)`));
   assert.match(text.stdout, /process(es)? of other users: heapsnap's details of them are private/);
   loaded.stdin.end();
+});
+
+test("registering each dump takes nothing from Buffer's shared pool (a new pool between two snapshots reads as a leak)", { skip: process.platform !== 'linux' && 'the registry is Linux only' }, (t) => {
+  // A long dump path makes each registry entry ~1 kB.
+  const dir = path.join(tmpDir(t), ...Array.from({ length: 4 }, (_, i) => `${i}`.repeat(200)));
+  fs.mkdirSync(dir, { recursive: true });
+  const r = runNode(`
+    const heapsnap = require(${JSON.stringify(PKG)});
+    const fs = require('fs');
+    // A fresh pool, half used: then a Buffer.from() right before and right after the dumps
+    // sit 8 bytes apart in it unless something else took from the pool in between.
+    const start = Buffer.allocUnsafe(4095).buffer;
+    while (Buffer.allocUnsafe(4095).buffer === start);
+    const before = Buffer.from('x');
+    for (let i = 0; i < 12; i++) {
+      const file = require('path').join(${JSON.stringify(dir)}, 's' + i + '.heapsnapshot');
+      if (!heapsnap.writeSnapshot(file)) process.exit(1);
+      fs.unlinkSync(file);
+      fs.unlinkSync(file + '.memory.json');
+    }
+    const after = Buffer.from('y');
+    const registered = fs.statSync('/tmp/heapsnap-' + process.getuid() + '/' + process.pid + '.process.json').size;
+    console.log(JSON.stringify({ samePool: after.buffer === before.buffer, taken: after.byteOffset - before.byteOffset - 8, registered }));`);
+  assert.strictEqual(r.status, 0, r.stderr);
+  const { samePool, taken, registered } = JSON.parse(r.stdout);
+  assert.ok(registered > 800, `the registry entry holds the last dump's long path: ${registered} bytes`);
+  assert.deepStrictEqual({ samePool, taken }, { samePool: true, taken: 0 }, "the dumps took bytes from Buffer's pool");
 });

@@ -8,6 +8,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const { utf8 } = require('../bytes');
 const { channelDir, openChannel } = require('./channel');
 
 const SUFFIX = '.process.json';
@@ -23,7 +24,7 @@ function save() {
   if (!file) return;
   const temp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
+    fs.writeFileSync(temp, utf8(JSON.stringify(entry)), { mode: 0o600 });
     fs.renameSync(temp, file);
   } catch {
     try {

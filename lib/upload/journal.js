@@ -17,6 +17,7 @@
 const fs = require('fs');
 const path = require('path');
 const { threadId } = require('worker_threads');
+const { utf8 } = require('../bytes');
 
 const PREFIX = '.heapsnap-upload.';
 const DUMP = /\.heapsnapshot(\.gz|\.zst)?$/;
@@ -53,7 +54,7 @@ function parseName(name) {
 
 function writeAtomic(file, data) {
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
+  fs.writeFileSync(tmp, utf8(JSON.stringify(data)), { mode: 0o600 });
   fs.renameSync(tmp, file);
 }
 

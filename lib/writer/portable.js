@@ -34,6 +34,7 @@
 const os = require('os');
 const v8 = require('v8');
 const { isMainThread } = require('worker_threads');
+const { utf8 } = require('../bytes');
 const { heapsnapError } = require('../errors');
 const { analyzer } = require('../loader/native');
 const { FORMAT: MEMORY_RECORD_FORMAT, SUFFIX: MEMORY_RECORD_SUFFIX } = require('../analyzer/memory-record');
@@ -238,17 +239,6 @@ function begin(options) {
   }
   warmLineEnds();
   return { options, started, memory, disk, sink, pauseMs: 0, failure: null };
-}
-
-/**
- * `text` as UTF-8 bytes in a Buffer of its own: Buffer.from() takes small strings from Node's
- * shared pool, and a new pool made mid-dump would be a Buffer alive in the next snapshots
- * (leakCheck would count it as allocated between two of them).
- */
-function utf8(text) {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
-  bytes.write(text, 0, 'utf8');
-  return bytes;
 }
 
 /** Writes one chunk; the first failure is kept and the rest of the snapshot dropped. */
