@@ -207,8 +207,14 @@ pub(crate) fn weakmap_table_id(name: &str) -> Option<u64> {
 /// DevTools' `initEssentialEdges`: one bit per edge ordinal. Each half of the nodes on its
 /// own core (see `parallel`).
 pub(crate) fn essential_edges(g: &Graph, page: &BitSet) -> BitSet {
+    bits_by_halves(g, |nodes| essential_edges_of(g, page, nodes))
+}
+
+/// The union of `bits_of(nodes)` over the two halves of the nodes (see `parallel`), one half
+/// on each core.
+fn bits_by_halves(g: &Graph, bits_of: impl Fn(std::ops::Range<u32>) -> BitSet + Sync) -> BitSet {
     let [a, b] = node_halves(g);
-    let (mut bits, other) = join(|| essential_edges_of(g, page, a), || essential_edges_of(g, page, b));
+    let (mut bits, other) = join(|| bits_of(a), || bits_of(b));
     bits.union(&other);
     bits
 }
@@ -410,10 +416,7 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_bud
         }
         bits
     };
-    let [a, b] = node_halves(g);
-    let (mut has_pred, other) = join(|| has_pred_of(a), || has_pred_of(b));
-    has_pred.union(&other);
-    drop(other);
+    let has_pred = bits_by_halves(g, has_pred_of);
     // Every per-vertex array holds vertex numbers or counts up to the edge count, packed at
     // the width they need (see `packed`): on real heaps 21-23 bits instead of 32.
     let vw = bit_len(len as u64);
@@ -449,10 +452,7 @@ pub(crate) fn lengauer_tarjan_in_chunks(g: &Graph, essential: &BitSet, chunk_bud
         });
         parent_is_pred
     };
-    let [a, b] = node_halves(g);
-    let (mut parent_is_pred, other) = join(|| count_preds(a), || count_preds(b));
-    parent_is_pred.union(&other);
-    drop(other);
+    let parent_is_pred = bits_by_halves(g, count_preds);
     let pred_count: Vec<u32> = pred_count.into_iter().map(AtomicU32::into_inner).collect();
     let total = pred_count.iter().map(|&c| c as u64).sum::<u64>();
     let mut pred_first = PackedVec::zeros(len, bit_len(total.max(len as u64)));
