@@ -162,7 +162,11 @@ const msSince = (started) => Number(process.hrtime.bigint() - started) / 1e6;
 
 /** The memory context of a dump and the headroom check's verdict (heapsnap-core's, via the analyzer addon). */
 function checkMemory(options) {
+  // Every figure before anything else runs: the analyzer's first load (the WebAssembly one
+  // compiles and starts its runtime) would otherwise grow the heap between the totals and the
+  // spaces.
   const stats = v8.getHeapStatistics();
+  const spaces = v8.getHeapSpaceStatistics();
   const { rss } = process.memoryUsage();
   const room = analyzer().checkHeadroom(stats.used_heap_size, rss, options.memoryLimit, options.force === true);
   if (room.refusal) {
@@ -181,7 +185,7 @@ function checkMemory(options) {
     cgroupLimit: room.cgroupLimit ?? null,
     estimatedBytes: room.estimated,
     availableBytes: room.available ?? null,
-    heapSpaces: v8.getHeapSpaceStatistics().map((space) => ({
+    heapSpaces: spaces.map((space) => ({
       name: space.space_name,
       size: space.space_size,
       used: space.space_used_size,
