@@ -150,8 +150,10 @@ function recoded(err) {
 /**
  * The exports as the native build has them: calls that take a path first set WASI's working
  * directory to the host's, and promises reject with coded errors. A new object: napi's
- * classes' static methods cannot be redefined, so each class is stood in for by an object
- * that inherits from it and has its own factory.
+ * classes' static methods cannot be redefined, so each class is stood in for by a plain object
+ * with its own factory and the class's prototype. Not one that inherits from the class: V8
+ * names such an object "Function", and DevTools' Summary of any snapshot of this process then
+ * keys it like the closures (both ",Function"), so one of the two rows replaced the other.
  */
 function adapt(exports, memory, workers, context) {
   // A trap (WebAssembly.RuntimeError: Rust aborted, mostly because the 4 GiB ran out) leaves the
@@ -229,19 +231,17 @@ function adapt(exports, memory, workers, context) {
   };
   const result = { ...exports };
   const read = followingCwd(exports.NativeSnapshot, 'read');
-  result.NativeSnapshot = Object.create(exports.NativeSnapshot, { read: { value: (...args) => guarded(read(...args)), enumerable: true } });
+  result.NativeSnapshot = { read: (...args) => guarded(read(...args)), prototype: exports.NativeSnapshot.prototype };
   const create = followingCwd(exports.NativeFileSink, 'create');
-  result.NativeFileSink = Object.create(exports.NativeFileSink, {
-    create: {
-      enumerable: true,
-      value(...args) {
-        const sink = create(...args);
-        const finish = sink.finish;
-        Object.defineProperty(sink, 'finish', { value: guard((...rest) => finish.apply(sink, rest)) });
-        return sink;
-      },
+  result.NativeFileSink = {
+    create(...args) {
+      const sink = create(...args);
+      const finish = sink.finish;
+      Object.defineProperty(sink, 'finish', { value: guard((...rest) => finish.apply(sink, rest)) });
+      return sink;
     },
-  });
+    prototype: exports.NativeFileSink.prototype,
+  };
   result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
   result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);
