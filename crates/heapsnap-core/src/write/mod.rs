@@ -21,3 +21,6 @@ pub mod remote;
 pub mod sink;
 pub mod space;
 mod target;
+/// Writer threads kept for the next sink: used by the WebAssembly build.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+pub(crate) mod threads;

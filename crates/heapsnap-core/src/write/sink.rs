@@ -22,7 +22,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 
 use crate::format::scanner::{ScanError, Source};
 pub use crate::write::error::Error;
@@ -217,7 +217,7 @@ pub struct SnapshotSink {
     /// when none has come back, i.e. when all the others are queued or being written.
     allocated: usize,
     max_buffers: usize,
-    writer: Option<JoinHandle<WriterResult>>,
+    writer: Option<WriterThread>,
     redact: bool,
     /// Tells the writer to drop queued work on abandon instead of compressing it.
     cancel: Arc<AtomicBool>,
@@ -266,12 +266,10 @@ impl SnapshotSink {
         let cancel = Arc::new(AtomicBool::new(false));
         let writer = {
             let cancel = Arc::clone(&cancel);
-            thread::Builder::new()
-                .name("heapsnap-writer".into())
-                .spawn(move || match opts.redact {
-                    false => run_writer(encoder, rx, free_tx, &cancel),
-                    true => run_redacting_writer(encoder, rx, free_tx, &cancel),
-                })
+            spawn_writer(move || match opts.redact {
+                false => run_writer(encoder, rx, free_tx, &cancel),
+                true => run_redacting_writer(encoder, rx, free_tx, &cancel),
+            })
         };
         let writer = match writer {
             Ok(handle) => handle,
@@ -452,6 +450,25 @@ impl Drop for SnapshotSink {
     }
 }
 
+/// The writer's thread: a thread of its own.
+#[cfg(not(target_os = "wasi"))]
+type WriterThread = thread::JoinHandle<WriterResult>;
+
+/// WebAssembly: a thread kept for the next sink once this one's is done (see
+/// [`crate::write::threads`]: each thread is a Node worker in the dumping process's heap).
+#[cfg(target_os = "wasi")]
+type WriterThread = crate::write::threads::Handle<WriterResult>;
+
+#[cfg(not(target_os = "wasi"))]
+fn spawn_writer(work: impl FnOnce() -> WriterResult + Send + 'static) -> io::Result<WriterThread> {
+    thread::Builder::new().name("heapsnap-writer".into()).spawn(work)
+}
+
+#[cfg(target_os = "wasi")]
+fn spawn_writer(work: impl FnOnce() -> WriterResult + Send + 'static) -> io::Result<WriterThread> {
+    crate::write::threads::spawn("heapsnap-writer", work)
+}
+
 /// Hands `buf` to the writer; false when the writer has stopped.
 #[cfg(not(target_os = "wasi"))]
 fn send_to_writer(tx: &SyncSender<Vec<u8>>, buf: Vec<u8>) -> bool {
@@ -460,7 +477,7 @@ fn send_to_writer(tx: &SyncSender<Vec<u8>>, buf: Vec<u8>) -> bool {
 
 /// The writer thread's result, once it ends.
 #[cfg(not(target_os = "wasi"))]
-fn join(handle: JoinHandle<WriterResult>) -> thread::Result<WriterResult> {
+fn join(handle: WriterThread) -> thread::Result<WriterResult> {
     handle.join()
 }
 
@@ -482,7 +499,7 @@ fn send_to_writer(tx: &SyncSender<Vec<u8>>, mut buf: Vec<u8>) -> bool {
 }
 
 #[cfg(target_os = "wasi")]
-fn join(handle: JoinHandle<WriterResult>) -> thread::Result<WriterResult> {
+fn join(handle: WriterThread) -> thread::Result<WriterResult> {
     while !handle.is_finished() {
         if crate::write::outfile::thread_trapped() {
             let stopped = io::Error::other("the writer thread stopped (a WebAssembly trap: out of memory?)");
