@@ -12,6 +12,7 @@
 const fs = require('fs');
 const { addonCandidates, currentPlatform, prebuiltWriterMajors } = require('./addons');
 const { heapsnapError } = require('../errors');
+const { fileSinkClass } = require('./file-sink');
 
 const REBUILD = "install Rust (https://rustup.rs) and run `npm rebuild heapsnap` to build one from source";
 
@@ -95,12 +96,17 @@ let analyzerMode;
 /** Why the analyzer is the WebAssembly one (null when native). */
 let analyzerReason = null;
 
+/** The analyzer's exports, with its file sink made an object (`NativeFileSink.create`). */
+function withFileSink(addon) {
+  return { ...addon, NativeFileSink: fileSinkClass(addon) };
+}
+
 /** The native analyzer, else the WebAssembly one; a coded error naming both when neither loads. */
 function loadAnalyzer() {
   let nativeFailure;
   if (!forcedPortable().has('analyzer')) {
     try {
-      const addon = load('analyzer');
+      const addon = withFileSink(load('analyzer'));
       analyzerMode = 'native';
       return addon;
     } catch (err) {
@@ -108,7 +114,7 @@ function loadAnalyzer() {
     }
   }
   try {
-    const addon = require('./wasm').loadWasmAnalyzer();
+    const addon = withFileSink(require('./wasm').loadWasmAnalyzer());
     analyzerMode = 'portable';
     analyzerReason = nativeFailure ? `${String(nativeFailure.message).replace(/^heapsnap: /, '').split('\n')[0]}: the WebAssembly analyzer stands in` : 'HEAPSNAP_FORCE_PORTABLE=analyzer';
     return addon;

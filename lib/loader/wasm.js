@@ -150,8 +150,8 @@ function recoded(err) {
 /**
  * The exports as the native build has them: calls that take a path first set WASI's working
  * directory to the host's, and promises reject with coded errors. A new object: napi's
- * classes' static methods cannot be redefined, so each class is stood in for by a plain object
- * with its own factory and the class's prototype. Not one that inherits from the class: V8
+ * classes' static methods cannot be redefined, so NativeSnapshot is stood in for by a plain
+ * object with its own factory and the class's prototype. Not one that inherits from the class: V8
  * names such an object "Function", and DevTools' Summary of any snapshot of this process then
  * keys it like the closures (both ",Function"), so one of the two rows replaced the other.
  */
@@ -232,16 +232,11 @@ function adapt(exports, memory, workers, context) {
   const result = { ...exports };
   const read = followingCwd(exports.NativeSnapshot, 'read');
   result.NativeSnapshot = { read: (...args) => guarded(read(...args)), prototype: exports.NativeSnapshot.prototype };
-  const create = followingCwd(exports.NativeFileSink, 'create');
-  result.NativeFileSink = {
-    create(...args) {
-      const sink = create(...args);
-      const finish = sink.finish;
-      Object.defineProperty(sink, 'finish', { value: guard((...rest) => finish.apply(sink, rest)) });
-      return sink;
-    },
-    prototype: exports.NativeFileSink.prototype,
-  };
+  // The file sink (lib/loader/file-sink.js makes it an object): a name relative to the cwd.
+  result.fileSinkCreate = followingCwd(exports, 'fileSinkCreate');
+  for (const name of ['fileSinkCheckSpace', 'fileSinkWrite', 'fileSinkFinish', 'fileSinkFinishSync', 'fileSinkAbort']) {
+    result[name] = guard(exports[name]);
+  }
   result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
   result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);

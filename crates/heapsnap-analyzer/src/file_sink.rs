@@ -1,7 +1,8 @@
-//! `NativeFileSink`: heapsnap's snapshot sink (heapsnap-core's `SnapshotSink`: gzip/zstd, an
-//! unnamed 0600 file in the target's directory, fsync, named only once complete) for snapshot
-//! bytes that arrive in JavaScript, such as the chunks Node's inspector streams out of another
-//! process (lib/operator/inspector-dump.js).
+//! The file sink (`fileSinkCreate`... by handle, the object `NativeFileSink` of
+//! lib/loader/file-sink.js in JavaScript): heapsnap's snapshot sink (heapsnap-core's
+//! `SnapshotSink`: gzip/zstd, an unnamed 0600 file in the target's directory, fsync, named only
+//! once complete) for snapshot bytes that arrive in JavaScript, such as the chunks Node's
+//! inspector streams out of another process (lib/operator/inspector-dump.js).
 //!
 //! It lives in the ABI-free analyzer addon, not in the writer, so that it works on every
 //! Node.js from 18 on, whether or not a writer was built for that major: dumping another
@@ -11,7 +12,10 @@
 //! (`dir`, `{tid}`, heapdump's default name, the profile template), `finishSync` for the
 //! synchronous `writeSnapshot`, and `checkHeadroom`.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use heapsnap_core::write::error::Error as CoreError;
 use heapsnap_core::write::headroom::{self, Decision};
@@ -33,11 +37,7 @@ fn to_js(err: CoreError) -> napi::Error<String> {
     napi::Error::new(err.code().to_string(), err.to_string())
 }
 
-fn closed(target: &Path) -> napi::Error<String> {
-    napi::Error::new(CLOSED.to_string(), format!("the snapshot file '{}' is already finished or aborted", target.display()))
-}
-
-/// Where and how to write, as `NativeFileSink.create` takes it.
+/// Where and how to write, as `fileSinkCreate` takes it.
 #[napi(object)]
 pub struct NativeFileSinkOptions {
     /// File name or template; `None` for heapsnap's default name in the cwd.
@@ -95,104 +95,121 @@ pub struct NativeSpaceCheck {
     pub available: Option<f64>,
 }
 
-/// A snapshot file being written from JavaScript. Until `finish()` resolves, the target path is
-/// untouched; `abort()` (or garbage collection of an unfinished sink) removes the temp file.
-#[napi]
-pub struct NativeFileSink {
-    target: PathBuf,
-    /// `None` once finished or aborted.
-    sink: Option<SnapshotSink>,
+/// A sink as `fileSinkCreate` opens it: the number the other calls take, and the path the
+/// file gets once finished.
+#[napi(object)]
+pub struct NativeFileSinkOpened {
+    pub handle: u32,
+    pub path: String,
 }
 
+/// The sinks being written, by handle. JavaScript holds a number (lib/loader/file-sink.js
+/// makes an object of it), not an object napi wraps: in the WebAssembly build a wrapped object
+/// stays alive to the end of the JS task (emnapi holds it through a WeakRef) and its entry in
+/// emnapi's reference store until a later task finalizes it, so a leak analysis of a process
+/// that dumped counted those as allocated by each dump.
+static OPEN: Mutex<BTreeMap<u32, SnapshotSink>> = Mutex::new(BTreeMap::new());
+static NEXT_HANDLE: AtomicU32 = AtomicU32::new(1);
+
+fn open_sinks() -> MutexGuard<'static, BTreeMap<u32, SnapshotSink>> {
+    OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The sink of `handle`, out of the table (a call that blocks, on a full queue, holds no lock).
+fn take(handle: u32) -> napi::Result<SnapshotSink, String> {
+    open_sinks().remove(&handle).ok_or_else(|| {
+        napi::Error::new(CLOSED.to_string(), format!("no snapshot file is being written as handle {handle}: finished or aborted"))
+    })
+}
+
+/// `f` on the sink of `handle`, which stays open.
+fn with_sink<R>(handle: u32, f: impl FnOnce(&mut SnapshotSink) -> R) -> napi::Result<R, String> {
+    let mut sink = take(handle)?;
+    let result = f(&mut sink);
+    open_sinks().insert(handle, sink);
+    Ok(result)
+}
+
+/// Opens a snapshot file to be written from JavaScript: decides the name and compression as
+/// every heapsnap write does (heapsnap-core's `naming::plan`), then creates the temp file at
+/// once, so a bad path fails before anyone spends seconds producing a snapshot. Until
+/// `fileSinkFinish` resolves the target path is untouched; `fileSinkAbort` removes the temp file.
 #[napi]
-impl NativeFileSink {
-    /// Decides the name and compression as every heapsnap write does (heapsnap-core's
-    /// `naming::plan`), then creates the temp file at once, so a bad path fails before anyone
-    /// spends seconds producing a snapshot.
-    #[napi(factory)]
-    pub fn create(options: NativeFileSinkOptions) -> napi::Result<Self, String> {
-        let tid = options.thread_id.unwrap_or(0);
-        let context = match options.pid {
-            Some(pid) => NameContext { pid, ..NameContext::now(tid) },
-            None => NameContext::now(tid),
-        };
-        let request = WriteRequest {
-            path: options.path,
-            dir: options.dir,
-            compress: options.compress,
-            level: options.level,
-            heapdump_default: options.heapdump_default.unwrap_or(false),
-        };
-        let template = match options.kind.as_deref() {
-            None | Some("snapshot") => DEFAULT_TEMPLATE,
-            Some("profile") => PROFILE_TEMPLATE,
-            Some(other) => {
-                return Err(napi::Error::new(
-                    "ERR_HEAPSNAP_INVALID_OPTION".to_string(),
-                    format!("kind must be 'snapshot' or 'profile', got '{other}'"),
-                ))
-            }
-        };
-        let plan = naming::plan_named(&request, &context, template).map_err(to_js)?;
-        let sink_options = SinkOptions {
-            compression: plan.compression,
-            level: plan.level,
-            redact: options.redact.unwrap_or(false),
-            ..SinkOptions::default()
-        };
-        let sink = SnapshotSink::create(&plan.target, sink_options).map_err(to_js)?;
-        Ok(NativeFileSink { target: plan.target, sink: Some(sink) })
-    }
-
-    /// The free-space check every dump makes (heapsnap-core's `space`), for a heap with
-    /// `usedHeapBytes` in use: fails with `ERR_HEAPSNAP_NO_SPACE` when the estimated file does
-    /// not fit in what the target's filesystem has left, unless `force`.
-    #[napi]
-    pub fn check_space(&self, used_heap_bytes: f64, force: bool) -> napi::Result<NativeSpaceCheck, String> {
-        let sink = self.sink.as_ref().ok_or_else(|| closed(&self.target))?;
-        match space::check(sink, used_heap_bytes.max(0.0) as u64, force) {
-            Ok(fits) => Ok(NativeSpaceCheck { estimated: fits.estimated as f64, available: fits.available.map(|a| a as f64) }),
-            Err(refusal) => Err(napi::Error::new(NoSpace::CODE.to_string(), refusal.to_string())),
+pub fn file_sink_create(options: NativeFileSinkOptions) -> napi::Result<NativeFileSinkOpened, String> {
+    let tid = options.thread_id.unwrap_or(0);
+    let context = match options.pid {
+        Some(pid) => NameContext { pid, ..NameContext::now(tid) },
+        None => NameContext::now(tid),
+    };
+    let request = WriteRequest {
+        path: options.path,
+        dir: options.dir,
+        compress: options.compress,
+        level: options.level,
+        heapdump_default: options.heapdump_default.unwrap_or(false),
+    };
+    let template = match options.kind.as_deref() {
+        None | Some("snapshot") => DEFAULT_TEMPLATE,
+        Some("profile") => PROFILE_TEMPLATE,
+        Some(other) => {
+            return Err(napi::Error::new(
+                "ERR_HEAPSNAP_INVALID_OPTION".to_string(),
+                format!("kind must be 'snapshot' or 'profile', got '{other}'"),
+            ))
         }
-    }
+    };
+    let plan = naming::plan_named(&request, &context, template).map_err(to_js)?;
+    let sink_options = SinkOptions {
+        compression: plan.compression,
+        level: plan.level,
+        redact: options.redact.unwrap_or(false),
+        ..SinkOptions::default()
+    };
+    let sink = SnapshotSink::create(&plan.target, sink_options).map_err(to_js)?;
+    let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
+    open_sinks().insert(handle, sink);
+    Ok(NativeFileSinkOpened { handle, path: plan.target.to_string_lossy().into_owned() })
+}
 
-    /// The path the file gets once finished.
-    #[napi(getter)]
-    pub fn path(&self) -> String {
-        self.target.to_string_lossy().into_owned()
+/// The free-space check every dump makes (heapsnap-core's `space`), for a heap with
+/// `usedHeapBytes` in use: fails with `ERR_HEAPSNAP_NO_SPACE` when the estimated file does
+/// not fit in what the target's filesystem has left, unless `force`.
+#[napi]
+pub fn file_sink_check_space(handle: u32, used_heap_bytes: f64, force: bool) -> napi::Result<NativeSpaceCheck, String> {
+    match with_sink(handle, |sink| space::check(sink, used_heap_bytes.max(0.0) as u64, force))? {
+        Ok(fits) => Ok(NativeSpaceCheck { estimated: fits.estimated as f64, available: fits.available.map(|a| a as f64) }),
+        Err(refusal) => Err(napi::Error::new(NoSpace::CODE.to_string(), refusal.to_string())),
     }
+}
 
-    /// Copies `chunk` for the writer thread, which compresses and writes it. Blocks only while
-    /// the writer is a full queue (8 MiB) behind: that bounds memory, whatever the snapshot's
-    /// size. After a write error (e.g. ENOSPC) every call fails with it.
-    #[napi]
-    pub fn write(&mut self, chunk: BufferSlice) -> napi::Result<(), String> {
-        let sink = self.sink.as_mut().ok_or_else(|| closed(&self.target))?;
-        sink.write(&chunk).map_err(to_js)
-    }
+/// Copies `chunk` for the writer thread, which compresses and writes it. Blocks only while
+/// the writer is a full queue (8 MiB) behind: that bounds memory, whatever the snapshot's
+/// size. After a write error (e.g. ENOSPC) every call fails with it.
+#[napi]
+pub fn file_sink_write(handle: u32, chunk: BufferSlice) -> napi::Result<(), String> {
+    with_sink(handle, |sink| sink.write(&chunk))?.map_err(to_js)
+}
 
-    /// Flushes, fsyncs and renames the file into place on the libuv pool; resolves with its
-    /// stats. On failure the temp file is removed and the target left as it was.
-    #[napi(ts_return_type = "Promise<NativeFileSinkStats>")]
-    pub fn finish(&mut self) -> napi::Result<AsyncTask<CodedTask<NativeFileSinkStats>>, String> {
-        let sink = self.sink.take().ok_or_else(|| closed(&self.target))?;
-        Ok(CodedTask::spawn(move || Ok(sink.finish().map_err(to_js)?.into())))
-    }
+/// Flushes, fsyncs and renames the file into place on the libuv pool; resolves with its
+/// stats. On failure the temp file is removed and the target left as it was.
+#[napi(ts_return_type = "Promise<NativeFileSinkStats>")]
+pub fn file_sink_finish(handle: u32) -> napi::Result<AsyncTask<CodedTask<NativeFileSinkStats>>, String> {
+    let sink = take(handle)?;
+    Ok(CodedTask::spawn(move || Ok(sink.finish().map_err(to_js)?.into())))
+}
 
-    /// `finish()` on the calling thread, for the synchronous `writeSnapshot`.
-    #[napi]
-    pub fn finish_sync(&mut self) -> napi::Result<NativeFileSinkStats, String> {
-        let sink = self.sink.take().ok_or_else(|| closed(&self.target))?;
-        Ok(sink.finish().map_err(to_js)?.into())
-    }
+/// `fileSinkFinish` on the calling thread, for the synchronous `writeSnapshot`.
+#[napi]
+pub fn file_sink_finish_sync(handle: u32) -> napi::Result<NativeFileSinkStats, String> {
+    Ok(take(handle)?.finish().map_err(to_js)?.into())
+}
 
-    /// Abandons the file: stops the writer and removes the temp file. Does nothing once
-    /// finished or aborted, so cleanup paths may call it unconditionally.
-    #[napi]
-    pub fn abort(&mut self) {
-        if let Some(sink) = self.sink.take() {
-            sink.abort();
-        }
+/// Abandons the file: stops the writer and removes the temp file. Does nothing once
+/// finished or aborted, so cleanup paths may call it unconditionally.
+#[napi]
+pub fn file_sink_abort(handle: u32) {
+    if let Ok(sink) = take(handle) {
+        sink.abort();
     }
 }
 
