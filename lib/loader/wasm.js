@@ -249,6 +249,20 @@ function adapt(exports, memory, workers, context) {
   return result;
 }
 
+/**
+ * `napi_wrap` that makes the finalizer's JS function (the module's function table entry) at
+ * once. V8 makes one on a table entry's first use and keeps it for good (a closure and its
+ * WebAssembly internals); made when the first snapshot object was collected, it was an object
+ * allocated between two snapshots (leakCheck's second check in a process: one Function more).
+ */
+function finalizerMadeAtWrap(napiWrap, getTable) {
+  return function napi_wrap(env, jsObject, nativeObject, finalizeCb, finalizeHint, result) {
+    const table = getTable();
+    if (finalizeCb && table) table.get(finalizeCb);
+    return napiWrap(env, jsObject, nativeObject, finalizeCb, finalizeHint, result);
+  };
+}
+
 /** Loads the WebAssembly analyzer (`file`, else the first candidate); throws when there is none or it fails. */
 function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsSync(candidate))) {
   if (file === undefined) {
@@ -260,6 +274,7 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maximumPages(), shared: true });
   const poolSize = Number(process.env.NAPI_RS_ASYNC_WORK_POOL_SIZE ?? process.env.UV_THREADPOOL_SIZE);
   const context = getDefaultContext();
+  let table;
   const { napiModule } = instantiateNapiModuleSync(fs.readFileSync(file), {
     context,
     asyncWorkPoolSize: poolSize > 0 ? poolSize : 4,
@@ -273,10 +288,12 @@ function loadWasmAnalyzer(file = wasmCandidates().find((candidate) => fs.existsS
     },
     overwriteImports(importObject) {
       importObject.env = { ...importObject.env, ...importObject.napi, ...importObject.emnapi, memory };
+      importObject.env.napi_wrap = finalizerMadeAtWrap(importObject.env.napi_wrap, () => table);
       importObject.heapsnap = heapsnapImports(() => memory);
       return importObject;
     },
     beforeInit({ instance }) {
+      table = instance.exports.__indirect_function_table;
       for (const name of Object.keys(instance.exports)) {
         if (name.startsWith('__napi_register__')) instance.exports[name]();
       }
