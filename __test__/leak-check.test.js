@@ -4,9 +4,10 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
+const path = require('path');
 const { EventEmitter } = require('events');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, runNode } = require('./helpers');
+const { PKG, tmpDir, runNode, listDir, withRecords } = require('./helpers');
 
 const ITERATIONS = 10;
 // Failing checks keep their snapshots: keep them here, removed after the file's tests.
@@ -53,6 +54,21 @@ test('a closure over a large object, kept per call, is found', async () => {
   const arrays = closures.holds.find((held) => held.name === 'Array');
   assert.ok(arrays && arrays.count === ITERATIONS, JSON.stringify(closures.holds));
   assert.ok(arrays.size >= ITERATIONS * 1000 * 4, 'the large arrays are counted');
+});
+
+test("a process's first check counts the scenario's objects only, and keeps no warm-up file", (t) => {
+  // The portable writer's first dump in a process creates objects for itself after its
+  // snapshot: the check takes one before A (in this file's process earlier checks have run).
+  const dir = tmpDir(t);
+  const r = runNode(`const heapsnap = require(${JSON.stringify(PKG)});
+const holders = [];
+heapsnap.leakCheck(() => { const large = new Array(1000).fill(7); holders.push(() => large.length); }, { iterations: ${ITERATIONS}, dir: ${JSON.stringify(dir)} })
+  .then((report) => console.log(JSON.stringify(report)), (err) => { console.error(err); process.exit(1); });`, { env: { HEAPSNAP_OPTIONS: 'nosignal' } });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.deepStrictEqual(report.leaks.map((leak) => [leak.name, leak.count]), [['Function', ITERATIONS]], JSON.stringify(report.leaks));
+  assert.strictEqual(report.snapshots.length, 3);
+  assert.deepStrictEqual(listDir(path.dirname(report.snapshots[0])), withRecords('a.heapsnapshot', 'b.heapsnapshot', 'c.heapsnapshot'));
 });
 
 test('an event listener added per call is found, held by the emitter', async () => {
