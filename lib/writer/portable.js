@@ -405,12 +405,27 @@ function writeSnapshotSync(options) {
   return info(dump, stats, memoryFile, warnings);
 }
 
+let asyncPoolStarted = false;
+
+/**
+ * Starts the analyzer's async pool, once, before a snapshot whose file it will finish: the
+ * WebAssembly analyzer's pool threads are Node workers, and started by that file's finish()
+ * they were objects new in the process's next snapshot (leaks between A and B).
+ */
+function startAsyncPool() {
+  if (asyncPoolStarted) return;
+  asyncPoolStarted = true;
+  const start = analyzer().startAsyncPool;
+  if (typeof start === 'function') start().catch(() => {});
+}
+
 /** writeSnapshotAsync: the snapshot on this thread, the file finished on the libuv pool. */
 function writeSnapshotAsync(options) {
   return exclusive(async () => {
     // HeapProfiler.collectGarbage: no context of its own left behind, unlike gc()'s first call.
     if (options.gc) await post('HeapProfiler.collectGarbage');
     const dump = begin({ ...options, gc: false });
+    startAsyncPool();
     try {
       if (!(snapshotRoute === 'stream' && streamSnapshot(dump))) await inspectorSnapshot(dump, false);
     } catch (err) {

@@ -213,6 +213,14 @@ pub fn file_sink_abort(handle: u32) {
     }
 }
 
+/// A task that does nothing: the first task starts the async pool's threads, which the
+/// portable writer wants started before the snapshot whose file a task then finishes (in the
+/// WebAssembly build each is a Node worker in that process's heap). Resolves to true.
+#[napi(ts_return_type = "Promise<boolean>")]
+pub fn start_async_pool() -> AsyncTask<CodedTask<bool>> {
+    CodedTask::spawn(|| Ok(true))
+}
+
 /// Removes the temp files of sinks still being written; for a process that is exiting.
 #[napi]
 pub fn abandon_unfinished_sinks() -> u32 {
