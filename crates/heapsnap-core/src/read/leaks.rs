@@ -66,11 +66,40 @@ pub struct HeldObjects {
 }
 
 
+/// A snapshot's nodes by id, to tell whether a node of a later snapshot is the same object.
+///
+/// V8 keys ids by address: an object allocated where one died, before V8 dropped the dead
+/// one's entry, inherits its id (seen: a heap number in B and a path string allocated after
+/// B, one id). So an id of B counts as the object of B only on a node of the type and name it
+/// had in B; otherwise that object was allocated after B, not between A and B.
+struct SameObjectIn<'g> {
+    graph: &'g HeapGraph,
+    /// Ordinals by ascending id.
+    by_id: Vec<u32>,
+}
+
+impl<'g> SameObjectIn<'g> {
+    fn new(graph: &'g HeapGraph) -> Self {
+        let mut by_id: Vec<u32> = (0..graph.node_count() as u32).collect();
+        by_id.sort_unstable_by_key(|&o| graph.node_id(o));
+        SameObjectIn { graph, by_id }
+    }
+
+    /// Whether node `o` of `later` (its id `id`) is an object this snapshot has.
+    fn has(&self, id: u64, later: &HeapGraph, o: u32) -> bool {
+        let g = self.graph;
+        self.by_id.binary_search_by_key(&id, |&n| g.node_id(n)).is_ok_and(|i| {
+            let n = self.by_id[i];
+            g.node_type_name(n) == later.node_type_name(o) && g.node_name(n) == later.node_name(o)
+        })
+    }
+}
+
 /// Leak candidates: allocated between `a` and `b`, still alive in `c`, by class, largest
 /// total self size first.
 pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
     let ids_a = Column::sorted_from(a.node_id.iter());
-    let ids_b = Column::sorted_from(b.node_id.iter());
+    let in_b = SameObjectIn::new(b);
     let (an, classes) = c.analysis_and_classes();
     let paths = RetainerPaths::compute(c);
     let nt = c.nt;
@@ -84,7 +113,7 @@ pub fn leaks(a: &HeapGraph, b: &HeapGraph, c: &HeapGraph) -> Vec<LeakGroup> {
         member[o] = an.shallow.get(o) != 0
             && !noise(c.node_type[o])
             && paths.reached(o as u32)
-            && ids_b.contains_sorted(id)
+            && in_b.has(id, c, o as u32)
             && !ids_a.contains_sorted(id);
     }
     let owner = owners(c, &paths, &member, &classes.class_of);

@@ -155,6 +155,13 @@ fn leaks_are_new_in_b_and_still_alive_in_c_with_the_retainer_path() {
     );
     // Nothing new survived from B to C when C == A.
     assert!(leaks(&a, &b, &a).is_empty());
+    // An id of B on another object in C: V8 gave a dead B object's id (its address) to one
+    // allocated after B, which is no leak from between A and B.
+    let b_number = leak_snap(&[(11, None), (13, Some(15))], &[(23, "heap number")]);
+    let c_reused = leak_snap(&[(11, None), (13, Some(15))], &[(23, "Path")]);
+    let names: Vec<(String, u64)> = leaks(&a, &b_number, &c_reused).into_iter().map(|g| (g.name, g.count)).collect();
+    assert_eq!(names, [("Session".to_string(), 1)]);
+    assert_eq!(leaks(&a, &b_number, &b_number).iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["Session", "heap number"]);
     let js = serde_json::to_value(&l).unwrap();
     assert_eq!(js[0]["retainerPath"][1], "global");
 }
