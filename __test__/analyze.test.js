@@ -10,7 +10,7 @@ const path = require('path');
 const zlib = require('zlib');
 const { spawnSync } = require('child_process');
 const heapsnap = require('heapsnap');
-const { PKG, tmpDir, runNode, loadWithMemlab } = require('./helpers');
+const { PKG, tmpDir, runNode, loadWithMemlab, warmUpDump } = require('./helpers');
 
 const CLI = path.join(PKG, 'bin', 'heapsnap.js');
 const LEAKY = 500;
@@ -52,6 +52,7 @@ fs.mkdirSync(clean);
 inChild(leaky, `
 globalThis.sessionCache = new Map();
 const grow = (from) => { for (let i = from; i < from + 200; i++) sessionCache.set('k' + i, new LeakyThing(i)); };
+${warmUpDump(leaky)}
 heapsnap.writeSnapshot(file('a.heapsnapshot'), { gc: true });
 grow(0);
 heapsnap.writeSnapshot(file('b.heapsnapshot'), { gc: true });
@@ -60,6 +61,7 @@ heapsnap.writeSnapshot(file('c.heapsnapshot'), { gc: true });`);
 inChild(clean, `
 globalThis.sessionCache = new Map();
 const churn = () => { for (let i = 0; i < 200; i++) sessionCache.set('k' + i, new LeakyThing(i)); sessionCache.clear(); };
+${warmUpDump(clean)}
 heapsnap.writeSnapshot(file('a.heapsnapshot'), { gc: true });
 churn();
 heapsnap.writeSnapshot(file('b.heapsnapshot'), { gc: true });
@@ -398,6 +400,7 @@ globalThis.handleRequest = function handleRequest(i) {
   emitter.on('change', () => session.i++);
 };
 const grow = (from) => { for (let i = from; i < from + 200; i++) handleRequest(i); };
+${warmUpDump(dir)}
 heapsnap.writeSnapshot(file('a.heapsnapshot'), { gc: true });
 grow(0);
 heapsnap.writeSnapshot(file('b.heapsnapshot'), { gc: true });

@@ -5,13 +5,13 @@
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const { PKG, runNode } = require('./helpers');
+const { PKG, runNode, warmUpDump } = require('./helpers');
 
 const BATCH = 300;
 
 /**
  * Runs an app in a fresh node (its files under `fixtures`/`name`): `body` defines `batch(n)` (n units of work, maybe async); the
- * harness runs a warm-up batch and a warm-up dump, then writes A, runs BATCH units, writes B,
+ * harness runs a warm-up batch and a warm-up dump (helpers.js warmUpDump), then writes A, runs BATCH units, writes B,
  * again, writes C.
  * Returns the three files.
  */
@@ -22,13 +22,7 @@ function app(fixtures, name, body, { warmUp = 50 } = {}) {
 ${body}
 (async () => {
   await batch(${warmUp});
-  // A first dump, thrown away, as the leak workflow's warm-up: what a process's first dump
-  // creates for itself (the portable writer's snapshot stream, made once per process) is then
-  // in A, not new in B.
-  const warm = require('path').join(${JSON.stringify(dir)}, 'warm-up.heapsnapshot');
-  if (!heapsnap.writeSnapshot(warm)) process.exit(1);
-  require('fs').rmSync(warm);
-  require('fs').rmSync(warm + '.memory.json', { force: true });
+  ${warmUpDump(dir)}
   for (const name of ['a', 'b', 'c']) {
     if (name !== 'a') await batch(${BATCH});
     await new Promise((resolve) => setImmediate(resolve));

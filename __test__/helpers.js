@@ -105,4 +105,19 @@ function nativeWriterOnly(why) {
   return WRITER_MODE === 'native' ? {} : { skip: `native writer only: ${why}` };
 }
 
-module.exports = { WRITER_MODE, nativeWriterOnly, ROOT, PKG, tmpDir, mountTmpfs, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords };
+/**
+ * Code for a child process (heapsnap in scope as `heapsnap`): the leak workflow's warm-up, a
+ * first dump into `dir`, thrown away. What a process's first portable dump creates for itself
+ * (Node's snapshot stream; the WebAssembly analyzer's grown memory and its glue's first run)
+ * is then in A, not new in B (README, Portable mode).
+ */
+function warmUpDump(dir) {
+  return `{
+  const warm = require('path').join(${JSON.stringify(dir)}, 'warm-up.heapsnapshot');
+  if (!heapsnap.writeSnapshot(warm)) process.exit(1);
+  require('fs').rmSync(warm);
+  require('fs').rmSync(warm + '.memory.json', { force: true });
+}`;
+}
+
+module.exports = { WRITER_MODE, nativeWriterOnly, warmUpDump, ROOT, PKG, tmpDir, mountTmpfs, snapshotText, readSnapshot, loadWithMemlab, runNode, listDir, withRecords };
