@@ -247,6 +247,9 @@ function adapt(exports, memory, workers, context) {
     new Uint8Array(memory.buffer, at, chunk.length).set(chunk);
     exports.fileSinkWriteStaged(handle, chunk.length);
   });
+  // The loader's own: the API stays the native build's.
+  delete result.fileSinkStaging;
+  delete result.fileSinkWriteStaged;
   result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
   result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);
