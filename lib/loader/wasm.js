@@ -234,22 +234,9 @@ function adapt(exports, memory, workers, context) {
   result.NativeSnapshot = { read: (...args) => guarded(read(...args)), prototype: exports.NativeSnapshot.prototype };
   // The file sink (lib/loader/file-sink.js makes it an object): a name relative to the cwd.
   result.fileSinkCreate = followingCwd(exports, 'fileSinkCreate');
-  for (const name of ['fileSinkCheckSpace', 'fileSinkFinish', 'fileSinkFinishSync', 'fileSinkAbort']) {
+  for (const name of ['fileSinkCheckSpace', 'fileSinkWrite', 'fileSinkFinish', 'fileSinkFinishSync', 'fileSinkAbort']) {
     result[name] = guard(exports[name]);
   }
-  // Chunks are copied into the module's memory here, where the sink reads them: handed a
-  // Buffer, emnapi copies its whole ArrayBuffer into memory it frees only once that
-  // ArrayBuffer is collected, after the dump, so the memory grew by the snapshot's size (a
-  // 164 MB snapshot did not fit in 120 MiB) and its new buffer was an object new in the next
-  // snapshot.
-  result.fileSinkWrite = guard((handle, chunk) => {
-    const at = exports.fileSinkStaging(chunk.length);
-    new Uint8Array(memory.buffer, at, chunk.length).set(chunk);
-    exports.fileSinkWriteStaged(handle, chunk.length);
-  });
-  // The loader's own: the API stays the native build's.
-  delete result.fileSinkStaging;
-  delete result.fileSinkWriteStaged;
   result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
   result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);

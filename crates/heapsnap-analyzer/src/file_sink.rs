@@ -190,34 +190,6 @@ pub fn file_sink_write(handle: u32, chunk: BufferSlice) -> napi::Result<(), Stri
     with_sink(handle, |sink| sink.write(&chunk))?.map_err(to_js)
 }
 
-/// WebAssembly: where JavaScript copies a chunk for `fileSinkWriteStaged`, at least `len`
-/// bytes of this module's memory (kept for the next chunk). Handing emnapi the Buffer instead
-/// copied its whole ArrayBuffer into memory freed only once that ArrayBuffer is collected, after
-/// the dump: the module's memory grew by the snapshot's size (lib/loader/wasm.js).
-#[cfg(target_family = "wasm")]
-static STAGING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
-#[cfg(target_family = "wasm")]
-#[napi]
-pub fn file_sink_staging(len: u32) -> u32 {
-    let mut staging = STAGING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if staging.len() < len as usize {
-        staging.resize(len as usize, 0);
-    }
-    staging.as_mut_ptr() as usize as u32
-}
-
-/// `fileSinkWrite` of the first `len` bytes staged (`fileSinkStaging`).
-#[cfg(target_family = "wasm")]
-#[napi]
-pub fn file_sink_write_staged(handle: u32, len: u32) -> napi::Result<(), String> {
-    let staging = STAGING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let bytes = staging.get(..len as usize).ok_or_else(|| {
-        napi::Error::new("ERR_HEAPSNAP_INVALID_OPTION".to_string(), format!("{len} bytes staged, {} there", staging.len()))
-    })?;
-    with_sink(handle, |sink| sink.write(bytes))?.map_err(to_js)
-}
-
 /// Flushes, fsyncs and renames the file into place on the libuv pool; resolves with its
 /// stats. On failure the temp file is removed and the target left as it was.
 #[napi(ts_return_type = "Promise<NativeFileSinkStats>")]
