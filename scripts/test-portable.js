@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 // `npm run test:portable`: the whole Node test suite with the portable parts forced
-// (HEAPSNAP_FORCE_PORTABLE, default `writer`; `--parts writer,analyzer` once the WebAssembly
-// analyzer is in): what macOS, Windows and FreeBSD users get, tested on this machine. Tests of
-// native-only features skip with the reason (__test__/helpers.js, nativeWriterOnly).
+// (HEAPSNAP_FORCE_PORTABLE, default `writer,analyzer`: the portable writer and the WebAssembly
+// analyzer): what macOS, Windows and FreeBSD users without Rust get, tested on this machine.
+// Tests of native-only features skip with the reason (__test__/helpers.js, nativeWriterOnly).
 //
 //   node scripts/test-portable.js [--parts writer[,analyzer]] [-- node --test options...]
 
@@ -13,7 +13,7 @@ const path = require('path');
 const { parseArgs } = require('util');
 
 const ROOT = path.resolve(__dirname, '..');
-const { values, positionals } = parseArgs({ options: { parts: { type: 'string', default: 'writer' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { parts: { type: 'string', default: 'writer,analyzer' } }, allowPositionals: true });
 const tests = fs.readdirSync(path.join(ROOT, '__test__')).filter((name) => name.endsWith('.test.js')).sort().map((name) => path.join('__test__', name));
 const started = Date.now();
 const r = spawnSync(process.execPath, ['--test', ...positionals, ...tests], {
