@@ -258,6 +258,32 @@ test('the file sink in WebAssembly: a 0600 file, complete or absent, plain, gzip
   }
 });
 
+test("the file sink in WebAssembly needs no more memory for a larger file: 200 MB through 120 MiB, sync and async", (t) => {
+  // Each chunk a Buffer of its own (its own ArrayBuffer), as the portable writer's chunks are;
+  // byte values 0 to 199, ASCII and beyond, cross as they were.
+  const dir = tmpDir(t);
+  const r = runNode(`const { analyzer } = require(${JSON.stringify(LOADER)});
+const { NativeFileSink } = analyzer();
+const fill = (sink) => { for (let i = 0; i < 200; i++) sink.write(Buffer.alloc(1 << 20, i)); };
+const sync = NativeFileSink.create({ path: ${JSON.stringify(path.join(dir, 'sync.heapsnapshot.zst'))} });
+fill(sync);
+const stats = [sync.finishSync()];
+const later = NativeFileSink.create({ path: ${JSON.stringify(path.join(dir, 'async.heapsnapshot.zst'))} });
+fill(later);
+later.finish().then((s) => console.log(JSON.stringify({ mode: analyzer.mode(), stats: [...stats, s] })), (e) => { console.error(e); process.exit(1); });`, {
+    env: { HEAPSNAP_OPTIONS: 'nosignal', ...PORTABLE, HEAPSNAP_WASM_MAX_MB: '120' },
+  });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.strictEqual(out.mode, 'portable');
+  for (const stats of out.stats) {
+    assert.strictEqual(stats.rawBytes, 200 << 20);
+    const bytes = Buffer.from(require('fzstd').decompress(fs.readFileSync(stats.path)));
+    assert.strictEqual(bytes.length, 200 << 20);
+    assert.ok([0, 99, 199].every((i) => bytes[i << 20] === i && bytes[((i + 1) << 20) - 1] === i), `${stats.path} holds the chunks in order`);
+  }
+});
+
 test('where no native analyzer loads, the WebAssembly one is used without being asked', (t) => {
   // A copy of the package with no .node file at all, the .wasm in @heapsnap/portable beside
   // it: what a macOS or Windows install has.

@@ -234,9 +234,15 @@ function adapt(exports, memory, workers, context) {
   result.NativeSnapshot = { read: (...args) => guarded(read(...args)), prototype: exports.NativeSnapshot.prototype };
   // The file sink (lib/loader/file-sink.js makes it an object): a name relative to the cwd.
   result.fileSinkCreate = followingCwd(exports, 'fileSinkCreate');
-  for (const name of ['fileSinkCheckSpace', 'fileSinkWrite', 'fileSinkFinish', 'fileSinkFinishSync', 'fileSinkAbort']) {
+  for (const name of ['fileSinkCheckSpace', 'fileSinkFinish', 'fileSinkFinishSync', 'fileSinkAbort']) {
     result[name] = guard(exports[name]);
   }
+  // Chunks cross as Latin-1 strings, one character a byte: emnapi copies a Buffer into memory
+  // it frees only once that Buffer is collected (after the dump: the memory grew by the
+  // snapshot's size, and its new SharedArrayBuffer was an object new in the next snapshot), a
+  // string into memory the sink frees at once.
+  result.fileSinkWrite = guard((handle, chunk) => exports.fileSinkWriteLatin1(handle, latin1(chunk)));
+  delete result.fileSinkWriteLatin1;
   result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
   result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);
@@ -247,6 +253,11 @@ function adapt(exports, memory, workers, context) {
     result[name] = followingCwd(exports, name);
   }
   return result;
+}
+
+/** The bytes of a Buffer or Uint8Array as a string of one Latin-1 character each. */
+function latin1(bytes) {
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1');
 }
 
 /**

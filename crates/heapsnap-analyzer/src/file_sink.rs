@@ -190,6 +190,20 @@ pub fn file_sink_write(handle: u32, chunk: BufferSlice) -> napi::Result<(), Stri
     with_sink(handle, |sink| sink.write(&chunk))?.map_err(to_js)
 }
 
+/// WebAssembly: `fileSinkWrite` of a chunk handed over as a Latin-1 string, one character a
+/// byte (lib/loader/wasm.js). emnapi copies a string into memory this call owns and frees at
+/// once; a Buffer it copied into memory freed only once that Buffer was collected, after the
+/// dump, so the module's memory grew by the snapshot's size, and each growth left a new
+/// SharedArrayBuffer, an object allocated by that dump, in the process's next snapshots.
+#[cfg(target_family = "wasm")]
+#[napi]
+pub fn file_sink_write_latin1(handle: u32, chunk: napi::JsString) -> napi::Result<(), String> {
+    let bytes = chunk
+        .into_latin1()
+        .map_err(|e| napi::Error::new("ERR_HEAPSNAP_INVALID_OPTION".to_string(), format!("a chunk must be a string: {}", e.reason)))?;
+    with_sink(handle, |sink| sink.write(bytes.as_slice()))?.map_err(to_js)
+}
+
 /// Flushes, fsyncs and renames the file into place on the libuv pool; resolves with its
 /// stats. On failure the temp file is removed and the target left as it was.
 #[napi(ts_return_type = "Promise<NativeFileSinkStats>")]
