@@ -91,10 +91,13 @@ function createWasi() {
 
 /** Imports heapsnap's own Rust code asks the host for (crates/heapsnap-core/src/outfile_wasi.rs). */
 function heapsnapImports(getMemory) {
+  // A view on the module's memory, decoded in place: Buffer.from(Uint8Array) would copy into
+  // Buffer's shared pool, and a pool made anew between two snapshots reads as a leak.
+  const text = (ptr, len) => Buffer.from(getMemory().buffer, ptr, len).toString('utf8');
   return {
     // 0 created (exclusive, 0600, closed again), 1 the name exists, 2 another failure.
     create_private_file(ptr, len) {
-      const file = Buffer.from(new Uint8Array(getMemory().buffer, ptr, len)).toString('utf8');
+      const file = text(ptr, len);
       try {
         fs.closeSync(fs.openSync(file, 'wx', 0o600));
         return 0;
@@ -104,7 +107,7 @@ function heapsnapImports(getMemory) {
     },
     // The directory's permission bits (the check for one writable by others), -1 when unknown.
     directory_mode(ptr, len) {
-      const dir = Buffer.from(new Uint8Array(getMemory().buffer, ptr, len)).toString('utf8');
+      const dir = text(ptr, len);
       try {
         return fs.statSync(dir).mode & 0o7777;
       } catch {
@@ -113,7 +116,7 @@ function heapsnapImports(getMemory) {
     },
     // bavail * bsize of the directory's filesystem (the free-space check), -1 when unknown.
     available_bytes(ptr, len) {
-      const dir = Buffer.from(new Uint8Array(getMemory().buffer, ptr, len)).toString('utf8');
+      const dir = text(ptr, len);
       try {
         const stats = fs.statfsSync(dir);
         return Number(stats.bavail) * Number(stats.bsize);

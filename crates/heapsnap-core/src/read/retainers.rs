@@ -148,7 +148,7 @@ impl HeapGraph {
         Some(chain)
     }
 
-    /// Nodes immediately dominated by `id` (the root if `None`), largest retained size first,
+    /// Nodes immediately dominated by `id` (the root if `None`), largest retained size first (ties by id),
     /// at most `limit`: the "Containment by dominator" tree, one level at a time.
     pub fn dominated(&self, id: Option<u64>, limit: usize) -> Option<Vec<DominatorEntry>> {
         let o = match id {
@@ -157,7 +157,9 @@ impl HeapGraph {
         };
         let a = self.analysis();
         let mut kids = self.dominated_nodes(o);
-        kids.sort_by(|&x, &y| a.retained.get(y as usize).cmp(&a.retained.get(x as usize)).then(x.cmp(&y)));
+        // Ties by id, as the viewer's pages order them (browse.rs).
+        let id = |o: u32| self.node_id.get(o as usize);
+        kids.sort_by(|&x, &y| a.retained.get(y as usize).cmp(&a.retained.get(x as usize)).then(id(x).cmp(&id(y))));
         kids.truncate(limit);
         Some(kids.into_iter().map(|k| self.dominator_entry(k)).collect())
     }
