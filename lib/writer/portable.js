@@ -405,18 +405,22 @@ function writeSnapshotSync(options) {
   return info(dump, stats, memoryFile, warnings);
 }
 
-let asyncPoolStarted = false;
+let asyncPoolStarted;
 
 /**
- * Starts the analyzer's async pool, once, before a snapshot whose file it will finish: the
- * WebAssembly analyzer's pool threads are Node workers, and started by that file's finish()
- * they were objects new in the process's next snapshot (leaks between A and B).
+ * Starts the analyzer's async pool, once, and resolves when its threads are up: before a
+ * snapshot whose file it will finish. In the WebAssembly analyzer the pool's threads are Node
+ * workers of this process: started by that file's finish(), they were objects new in the
+ * process's next snapshot (leaks between A and B); started and not awaited, they booted, and
+ * grew the module's shared memory by their stacks (32 MiB), while V8 took the snapshot.
  */
 function startAsyncPool() {
-  if (asyncPoolStarted) return;
-  asyncPoolStarted = true;
-  const start = analyzer().startAsyncPool;
-  if (typeof start === 'function') start().catch(() => {});
+  if (asyncPoolStarted === undefined) {
+    const start = analyzer().startAsyncPool;
+    // Its one no-op task runs once every thread of the pool is ready (emnapi waits for all).
+    asyncPoolStarted = typeof start === 'function' ? start().catch(() => {}) : Promise.resolve();
+  }
+  return asyncPoolStarted;
 }
 
 /** writeSnapshotAsync: the snapshot on this thread, the file finished on the libuv pool. */
@@ -424,8 +428,8 @@ function writeSnapshotAsync(options) {
   return exclusive(async () => {
     // HeapProfiler.collectGarbage: no context of its own left behind, unlike gc()'s first call.
     if (options.gc) await post('HeapProfiler.collectGarbage');
+    await startAsyncPool();
     const dump = begin({ ...options, gc: false });
-    startAsyncPool();
     try {
       if (!(snapshotRoute === 'stream' && streamSnapshot(dump))) await inspectorSnapshot(dump, false);
     } catch (err) {

@@ -21,6 +21,9 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+/// How long [`Pool::start`] waits for a new thread to run.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What a job leaves for its joiner, handed over once its thread is back among the idle ones.
 type Publish = Box<dyn FnOnce() + Send>;
 type Job = Box<dyn FnOnce() -> Publish + Send>;
@@ -106,7 +109,9 @@ impl Pool {
     fn start(&'static self, name: &str, first: Job) -> io::Result<()> {
         let (queue, jobs) = mpsc::channel::<Job>();
         queue.send(first).map_err(|_| io::Error::other("heapsnap: a new thread's queue is closed"))?;
+        let (running_tx, running) = mpsc::sync_channel::<()>(1);
         thread::Builder::new().name(name.into()).spawn(move || {
+            let _ = running_tx.send(());
             // `queue` lives here too, so the loop never ends: the thread waits for the next job.
             for job in jobs.iter() {
                 let publish = job();
@@ -116,6 +121,12 @@ impl Pool {
                 publish();
             }
         })?;
+        // Returns once the thread runs. In the WebAssembly build it is a Node worker of the
+        // dumping process, and the sink that starts it is created right before a snapshot: V8
+        // must not take that snapshot while the worker boots in the same process (its isolate,
+        // its instance of the module on the shared memory). Bounded: a worker that never
+        // starts must not hang the dump (the job waits in its queue meanwhile).
+        let _ = running.recv_timeout(START_WAIT);
         Ok(())
     }
 }
