@@ -428,8 +428,9 @@ function writeSnapshotAsync(options) {
   return exclusive(async () => {
     // HeapProfiler.collectGarbage: no context of its own left behind, unlike gc()'s first call.
     if (options.gc) await post('HeapProfiler.collectGarbage');
-    await startAsyncPool();
+    // The memory record and the headroom check first: they measure the process, not the pool.
     const dump = begin({ ...options, gc: false });
+    await startAsyncPool();
     try {
       if (!(snapshotRoute === 'stream' && streamSnapshot(dump))) await inspectorSnapshot(dump, false);
     } catch (err) {
