@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// Write benchmark: heapsnap (native, and portable: HEAPSNAP_FORCE_PORTABLE=writer) against
+// Write benchmark: heapsnap (native; portable: HEAPSNAP_FORCE_PORTABLE=writer; and "wasm-sink":
+// writer,analyzer, the portable writer into the WebAssembly analyzer's sink, as on macOS) against
 // v8.writeHeapSnapshot, heapdump and v8.getHeapSnapshot()+zlib, and signal dumps against
 // Node's own --heapsnapshot-signal, on the same heap, in one run. Each method runs in a fresh child process that builds the same
 // heap, so peaks don't leak from one method into the next.
@@ -62,6 +63,8 @@ const HEAPSNAP_SIGNAL = `
     return { totalMs: t1 - t0, pauseMs: t1 - t0, file: out };`;
 
 const PORTABLE = { HEAPSNAP_FORCE_PORTABLE: 'writer' };
+// Both portable parts: the file sink is the WebAssembly analyzer's (what macOS and Windows get).
+const ALL_PORTABLE = { HEAPSNAP_FORCE_PORTABLE: 'writer,analyzer' };
 
 const METHODS = {
   'v8.writeHeapSnapshot': syncWrite('', "require('v8').writeHeapSnapshot(out)"),
@@ -104,6 +107,12 @@ const METHODS = {
   'heapsnap portable writeSnapshotAsync': { env: PORTABLE, body: heapsnapAsync('') },
   'heapsnap portable writeSnapshotAsync gzip': { env: PORTABLE, body: heapsnapAsync('.gz') },
   'heapsnap portable writeSnapshotAsync zstd': { env: PORTABLE, body: heapsnapAsync('.zst') },
+  'heapsnap wasm-sink writeSnapshot': {
+    env: ALL_PORTABLE,
+    body: syncWrite('const heapsnap = require(ROOT);', "if (!heapsnap.writeSnapshot(out)) throw new Error('heapsnap failed')"),
+  },
+  'heapsnap wasm-sink writeSnapshotAsync': { env: ALL_PORTABLE, body: heapsnapAsync('') },
+  'heapsnap wasm-sink writeSnapshotAsync gzip': { env: ALL_PORTABLE, body: heapsnapAsync('.gz') },
   // Its inspector route (HeapProfiler.takeHeapSnapshot), the stream's fallback.
   'heapsnap portable writeSnapshotAsync inspector': { env: { ...PORTABLE, HEAPSNAP_PORTABLE_SNAPSHOT: 'inspector' }, body: heapsnapAsync('') },
 };
