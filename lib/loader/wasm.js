@@ -34,6 +34,8 @@ const WASM_FILE = 'heapsnap-analyzer.wasm32-wasi.wasm';
  * provoke running out of it that way).
  */
 const INITIAL_PAGES = 1200;
+/** The file sink's staging area (see adapt): V8's snapshot chunks are smaller. */
+const STAGING_BYTES = 1 << 20;
 const MAXIMUM_PAGES = 65536;
 
 function maximumPages(env = process.env) {
@@ -240,12 +242,20 @@ function adapt(exports, memory, workers, context) {
   for (const name of ['fileSinkCheckSpace', 'fileSinkFinish', 'fileSinkFinishSync', 'fileSinkAbort']) {
     result[name] = guard(exports[name]);
   }
-  // Chunks cross as Latin-1 strings, one character a byte: emnapi copies a Buffer into memory
-  // it frees only once that Buffer is collected (after the dump: the memory grew by the
-  // snapshot's size, and its new SharedArrayBuffer was an object new in the next snapshot), a
-  // string into memory the sink frees at once.
-  result.fileSinkWrite = guard((handle, chunk) => exports.fileSinkWriteLatin1(handle, latin1(chunk)));
-  delete result.fileSinkWriteLatin1;
+  // Chunks are copied into the module's memory here, into the staging area the sink reads
+  // (made now, at load: no chunk grows the memory during a snapshot; larger ones go in pieces).
+  // Handed a Buffer, emnapi would copy its whole ArrayBuffer into memory freed only once that
+  // ArrayBuffer is collected; handed a Latin-1 string, it copies a byte at a time in JavaScript.
+  const stage = new Uint8Array(memory.buffer, exports.fileSinkStaging(STAGING_BYTES), STAGING_BYTES);
+  result.fileSinkWrite = guard((handle, chunk) => {
+    for (let at = 0; at < chunk.length; at += STAGING_BYTES) {
+      const piece = chunk.subarray(at, at + STAGING_BYTES);
+      stage.set(piece);
+      exports.fileSinkWriteStaged(handle, piece.length);
+    }
+  });
+  delete result.fileSinkStaging;
+  delete result.fileSinkWriteStaged;
   result.leaks = guard(exports.leaks);
   const readSnapshotAsync = followingCwd(exports, 'readSnapshotAsync');
   result.readSnapshotAsync = (...args) => readSnapshotAsync(...args).then(guarded);
@@ -256,11 +266,6 @@ function adapt(exports, memory, workers, context) {
     result[name] = followingCwd(exports, name);
   }
   return result;
-}
-
-/** The bytes of a Buffer or Uint8Array as a string of one Latin-1 character each. */
-function latin1(bytes) {
-  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1');
 }
 
 /**

@@ -190,18 +190,35 @@ pub fn file_sink_write(handle: u32, chunk: BufferSlice) -> napi::Result<(), Stri
     with_sink(handle, |sink| sink.write(&chunk))?.map_err(to_js)
 }
 
-/// WebAssembly: `fileSinkWrite` of a chunk handed over as a Latin-1 string, one character a
-/// byte (lib/loader/wasm.js). emnapi copies a string into memory this call owns and frees at
-/// once; a Buffer it copied into memory freed only once that Buffer was collected, after the
-/// dump, so the module's memory grew by the snapshot's size, and each growth left a new
-/// SharedArrayBuffer, an object allocated by that dump, in the process's next snapshots.
+/// WebAssembly: where JavaScript copies each chunk for `fileSinkWriteStaged` (lib/loader/wasm.js),
+/// made once when the module loads, at least `len` bytes, and never moved: no chunk grows the
+/// module's memory during a snapshot (the loader splits larger ones). The two other ways in
+/// cost more: a Buffer handed to emnapi is copied into memory freed only once that Buffer is
+/// collected, after the dump (the memory grew by the snapshot's size, each growth a new
+/// SharedArrayBuffer in the next snapshot), and a Latin-1 string is copied a byte at a time by
+/// JavaScript (writes took twice as long as `v8.writeHeapSnapshot`).
+#[cfg(target_family = "wasm")]
+static STAGING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
 #[cfg(target_family = "wasm")]
 #[napi]
-pub fn file_sink_write_latin1(handle: u32, chunk: napi::JsString) -> napi::Result<(), String> {
-    let bytes = chunk
-        .into_latin1()
-        .map_err(|e| napi::Error::new("ERR_HEAPSNAP_INVALID_OPTION".to_string(), format!("a chunk must be a string: {}", e.reason)))?;
-    with_sink(handle, |sink| sink.write(bytes.as_slice()))?.map_err(to_js)
+pub fn file_sink_staging(len: u32) -> u32 {
+    let mut staging = STAGING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if staging.is_empty() {
+        *staging = vec![0; len as usize];
+    }
+    staging.as_mut_ptr() as usize as u32
+}
+
+/// `fileSinkWrite` of the first `len` bytes staged (`fileSinkStaging`).
+#[cfg(target_family = "wasm")]
+#[napi]
+pub fn file_sink_write_staged(handle: u32, len: u32) -> napi::Result<(), String> {
+    let staging = STAGING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let bytes = staging.get(..len as usize).ok_or_else(|| {
+        napi::Error::new("ERR_HEAPSNAP_INVALID_OPTION".to_string(), format!("{len} bytes staged, {} there", staging.len()))
+    })?;
+    with_sink(handle, |sink| sink.write(bytes))?.map_err(to_js)
 }
 
 /// Flushes, fsyncs and renames the file into place on the libuv pool; resolves with its
