@@ -122,10 +122,10 @@ impl Pool {
             }
         })?;
         // Returns once the thread runs. In the WebAssembly build it is a Node worker of the
-        // dumping process, and the sink that starts it is created right before a snapshot: V8
-        // must not take that snapshot while the worker boots in the same process (its isolate,
-        // its instance of the module on the shared memory). Bounded: a worker that never
-        // starts must not hang the dump (the job waits in its queue meanwhile).
+        // dumping process, and the sink that starts it is created right before a snapshot: the
+        // worker then boots (its isolate, its instance of the module on the shared memory)
+        // before that snapshot, not inside it. Bounded: a worker that never starts must not
+        // hang the dump (the job waits in its queue meanwhile).
         let _ = running.recv_timeout(START_WAIT);
         Ok(())
     }
