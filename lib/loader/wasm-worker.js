@@ -6,7 +6,7 @@
 
 const fs = require('fs');
 const { parentPort, Worker } = require('worker_threads');
-const { createWasi, heapsnapImports, requireRuntime } = require('./wasm');
+const { createWasi, heapsnapImports, requireRuntime, withoutFastWasiCalls } = require('./wasm');
 const { instantiateNapiModuleSync, MessageHandler } = requireRuntime('@emnapi/core');
 const { getDefaultContext } = requireRuntime('@emnapi/runtime');
 
@@ -34,6 +34,7 @@ const handler = new MessageHandler({
       overwriteImports(importObject) {
         importObject.env = { ...importObject.env, ...importObject.napi, ...importObject.emnapi, memory: wasmMemory };
         importObject.heapsnap = heapsnapImports(() => wasmMemory);
+        withoutFastWasiCalls(importObject);
         return importObject;
       },
     });
