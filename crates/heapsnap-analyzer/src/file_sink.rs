@@ -202,12 +202,19 @@ static STAGING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 #[cfg(target_family = "wasm")]
 #[napi]
-pub fn file_sink_staging(len: u32) -> u32 {
+pub fn file_sink_staging(len: u32) -> napi::Result<u32, String> {
     let mut staging = STAGING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if staging.is_empty() {
         *staging = vec![0; len as usize];
     }
-    staging.as_mut_ptr() as usize as u32
+    // Never grown: JavaScript keeps a view of where it is.
+    if staging.len() < len as usize {
+        return Err(napi::Error::new(
+            "ERR_HEAPSNAP_INVALID_OPTION".to_string(),
+            format!("the staging area is {} bytes, {len} asked for", staging.len()),
+        ));
+    }
+    Ok(staging.as_mut_ptr() as usize as u32)
 }
 
 /// `fileSinkWrite` of the first `len` bytes staged (`fileSinkStaging`).
